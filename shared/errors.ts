@@ -1,0 +1,69 @@
+/**
+ * Error codes shared by the core, the CLI and the renderer.
+ *
+ * Every failure that reaches a person carries one of these codes and a sentence that says what happened and
+ * what to do. The UI decides what to offer (sign in, retry, pick another key) from the code alone.
+ */
+export const ErrorCodes = {
+  // The message format: each way a .kenv file can be wrong.
+  NOT_KENV: 'The input is not a .kenv (AWS Encryption SDK) message.',
+  UNSUPPORTED_VERSION: 'The message format version is not one Kenv reads.',
+  UNSUPPORTED_SUITE: 'The algorithm suite is unknown.',
+  NO_KEY_COMMITMENT: 'The message uses a suite without key commitment, which Kenv refuses.',
+  TRUNCATED_HEADER: 'The message ends inside its header.',
+  MALFORMED_HEADER: 'A header field holds a value the format does not allow.',
+  HEADER_TAMPERED: 'The header failed authentication.',
+  COMMITMENT_MISMATCH: 'The data key does not match the key commitment in the header.',
+  NO_KEY_OPENED: 'No keyring could decrypt any of the data keys.',
+  CONTEXT_MISMATCH: 'The encryption context does not match the one required.',
+  FRAME_TAMPERED: 'A frame failed authentication.',
+  FRAME_OUT_OF_ORDER: 'A frame is out of sequence.',
+  TRUNCATED_BODY: 'The message ends before its final frame.',
+  TRAILING_BYTES: 'Bytes follow the end of the message.',
+  BAD_SIGNATURE: 'The message signature does not verify.',
+  TRUNCATED_FOOTER: 'The message ends inside its signature footer.',
+
+  // Keys and AWS.
+  KMS_ACCESS_DENIED: 'KMS denied the operation.',
+  KMS_KEY_DISABLED: 'The KMS key is disabled.',
+  KMS_KEY_PENDING_DELETION: 'The KMS key is pending deletion.',
+  KMS_KEY_NOT_FOUND: 'The KMS key does not exist.',
+  KMS_WRONG_REGION: 'The KMS key is in another Region.',
+  KMS_INVALID_CIPHERTEXT: 'KMS could not decrypt the data key with this key and context.',
+  KMS_INCORRECT_KEY: 'The ciphertext was not encrypted under this KMS key.',
+  KMS_THROTTLED: 'KMS throttled the requests.',
+  KMS_ERROR: 'KMS returned an error.',
+  NETWORK_UNREACHABLE: 'The AWS endpoint could not be reached.',
+  NO_CREDENTIALS: 'No AWS credentials were found.',
+  SSO_EXPIRED: 'The AWS SSO session has expired.',
+  NO_REGION: 'No AWS Region is configured.',
+  INVALID_KEY: 'A key argument is not valid.',
+
+  // Files.
+  INPUT_NOT_FOUND: 'The input file does not exist.',
+  INPUT_UNREADABLE: 'The input could not be read.',
+  OUTPUT_EXISTS: 'The output file exists already.',
+  OUTPUT_FAILED: 'The output could not be written.',
+  SECRET_TOO_LARGE: 'The secret is larger than KMS Encrypt accepts.',
+
+  // Other.
+  INVALID_ARGUMENT: 'An argument is not valid.',
+  CANCELLED: 'The operation was cancelled.',
+  INTERNAL: 'An unexpected error occurred.',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** What crosses a process or IPC boundary: a code the UI can act on and a sentence a person can read. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The result of every IPC call: never thrown across `invoke`. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** Is `value` one of the codes above? */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ErrorCodes, value);
+}
