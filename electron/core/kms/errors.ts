@@ -125,10 +125,12 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
     const principal = /User: (\S+) is not authorized/.exec(awsMessage)?.[1];
     const who = principal ? principal : ctx.profile ? `the identity of profile ${ctx.profile}` : 'your AWS identity';
     const onKey = key ? ` on ${key}` : '';
+    // AWS names the action it denied; it can differ from ours (an assume-role step while resolving credentials).
+    const denied = /not authorized to perform: ([\w-]+:[\w-]+)/.exec(awsMessage)?.[1] ?? action;
     return make(
       'KMS_ACCESS_DENIED',
-      `Access denied: ${who} is not allowed to call ${action}${onKey}${where}, which ${verbFor(op)} needs. ` +
-        `Ask your AWS administrator to allow ${action}${key ? ' on this key' : ''} in the key policy or an IAM policy` +
+      `Access denied: ${who} is not allowed to call ${denied}${onKey}${where}, which ${verbFor(op)} needs. ` +
+        `Ask your AWS administrator to allow ${denied}${key ? ' on this key' : ''} in the key policy or an IAM policy` +
         `${ctx.profile ? '' : ', or use a profile that has it (--profile)'}.`,
     );
   }
