@@ -39,6 +39,10 @@ export const ErrorCodes = {
   NO_REGION: 'No AWS Region is configured.',
   INVALID_KEY: 'A key argument is not valid.',
 
+  // Identity (issue 3): sign-in and the OS keychain.
+  SSO_LOGIN_FAILED: 'Signing in with IAM Identity Center did not complete.',
+  KEYCHAIN_UNAVAILABLE: 'The OS keychain could not be used.',
+
   // Files.
   INPUT_NOT_FOUND: 'The input file does not exist.',
   INPUT_UNREADABLE: 'The input could not be read.',

@@ -265,7 +265,8 @@ function isSsoExpired(name: string, message: string, status: number | undefined,
   if (name === 'InvalidGrantException' || (name === 'ExpiredTokenException' && /sso/i.test(message))) return true;
   if (name === 'TokenProviderError' || name === 'CredentialsProviderError') {
     if (/could not be found|missing required|not configured with SSO|Conflicting SSO|invalid SSO credentials/i.test(message)) return false;
-    return /SSO session|SSO Token|Token is expired|sso login|sso_session/i.test(message);
+    // fromSSO wraps a GetRoleCredentials failure as "UnauthorizedException: Session token not found or invalid".
+    return /SSO session|SSO Token|Token is expired|sso login|sso_session|UnauthorizedException/i.test(message);
   }
   return status === 401 && SSO_OPERATIONS.has(op);
 }

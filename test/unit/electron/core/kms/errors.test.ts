@@ -150,6 +150,11 @@ describe('kmsError', () => {
     expect(k.message).toContain('kenv login --profile work');
   });
 
+  it('a revoked SSO token wrapped by the credential provider is SSO_EXPIRED', () => {
+    const e = Object.assign(new Error('UnauthorizedException: Session token not found or invalid'), { name: 'CredentialsProviderError' });
+    expect(kmsError(e, { operation: 'Decrypt', profile: 'work' }).code).toBe('SSO_EXPIRED');
+  });
+
   it('expired session credentials are SSO_EXPIRED', () => {
     const k = kmsError(serviceError('ExpiredTokenException', 'The security token included in the request is expired', 400), { operation: 'Decrypt', profile: 'work' });
     expect(k.code).toBe('SSO_EXPIRED');
