@@ -311,3 +311,6 @@ function stringField(obj: Record<string, unknown> | undefined, field: string): s
   const v = obj?.[field];
   return typeof v === 'string' && v ? v : undefined;
 }
+
+/** The name main's first KMS keyring used for the context. */
+export type KmsErrorContext = AwsFailureContext;
