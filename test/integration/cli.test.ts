@@ -213,3 +213,19 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
     expect(leftovers).toEqual([]);
   });
 });
+
+describe('kenv decrypt --key', () => {
+  it('opens a file when --key names its key by alias, and refuses keys that did not wrap it', async () => {
+    const plaintext = Buffer.from('strict');
+    const input = file('strict.txt', plaintext);
+    expect((await runKenv(['encrypt', input, '--key', 'alias/kenv-demo'], { env })).code).toBe(0);
+    const ok = await runKenv(['decrypt', `${input}.kenv`, '--key', 'alias/kenv-demo', '--out', join(dir, 'strict-ok')], { env });
+    expect(ok.stderr).toBe('');
+    expect(readFileSync(join(dir, 'strict-ok', 'strict.txt')).equals(plaintext)).toBe(true);
+    const other = await newKey();
+    const refused = await runKenv(['decrypt', `${input}.kenv`, '--key', other, '--out', join(dir, 'strict-no')], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[NO_KEY_OPENED]');
+    expect(existsSync(join(dir, 'strict-no', 'strict.txt'))).toBe(false);
+  });
+});
