@@ -289,7 +289,7 @@ function loginError(e: unknown, target: SsoTarget, operation: string): KenvError
 }
 
 /** The SSO-OIDC base URL exactly as the SDK resolves it (Region, AWS_ENDPOINT_URL_SSO_OIDC, config services). */
-async function oidcEndpoint(oidc: SSOOIDCClient): Promise<string> {
+export async function oidcEndpoint(oidc: SSOOIDCClient): Promise<string> {
   class Resolved {
     constructor(readonly url: string) {}
   }
