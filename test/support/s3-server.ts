@@ -76,7 +76,12 @@ async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`s3rver exited with ${code} before listening: ${out}`)));
   });
   child.stdout?.resume();
-  child.stderr?.resume();
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(chunk);
+  });
+  child.on('exit', (code, sig) => {
+    if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(`s3rver exited ${code} ${sig}\n`);
+  });
   return child;
 }
 
