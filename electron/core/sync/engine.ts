@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { toErrorInfo } from '../errors.js';
 import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
-import { looksLikeKenvMessage } from './kenv-check.js';
+import { inspectFile } from '../files.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
@@ -31,9 +31,19 @@ export interface VaultSyncOptions {
   s3: S3Client;
   /** Files transferred at once (default 4); also the parts of one large file in flight at once. */
   concurrency?: number;
-  /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: a header check). */
+  /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: its header parses). */
   isKenv?: (absolutePath: string) => Promise<boolean>;
   now?: () => Date;
+}
+
+/** Does the file's header parse as a Kenv message? Only those are ever uploaded: plaintext never leaves. */
+async function isKenvMessage(path: string): Promise<boolean> {
+  try {
+    await inspectFile(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How often the index is written during a long sync (besides at the end and when a multipart upload starts). */
@@ -67,7 +77,7 @@ export class VaultSync {
     this.remote = `s3://${bucket}/${prefix}`;
     this.s3 = opts.s3;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
-    this.isKenv = opts.isKenv ?? looksLikeKenvMessage;
+    this.isKenv = opts.isKenv ?? isKenvMessage;
     this.now = opts.now ?? (() => new Date());
   }
 
