@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { toErrorInfo } from '../errors.js';
 import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
 import { inspectFile } from '../files.js';
+import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
@@ -48,6 +49,7 @@ async function isKenvMessage(path: string): Promise<boolean> {
 
 /** How often the index is written during a long sync (besides at the end and when a multipart upload starts). */
 const INDEX_SAVE_EVERY = 500;
+const PROGRESS_STEP = 8 * 1024 * 1024;
 
 /**
  * Two-way sync of one vault folder with one S3 prefix.
@@ -142,7 +144,18 @@ export class VaultSync {
   }
 
   private async runInner(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
-    await rm(join(this.vaultDir, SYNC_DIR, 'tmp'), { recursive: true, force: true });
+    if (dryRun) return this.scanAndPlan(true, signal);
+    const unlock = await lockVault(this.vaultDir);
+    try {
+      // Left by a run that died mid-download; nothing else writes there while the lock is held.
+      await rm(join(this.vaultDir, SYNC_DIR, 'tmp'), { recursive: true, force: true });
+      return await this.scanAndPlan(false, signal);
+    } finally {
+      await unlock();
+    }
+  }
+
+  private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
     const index = await loadIndex(this.vaultDir, this.remote);
     const [scan, listing] = await Promise.all([
       scanVault(this.vaultDir, index.entries, this.isKenv),
@@ -204,6 +217,15 @@ export class VaultSync {
     for (const p of plan.forget) delete index.entries[p];
 
     const transferred = new Map<string, number>();
+    const sizes = new Map<string, number>();
+    const kinds = new Map<string, SyncActionKind>();
+    const expect = (path: string, kind: SyncActionKind, size: number) => {
+      sizes.set(path, size);
+      kinds.set(path, kind);
+    };
+    for (const a of plan.upload) expect(a.path, 'upload', a.local.size);
+    for (const a of plan.download) expect(a.path, 'download', a.remote.size);
+    for (const a of plan.conflict) expect(a.path, 'conflict', a.local.size);
     const ctx: TransferContext = {
       s3: this.s3,
       bucket: this.bucket,
@@ -214,7 +236,15 @@ export class VaultSync {
       partConcurrency: this.concurrency,
       now: this.now,
       signal,
-      onBytes: (path, bytes) => transferred.set(path, (transferred.get(path) ?? 0) + bytes),
+      onBytes: (path, bytes) => {
+        const before = transferred.get(path) ?? 0;
+        transferred.set(path, before + bytes);
+        // Large transfers report as they go, every 8 MiB (a part), not on every chunk.
+        const total = sizes.get(path);
+        if (total !== undefined && Math.floor((before + bytes) / PROGRESS_STEP) > Math.floor(before / PROGRESS_STEP)) {
+          this.emitter.emit('progress', { kind: kinds.get(path) ?? 'upload', path, bytesDone: before + bytes, bytesTotal: total, done: false });
+        }
+      },
     };
     let toUpload = plan.upload.length + plan.conflict.length;
     let toDownload = plan.download.length + plan.conflict.length;
@@ -226,19 +256,21 @@ export class VaultSync {
       this.emitter.emit('failure', failure);
     };
 
-    const jobs: { path: string; run: () => Promise<void> }[] = [];
+    type Job = { path: string; run: () => Promise<void> };
+    const job = (path: string, run: () => Promise<void>): Job => ({ path, run });
+    const jobs: Job[] = [];
     for (const a of plan.upload) {
-      jobs.push({ path: a.path, run: async () => {
+      jobs.push(job(a.path, async () => {
         const entry = await uploadFile(ctx, a.local, a.ifMatch);
         await record(entry, a.path);
         report.uploaded.push(a.path);
         report.bytesUploaded += a.local.size;
         this.setStatus({ toUpload: --toUpload });
         progress('upload', a.path, a.local.size);
-      } });
+      }));
     }
     for (const a of plan.download) {
-      jobs.push({ path: a.path, run: async () => {
+      jobs.push(job(a.path, async () => {
         const landed = await downloadObject(ctx, a.remote, a.replaces);
         report.bytesDownloaded += a.remote.size;
         this.setStatus({ toDownload: --toDownload });
@@ -250,10 +282,10 @@ export class VaultSync {
           report.conflicts.push({ path: a.path, conflictCopy: landed.path });
         }
         progress('download', a.path, a.remote.size);
-      } });
+      }));
     }
     for (const a of plan.conflict) {
-      jobs.push({ path: a.path, run: async () => {
+      jobs.push(job(a.path, async () => {
         const copy = await taggedPath(this.vaultDir, a.path, 'conflict', this.now());
         const landed = await downloadObject(ctx, a.remote, undefined, copy);
         report.bytesDownloaded += a.remote.size;
@@ -268,28 +300,28 @@ export class VaultSync {
         report.bytesUploaded += a.local.size + landed.entry.size;
         this.setStatus({ toUpload: --toUpload });
         progress('conflict', a.path, a.local.size);
-      } });
+      }));
     }
 
     // Deletions run after every transfer: an interrupted rename leaves both names, never neither.
-    const deletions: { path: string; run: () => Promise<void> }[] = [];
+    const deletions: Job[] = [];
     for (const a of plan.deleteRemote) {
-      deletions.push({ path: a.path, run: async () => {
+      deletions.push(job(a.path, async () => {
         await deleteRemote(ctx, a.remote);
         await record(undefined, a.path);
         report.deletedRemote.push(a.path);
         progress('deleteRemote', a.path, 0);
-      } });
+      }));
     }
     for (const a of plan.deleteLocal) {
-      deletions.push({ path: a.path, run: async () => {
+      deletions.push(job(a.path, async () => {
         await trashLocal(ctx, a.local);
         await record(undefined, a.path);
         report.deletedLocal.push(a.path);
         progress('deleteLocal', a.path, 0);
-      } });
+      }));
     }
-    const runAll = (list: typeof jobs) =>
+    const runAll = (list: Job[]) =>
       forEachLimit(list, this.concurrency, async (job) => {
         try {
           await job.run();

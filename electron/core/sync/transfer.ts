@@ -82,7 +82,8 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
   const partSize = choosePartSize(info.size);
   if (info.size <= partSize) {
     const body = await readFile(abs);
-    const sha256 = createHash('sha256').update(body).digest('hex');
+    const digest = createHash('sha256').update(body).digest();
+    const sha256 = digest.toString('hex');
     if (sha256 !== local.sha256) throw localChanged(local.path);
     const out = await ctx.s3.send(
       new PutObjectCommand({
@@ -91,6 +92,8 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
         Body: body,
         ContentType: 'application/octet-stream',
         Metadata: { [SHA256_METADATA]: sha256 },
+        // S3 itself then refuses a body damaged in transit (servers without checksums ignore it).
+        ChecksumSHA256: digest.toString('base64'),
         ...condition(ifMatch),
       }),
       { abortSignal: ctx.signal },

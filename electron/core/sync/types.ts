@@ -1,4 +1,7 @@
 /** The shapes the sync engine works with. Paths are vault-relative, '/'-separated, and end in `.kenv`. */
+import type { SyncFailure, SyncProgress, SyncStatus } from '../../../shared/sync.js';
+
+export type { SyncActionKind, SyncFailure, SyncProgress, SyncState, SyncStatus } from '../../../shared/sync.js';
 
 /** A `.kenv` file in the vault folder, as scanned. */
 export interface LocalFile {
@@ -89,14 +92,6 @@ export interface SkippedFile {
   reason: 'not-kenv' | 'invalid-kenv' | 'unsafe-remote-key';
 }
 
-export interface SyncFailure {
-  path: string;
-  code: string;
-  message: string;
-}
-
-export type SyncActionKind = 'upload' | 'download' | 'deleteLocal' | 'deleteRemote' | 'conflict';
-
 export interface SyncReport {
   dryRun: boolean;
   plan: SyncPlan;
@@ -111,27 +106,6 @@ export interface SyncReport {
   failed: SyncFailure[];
   bytesUploaded: number;
   bytesDownloaded: number;
-}
-
-export type SyncState = 'idle' | 'scanning' | 'syncing' | 'error';
-
-/** What the UI and the CLI show: the engine emits it on every change. */
-export interface SyncStatus {
-  state: SyncState;
-  toUpload: number;
-  toDownload: number;
-  conflicts: number;
-  errors: SyncFailure[];
-  /** ISO time of the last sync that finished without failures. */
-  lastSyncAt?: string;
-}
-
-export interface SyncProgress {
-  kind: SyncActionKind;
-  path: string;
-  bytesDone: number;
-  bytesTotal: number;
-  done: boolean;
 }
 
 /** The engine's events, for `VaultSync.on`. */

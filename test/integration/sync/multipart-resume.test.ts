@@ -63,6 +63,10 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
 
   await world.server.restart();
   const restarted = await world.syncer(vault, remote); // a new engine, as after an app restart
+  const progress: number[] = [];
+  restarted.on('progress', (p) => {
+    if (!p.done) progress.push(p.bytesDone);
+  });
   const second = await restarted.sync();
   expect(second.failed).toEqual([]);
   expect(second.uploaded).toEqual(['big.kenv']);
@@ -70,6 +74,10 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   // Only the parts the server had not stored were sent again (a part stored just as the server died counts too).
   expect(partsSecondRun).toBeGreaterThan(0);
   expect(partsSecondRun).toBeLessThanOrEqual(partsInFile - partsFirstRun);
+
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress).toEqual([...progress].sort((x, y) => x - y));
+  expect(progress.at(-1)).toBeLessThanOrEqual(size);
 
   const stored = await remoteBytes(world.s3, remote, 'big.kenv');
   expect(createHash('sha256').update(stored).digest('hex')).toBe(sha);

@@ -234,4 +234,28 @@ describe('vault sync', () => {
     expect(Math.max(...counts)).toBe(2);
     expect(counts.at(-1)).toBe(0);
   });
+
+  it('a sync that lost its index adopts identical files instead of reporting conflicts', async () => {
+    const { remote, a } = await twoMachines({ 'x.kenv': 'x', 'y.kenv': 'y' });
+    await rm(join(a, '.kenv-sync'), { recursive: true });
+    const before = world.server.proxy.stats.puts;
+    const report = await (await world.syncer(a, remote)).sync();
+    expect(report.failed).toEqual([]);
+    expect(report.conflicts).toEqual([]);
+    expect(report.unchanged).toBe(2);
+    expect(world.server.proxy.stats.puts).toBe(before);
+  });
+
+  it('two syncs of one vault at once: the second is refused with SYNC_BUSY', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    await writeKenv(vault, 'a.kenv', 'a');
+    const one = await world.syncer(vault, remote);
+    const two = await world.syncer(vault, remote);
+    const results = await Promise.allSettled([one.sync(), two.sync()]);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.reason).toMatchObject({ code: 'SYNC_BUSY' });
+    expect((await two.sync()).unchanged).toBe(1);
+  });
 });

@@ -133,8 +133,8 @@ describe('createS3Client on the wire', () => {
 
   it("sends to the profile's endpoint_url and uses path style for a localhost endpoint", async () => {
     await writeFile(join(home, 'config'), `[profile local]\nendpoint_url = http://localhost:${port}\nregion = us-east-1\naws_access_key_id = AKID\naws_secret_access_key = secret\n`);
-    for (const [k, v] of Object.entries({ ...creds, AWS_CONFIG_FILE: join(home, 'config'), HOME: home })) vi.stubEnv(k, v);
-    vi.stubEnv('AWS_ENDPOINT_URL_S3', '');
+    for (const [k, v] of Object.entries({ AWS_CONFIG_FILE: join(home, 'config'), HOME: home })) vi.stubEnv(k, v);
+    for (const k of ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) vi.stubEnv(k, undefined);
     const s3 = await createS3Client({ profile: 'local' });
     await s3.send(new ListObjectsV2Command({ Bucket: 'b' }));
     s3.destroy();
