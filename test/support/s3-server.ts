@@ -79,7 +79,11 @@ async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
   child.stderr?.on('data', (chunk: Buffer) => {
     if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(chunk);
   });
+  // Never outlive the test process, even when it dies without closing the harness.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   child.on('exit', (code, sig) => {
+    process.off('exit', killChild);
     if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(`s3rver exited ${code} ${sig}\n`);
   });
   return child;

@@ -194,6 +194,10 @@ export class VaultSync {
     });
     if (dryRun) return report;
     await this.execute(plan, index, report, signal);
+    // Transfers finish in any order; reports read the same every time.
+    for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
+    report.conflicts.sort((x, y) => x.path.localeCompare(y.path));
+    report.failed.sort((x, y) => x.path.localeCompare(y.path));
     return report;
   }
 
