@@ -98,6 +98,12 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
     this.dropFaults.push({ afterBytes, match });
   }
 
+  /** Forgets faults that were armed but not triggered. */
+  clearFaults(): void {
+    this.corruptFaults = [];
+    this.dropFaults = [];
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const [, bucket = '', ...rest] = url.pathname.split('/');

@@ -11,7 +11,15 @@ import { forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { scanVault } from './scan.js';
-import { deleteRemote, downloadObject, taggedPath, trashLocal, uploadFile, type TransferContext } from './transfer.js';
+import {
+  abortUpload,
+  deleteRemote,
+  downloadObject,
+  taggedPath,
+  trashLocal,
+  uploadFile,
+  type TransferContext,
+} from './transfer.js';
 import type {
   IndexEntry,
   SyncActionKind,
@@ -336,6 +344,15 @@ export class VaultSync {
     try {
       await runAll(jobs);
       await runAll(deletions);
+      // A multipart upload kept for resuming is dropped once its file no longer needs uploading (deleted,
+      // or synced another way), so S3 does not keep its parts forever.
+      const wanted = new Set([...plan.upload, ...plan.conflict].map((a) => a.path));
+      for (const pending of Object.values(index.uploads)) {
+        if (!wanted.has(pending.path)) {
+          await abortUpload(ctx, pending);
+          delete index.uploads[pending.path];
+        }
+      }
     } finally {
       await persist();
     }

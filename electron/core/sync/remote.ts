@@ -88,6 +88,9 @@ export function toSyncError(e: unknown, what: string): KenvError {
   const name = errorName(e);
   const code = e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
   const message = e instanceof Error ? e.message : String(e);
+  if (name === 'AbortError') {
+    return new KenvError('CANCELLED', `The sync was stopped (${what}). It resumes where it stopped next time.`, { cause: e });
+  }
   if (isPreconditionFailure(e) || name === 'NoSuchKey') {
     return new KenvError('SYNC_REMOTE_CHANGED', `${what} changed on S3 while this sync ran. Sync again to reconcile it.`, { cause: e });
   }

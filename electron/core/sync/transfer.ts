@@ -120,7 +120,8 @@ async function listUploadedParts(ctx: TransferContext, pending: PendingUpload): 
   return parts;
 }
 
-async function abortQuietly(ctx: TransferContext, pending: PendingUpload): Promise<void> {
+/** Aborts a multipart upload, ignoring failures (a bucket lifecycle rule cleans up what is left). */
+export async function abortUpload(ctx: TransferContext, pending: PendingUpload): Promise<void> {
   try {
     await ctx.s3.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: pending.key, UploadId: pending.uploadId }));
   } catch {
@@ -156,7 +157,7 @@ async function uploadMultipart(
       pending = undefined;
     }
   } else if (pending) {
-    await abortQuietly(ctx, pending);
+    await abortUpload(ctx, pending);
     pending = undefined;
   }
   if (!pending) {
@@ -200,7 +201,7 @@ async function uploadMultipart(
   // The metadata promises a SHA-256 computed before the upload: the parts must come from that same file.
   const after = await lstat(join(ctx.vaultDir, local.path));
   if (after.size !== local.size || after.mtimeMs !== local.mtimeMs) {
-    await abortQuietly(ctx, upload);
+    await abortUpload(ctx, upload);
     delete ctx.index.uploads[local.path];
     throw localChanged(local.path);
   }

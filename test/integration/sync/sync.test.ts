@@ -1,6 +1,6 @@
 // Two-way vault sync against a real S3-compatible server (s3rver behind our enforcing proxy).
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKenv } from '../../support/kenv-fixtures.js';
@@ -257,5 +257,52 @@ describe('vault sync', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]?.reason).toMatchObject({ code: 'SYNC_BUSY' });
     expect((await two.sync()).unchanged).toBe(1);
+  });
+
+  it('an upload whose connection drops mid-body is retried and lands intact', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    const bytes = await writeKenv(vault, 'flaky.kenv', 'x'.repeat(100_000));
+    const dropped = world.server.proxy.stats.droppedUploads;
+    world.server.proxy.dropNextUpload(20_000, (key) => key.endsWith('/flaky.kenv'));
+    const report = await (await world.syncer(vault, remote)).sync();
+    expect(world.server.proxy.stats.droppedUploads).toBe(dropped + 1);
+    expect(report.failed).toEqual([]);
+    expect(await remoteBytes(world.s3, remote, 'flaky.kenv')).toEqual(bytes);
+  });
+
+  it('a multipart upload that keeps failing is kept for resuming, and aborted once its file is deleted', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    const head = await writeKenv(vault, 'big.kenv', 'h');
+    await writeFile(join(vault, 'big.kenv'), Buffer.concat([head, Buffer.alloc(20 * 1024 * 1024, 1)]));
+    // Every attempt (the SDK makes three) at every part is cut: the file fails, its upload id stays in the index.
+    for (let i = 0; i < 9; i++) world.server.proxy.dropNextUpload(1000, (key) => key.endsWith('/big.kenv'));
+    const sync = await world.syncer(vault, remote, { concurrency: 1 });
+    const first = await sync.sync();
+    world.server.proxy.clearFaults();
+    expect(first.failed).toMatchObject([{ path: 'big.kenv' }]);
+    const index = JSON.parse(await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8'));
+    const uploadId: string = index.uploads['big.kenv'].uploadId;
+    const uploads = join(world.server.dataDir, world.bucket, '._S3rver_uploads');
+    expect(await readdir(uploads)).toContain(uploadId);
+    await rm(join(vault, 'big.kenv'));
+    const second = await sync.sync();
+    expect(second.failed).toEqual([]);
+    const after = JSON.parse(await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8'));
+    expect(after.uploads).toEqual({});
+    expect(await readdir(uploads)).not.toContain(uploadId);
+    expect(await remoteKeys(world.s3, remote)).toEqual([]);
+  });
+
+  it('a stopped sync fails with CANCELLED and changes nothing', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    await writeKenv(vault, 'a.kenv', 'a');
+    const sync = await world.syncer(vault, remote);
+    await expect(sync.sync({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(sync.status.state).toBe('error');
+    expect(await remoteKeys(world.s3, remote)).toEqual([]);
+    expect((await sync.sync()).uploaded).toEqual(['a.kenv']);
   });
 });
