@@ -77,7 +77,7 @@ export class VaultSync {
   private readonly now: () => Date;
   private readonly emitter = new EventEmitter<SyncEventMap>();
   private current: SyncStatus = { state: 'idle', toUpload: 0, toDownload: 0, conflicts: 0, errors: [] };
-  private running: Promise<SyncReport> | undefined;
+  private running: { dryRun: boolean; report: Promise<SyncReport> } | undefined;
 
   constructor(opts: VaultSyncOptions) {
     this.vaultDir = opts.vaultDir;
@@ -113,14 +113,21 @@ export class VaultSync {
     return this.sync({ dryRun: true, signal });
   }
 
-  /** One full sync. Concurrent calls share the run in progress. */
+  /**
+   * One full sync (or, with `dryRun`, the plan only).
+   *
+   * A call during a run shares that run's report, except a real sync asked for during a dry run: it starts
+   * when the dry run ends.
+   */
   sync(opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<SyncReport> {
-    if (this.running) return this.running;
-    const run = this.run(opts.dryRun ?? false, opts.signal).finally(() => {
+    const dryRun = opts.dryRun ?? false;
+    if (this.running && (dryRun || !this.running.dryRun)) return this.running.report;
+    if (this.running) return this.running.report.catch(() => undefined).then(() => this.sync(opts));
+    const report = this.run(dryRun, opts.signal).finally(() => {
       this.running = undefined;
     });
-    this.running = run;
-    return run;
+    this.running = { dryRun, report };
+    return report;
   }
 
   /** Syncs on file-system events (debounced) and on a periodic remote poll, backing off after errors. */

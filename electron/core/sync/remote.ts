@@ -88,6 +88,15 @@ export function toSyncError(e: unknown, what: string): KenvError {
   const name = errorName(e);
   const code = e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
   const message = e instanceof Error ? e.message : String(e);
+  if (e && typeof e === 'object' && 'syscall' in e && typeof e.syscall === 'string') {
+    // A file-system error in the vault, not an S3 one.
+    const writing = ['write', 'rename', 'mkdir', 'unlink', 'rmdir', 'fsync', 'copyfile'].includes(e.syscall) || code === 'ENOSPC';
+    return new KenvError(
+      writing ? 'OUTPUT_FAILED' : 'INPUT_UNREADABLE',
+      `${writing ? 'Could not write' : 'Could not read'} in the vault folder (${what}): ${message}. Check the folder's permissions and free space.`,
+      { cause: e },
+    );
+  }
   if (name === 'AbortError') {
     return new KenvError('CANCELLED', `The sync was stopped (${what}). It resumes where it stopped next time.`, { cause: e });
   }

@@ -305,4 +305,19 @@ describe('vault sync', () => {
     expect(await remoteKeys(world.s3, remote)).toEqual([]);
     expect((await sync.sync()).uploaded).toEqual(['a.kenv']);
   });
+
+  it('a sync asked for during a dry run runs after it; a dry run during a sync shares it', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    await writeKenv(vault, 'a.kenv', 'a');
+    const sync = await world.syncer(vault, remote);
+    const [dry, real] = await Promise.all([sync.plan(), sync.sync()]);
+    expect(dry.dryRun).toBe(true);
+    expect(dry.plan.upload.map((u) => u.path)).toEqual(['a.kenv']);
+    expect(real.uploaded).toEqual(['a.kenv']);
+    await writeKenv(vault, 'b.kenv', 'b');
+    const [real2, dry2] = await Promise.all([sync.sync(), sync.plan()]);
+    expect(dry2).toBe(real2);
+    expect(real2.uploaded).toEqual(['b.kenv']);
+  });
 });

@@ -65,6 +65,13 @@ describe('toSyncError', () => {
     expect(toSyncError(named('NoSuchBucket', 404), 'a.kenv').code).toBe('S3_NO_SUCH_BUCKET');
     expect(toSyncError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'x').code).toBe('NETWORK_UNREACHABLE');
     expect(toSyncError(named('InternalError', 500), 'a.kenv').code).toBe('S3_ERROR');
+    expect(toSyncError(named('AbortError'), 'x').code).toBe('CANCELLED');
+  });
+  it('tells vault file-system errors from S3 ones', () => {
+    const fsError = (syscall: string, code: string) => Object.assign(new Error(`${code}: ${syscall}`), { syscall, code });
+    expect(toSyncError(fsError('scandir', 'EACCES'), 'scanning').code).toBe('INPUT_UNREADABLE');
+    expect(toSyncError(fsError('rename', 'EXDEV'), 'a.kenv').code).toBe('OUTPUT_FAILED');
+    expect(toSyncError(fsError('write', 'ENOSPC'), 'a.kenv').message).toMatch(/free space/);
   });
 });
 
