@@ -50,6 +50,15 @@ export const ErrorCodes = {
   OUTPUT_FAILED: 'The output could not be written.',
   SECRET_TOO_LARGE: 'The secret is larger than KMS Encrypt accepts.',
 
+  // Vault sync.
+  SYNC_REMOTE_CHANGED: 'The remote object changed while this sync ran.',
+  SYNC_LOCAL_CHANGED: 'A local file changed while this sync ran.',
+  SYNC_CHECKSUM_MISMATCH: 'A transferred file does not match its SHA-256.',
+  SYNC_BUSY: 'Another sync of this vault is running.',
+  S3_ACCESS_DENIED: 'S3 denied the operation.',
+  S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
+  S3_ERROR: 'S3 returned an error.',
+
   // Other.
   INVALID_ARGUMENT: 'An argument is not valid.',
   CANCELLED: 'The operation was cancelled.',
