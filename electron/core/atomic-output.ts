@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
+import { constants, createWriteStream, write, writev } from 'node:fs';
 import { type FileHandle, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -24,6 +24,12 @@ export class AtomicOutput {
     readonly stream: Writable,
   ) {}
 
+  /** The temporary file's descriptor, for writers that put bytes at offsets instead of using `stream`. */
+  get fd(): number {
+    if (!this.handle) throw new Error('the output is already committed or aborted');
+    return this.handle.fd;
+  }
+
   /** Creates the temporary file (mode 0600: it may hold plaintext) after checking that the target is free. */
   static async create(finalPath: string, opts: { force?: boolean } = {}): Promise<AtomicOutput> {
     const force = opts.force ?? false;
@@ -33,7 +39,14 @@ export class AtomicOutput {
     const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
       throw new KenvError('OUTPUT_FAILED', `Cannot write in ${dirname(finalPath)}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });
-    const stream = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: 4 * 1024 * 1024 });
+    // The stream writes through the handle's descriptor but never closes it (destroy() would, even with autoClose
+    // off, and the handle's own close would then hit a closed or reused descriptor): the handle closes it, once.
+    const stream = createWriteStream('', {
+      fd: handle.fd,
+      autoClose: false,
+      highWaterMark: 4 * 1024 * 1024,
+      fs: { write, writev, close: (_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => callback(null) },
+    });
     return new AtomicOutput(finalPath, tempPath, force, handle, stream);
   }
 

@@ -14,6 +14,8 @@ import {
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { DecryptStream } from '../../electron/core/crypto/decrypt-stream.js';
+import { EncryptStream, prepareEncryption } from '../../electron/core/crypto/encrypt-stream.js';
 import { decryptFile, encryptFile } from '../../electron/core/files.js';
 import { RawAesKeyring } from '../../electron/core/keyring/raw-aes-keyring.js';
 import { BENCH_KEY_NAME, BENCH_NAMESPACE, type NodeJob } from './jobs.js';
@@ -33,9 +35,19 @@ async function main(): Promise<void> {
 
 async function kenv(job: NodeJob, key: Buffer): Promise<() => Promise<void>> {
   const keyring = new RawAesKeyring({ namespace: BENCH_NAMESPACE, name: BENCH_KEY_NAME, key });
+  const frameLength = job.frameLength ? { frameLength: job.frameLength } : {};
+  if (job.api === 'stream') {
+    return async () => {
+      const transform =
+        job.op === 'encrypt'
+          ? new EncryptStream(await prepareEncryption({ keyring, sign: job.sign, ...frameLength }))
+          : new DecryptStream({ keyring });
+      await pipeline(createReadStream(job.input, { highWaterMark: READ_CHUNK }), transform, createWriteStream(job.output));
+    };
+  }
   return async () => {
     if (job.op === 'encrypt') {
-      await encryptFile(job.input, { keyring, outputPath: job.output, force: true, sign: job.sign, ...(job.frameLength ? { frameLength: job.frameLength } : {}) });
+      await encryptFile(job.input, { keyring, outputPath: job.output, force: true, sign: job.sign, ...frameLength });
     } else {
       await decryptFile(job.input, { keyring, outputPath: job.output, force: true });
     }

@@ -14,6 +14,8 @@ export interface NodeJob {
   keyHex: string;
   frameLength?: number;
   sign: boolean;
+  /** Kenv only: `file` = encryptFile/decryptFile (the app and CLI), `stream` = the Transforms in a stream.pipeline. */
+  api?: 'file' | 'stream';
 }
 
 export type Command = { kind: 'node'; job: NodeJob } | { kind: 'exec'; argv: string[] };
@@ -34,7 +36,7 @@ export interface Setup {
 export interface Contender {
   /** Unique, for the table and for BENCH_ONLY. */
   id: string;
-  group: 'kenv' | 'kenv-signed' | 'esdk' | 'age' | 'openssl-ctr' | 'cp';
+  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'esdk' | 'age' | 'openssl-ctr' | 'cp';
   frameLength?: number;
   /** The commands for one round: encrypt the plaintext to `sealed`, then decrypt `sealed` to `opened`. */
   commands(setup: Setup, sealed: string, opened: string): Record<Op, Command>;
@@ -60,8 +62,16 @@ export function formatSize(bytes: number): string {
   return `${bytes} B`;
 }
 
-function nodeCommands(tool: 'kenv' | 'esdk', setup: Setup, sealed: string, opened: string, frameLength: number | undefined, sign: boolean): Record<Op, Command> {
-  const base = { tool, keyHex: setup.keyHex, sign, ...(frameLength ? { frameLength } : {}) };
+function nodeCommands(
+  tool: 'kenv' | 'esdk',
+  setup: Setup,
+  sealed: string,
+  opened: string,
+  frameLength: number | undefined,
+  sign: boolean,
+  api: 'file' | 'stream' = 'file',
+): Record<Op, Command> {
+  const base = { tool, keyHex: setup.keyHex, sign, api, ...(frameLength ? { frameLength } : {}) };
   return {
     encrypt: { kind: 'node', job: { ...base, op: 'encrypt', input: setup.plaintext, output: sealed } },
     decrypt: { kind: 'node', job: { ...base, op: 'decrypt', input: sealed, output: opened } },
@@ -85,6 +95,16 @@ export function kenvSignedContender(frameLength: number): Contender {
     group: 'kenv-signed',
     frameLength,
     commands: (setup, sealed, opened) => nodeCommands('kenv', setup, sealed, opened, frameLength, true),
+  };
+}
+
+/** Kenv's streaming API (EncryptStream / DecryptStream in a stream.pipeline), the path stdin/stdout take. */
+export function kenvStreamContender(frameLength: number): Contender {
+  return {
+    id: `kenv stream ${formatSize(frameLength)}`,
+    group: 'kenv-stream',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('kenv', setup, sealed, opened, frameLength, false, 'stream'),
   };
 }
 

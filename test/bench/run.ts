@@ -29,6 +29,7 @@ import {
   formatSize,
   kenvContenders,
   kenvSignedContender,
+  kenvStreamContender,
   opensslCtrContender,
   parseSize,
 } from './jobs.js';
@@ -98,6 +99,7 @@ async function bench(cfg: Config, dir: string): Promise<number> {
   let contenders: Contender[] = [
     ...kenvContenders(KENV_FRAMES),
     kenvSignedContender(DEFAULT_FRAME_LENGTH),
+    kenvStreamContender(DEFAULT_FRAME_LENGTH),
     ...esdkContenders(ESDK_FRAMES),
     ageContender(),
     opensslCtrContender(),
