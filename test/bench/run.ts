@@ -79,7 +79,8 @@ async function main(): Promise<number> {
     const found = await runProgram(['sh', '-c', `command -v ${tool}`]);
     if (found.code !== 0) throw new Error(`${tool} is not installed; the bench needs it (apt-get install -y age time openssl).`);
   }
-  const dir = await mkdtemp(join(cfg.dir, 'kenv-bench-'));
+  // Not "kenv-…": test runs sharing the machine sweep their own kenv-* temp folders away.
+  const dir = await mkdtemp(join(cfg.dir, 'perf-bench-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
