@@ -6,11 +6,13 @@
  * sealing and writing overlap across workers and nothing is copied between threads. It covers unsigned messages
  * in regular files; signed ones need the body hashed in order, and go through the streams.
  */
+import { fdatasync } from 'node:fs';
 import { KenvError } from '../errors.js';
 import { FINAL_FRAME_OVERHEAD, MAX_FRAMES, REGULAR_FRAME_OVERHEAD, framesInBatch, sealedBatchLength } from '../format/frames.js';
 import type { ParsedHeader } from '../format/header.js';
 import type { EncryptionMaterials } from './encrypt-stream.js';
 import { MAX_WRITE_FRAME_LENGTH } from './encrypt-stream.js';
+import { FileSideError } from './file-frames.js';
 import type { FramePool } from './frame-pool.js';
 import { batchesInFlight, framesPerBatch } from './ordered-batches.js';
 
@@ -20,6 +22,41 @@ export interface FileCodecOptions {
   onBatch?: (inputBytesDone: number) => void;
   signal?: AbortSignal;
 }
+
+/**
+ * Flushes the output to disk while it is still being written, so that the fsync before the rename finds little
+ * left to do: every FLUSH_EVERY bytes, an fdatasync runs on the libuv pool (never two at once) while the workers
+ * keep writing. It also keeps the page cache from filling with gigabytes of dirty pages on a large file.
+ */
+class BackgroundFlush {
+  private sinceFlush = 0;
+  private running: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(private readonly fd: number) {}
+
+  written(bytes: number): void {
+    this.sinceFlush += bytes;
+    if (this.running || this.sinceFlush < FLUSH_EVERY) return;
+    this.sinceFlush = 0;
+    this.running = new Promise<void>((resolve) => {
+      fdatasync(this.fd, (err) => {
+        if (err) this.failure ??= new FileSideError('output', err.code ?? '', err.message);
+        this.running = undefined;
+        resolve();
+      });
+    });
+  }
+
+  /** Waits for the flush in progress; throws what any flush failed with. */
+  async finish(): Promise<void> {
+    await this.running;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** 64 MiB: on the bench machine, 1 GiB file to file went 15-20 % faster than with a single fsync at the end. */
+export const FLUSH_EVERY = 64 * 1024 * 1024;
 
 /** Where a job failed to verify: the streaming decryptor then names the exact fault in message order. */
 export class FrameCheckFailed extends Error {
@@ -47,7 +84,8 @@ export async function encryptFileAt(materials: EncryptionMaterials, inFd: number
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
   let bodyBytes = 0;
   let inputDone = 0;
-  await runLanes(batches, batchesInFlight(opts.pool.size), opts.signal, async (j) => {
+  const flush = new BackgroundFlush(outFd);
+  await runWithFlush(flush, batches, opts, async (j) => {
     const final = j === batches - 1;
     const inOffset = j * batchBytes;
     const length = final ? size - inOffset : batchBytes;
@@ -66,6 +104,7 @@ export async function encryptFileAt(materials: EncryptionMaterials, inFd: number
     if (written !== sealedBatchLength(length, frameLength, final)) throw new Error('a sealed batch has the wrong length');
     bodyBytes += written;
     inputDone += length;
+    flush.written(written);
     opts.onBatch?.(inputDone);
   });
   return bodyBytes;
@@ -113,7 +152,8 @@ export async function decryptFileAt(
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
   let plaintextBytes = 0;
   let inputDone = header.bytes.length;
-  await runLanes(batches, batchesInFlight(opts.pool.size), opts.signal, async (j) => {
+  const flush = new BackgroundFlush(outFd);
+  await runWithFlush(flush, batches, opts, async (j) => {
     const final = j === batches - 1;
     const first = j * perBatch;
     const count = final ? frames - first : perBatch;
@@ -135,9 +175,21 @@ export async function decryptFileAt(
     if (!result.ok) throw new FrameCheckFailed(result.sequence);
     plaintextBytes += result.written;
     inputDone += byteLength;
+    flush.written(result.written);
     opts.onBatch?.(inputDone);
   });
   return plaintextBytes;
+}
+
+/** Runs the jobs, then waits for the background flush (also when a job failed: the caller closes the file next). */
+async function runWithFlush(flush: BackgroundFlush, count: number, opts: FileCodecOptions, job: (index: number) => Promise<void>): Promise<void> {
+  try {
+    await runLanes(count, batchesInFlight(opts.pool.size), opts.signal, job);
+  } catch (e) {
+    await flush.finish().catch(() => undefined);
+    throw e;
+  }
+  await flush.finish();
 }
 
 /**

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLUSH_EVERY } from '../../../../electron/core/crypto/file-codec.js';
 import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
 import { type Progress, decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../../../../electron/core/format/frames.js';
@@ -90,6 +91,12 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
   it('round-trips with frames larger than a batch (one frame per job)', async () => {
     const plaintext = randomBytes(3 * 4 * 1024 * 1024 + 7);
     const sealed = await encryptToFile(plaintext, 4 * 1024 * 1024);
+    expect((await decryptToBuffer(sealed)).equals(plaintext)).toBe(true);
+  });
+
+  it('round-trips a file larger than the background flush interval', async () => {
+    const plaintext = randomBytes(FLUSH_EVERY + 3 * BATCH + 11);
+    const sealed = await encryptToFile(plaintext, 1024 * 1024);
     expect((await decryptToBuffer(sealed)).equals(plaintext)).toBe(true);
   });
 
