@@ -46,6 +46,11 @@ export const ErrorCodes = {
   OUTPUT_FAILED: 'The output could not be written.',
   SECRET_TOO_LARGE: 'The secret is larger than KMS Encrypt accepts.',
 
+  // The desktop app's IPC boundary.
+  INVALID_REQUEST: 'A request to the app was malformed.',
+  FORBIDDEN_SENDER: 'A request came from a page the app does not trust.',
+  NOT_ALLOWED: 'The app refused an action it did not offer.',
+
   // Other.
   INVALID_ARGUMENT: 'An argument is not valid.',
   CANCELLED: 'The operation was cancelled.',
