@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { constants, createWriteStream } from 'node:fs';
+import { type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { KenvError } from './errors.js';
+
+/**
+ * An output file that appears under its final name only when complete.
+ *
+ * Bytes go to a hidden temporary file in the destination folder; `commit` fsyncs it and moves it into place
+ * (refusing to replace an existing file unless `force`), `abort` removes it. The destination folder is the
+ * temporary file's folder, so the rename never crosses file systems.
+ */
+export class AtomicOutput {
+  private committed = false;
+
+  private constructor(
+    readonly finalPath: string,
+    readonly tempPath: string,
+    private readonly force: boolean,
+    private handle: FileHandle | undefined,
+    /** Where the bytes go. It does not close the file: `commit` and `abort` do. */
+    readonly stream: Writable,
+  ) {}
+
+  /** Creates the temporary file (mode 0600: it may hold plaintext) after checking that the target is free. */
+  static async create(finalPath: string, opts: { force?: boolean } = {}): Promise<AtomicOutput> {
+    const force = opts.force ?? false;
+    if (!force && (await exists(finalPath))) throw outputExists(finalPath);
+    const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.kenv-partial`);
+    const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
+      throw new KenvError('OUTPUT_FAILED', `Cannot write in ${dirname(finalPath)}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
+    });
+    const stream = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: 4 * 1024 * 1024 });
+    return new AtomicOutput(finalPath, tempPath, force, handle, stream);
+  }
+
+  /** Flushes to disk and moves the file to its final name. Call only after the last byte is authenticated. */
+  async commit(): Promise<void> {
+    const handle = this.handle!;
+    await handle.sync();
+    await handle.close();
+    this.handle = undefined;
+    if (this.force) {
+      await rename(this.tempPath, this.finalPath);
+    } else {
+      // link() fails if the name was taken meanwhile, where rename() would silently replace it.
+      try {
+        await link(this.tempPath, this.finalPath);
+        await rm(this.tempPath, { force: true });
+      } catch (e) {
+        if (errnoCode(e) === 'EEXIST') throw outputExists(this.finalPath);
+        if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS'].includes(errnoCode(e))) throw e;
+        // File systems without hard links (FAT, some network shares): check, then rename.
+        if (await exists(this.finalPath)) throw outputExists(this.finalPath);
+        await rename(this.tempPath, this.finalPath);
+      }
+    }
+    await syncFolder(dirname(this.finalPath));
+    this.committed = true;
+  }
+
+  /** Removes the temporary file. Safe to call more than once, and after commit (then it does nothing). */
+  async abort(): Promise<void> {
+    if (this.committed) return;
+    this.stream.destroy();
+    if (this.handle) {
+      await this.handle.close().catch(() => undefined);
+      this.handle = undefined;
+    }
+    await rm(this.tempPath, { force: true });
+  }
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  // Makes the rename durable on POSIX; Windows cannot open folders this way, and there rename is already durable.
+  if (process.platform === 'win32') return;
+  const handle = await open(folder, constants.O_RDONLY).catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => undefined);
+  await handle.close();
+}
+
+function outputExists(path: string): KenvError {
+  return new KenvError('OUTPUT_EXISTS', `${path} exists already; nothing was overwritten. Use --force to replace it, or --out to write elsewhere.`);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function errnoCode(e: unknown): string {
+  return e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
+}
+
+export function errnoText(e: unknown): string {
+  const code = errnoCode(e);
+  const text: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'the disk is full',
+    EROFS: 'the file system is read-only',
+    ENOENT: 'the folder does not exist',
+    EISDIR: 'it is a folder',
+  };
+  return text[code] ?? (e instanceof Error ? e.message : String(e));
+}

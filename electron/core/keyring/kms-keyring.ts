@@ -1,0 +1,134 @@
+import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { KenvError } from '../errors.js';
+import { DATA_KEY_LENGTH } from '../format/suites.js';
+import { type KmsClientFactory, defaultKmsClientFactory, isKeyReference, regionOfKey } from '../kms/client.js';
+import { kmsError } from '../kms/errors.js';
+import { noKeyOpened } from './attempts.js';
+import type { EncryptedDataKey, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
+
+export const KMS_PROVIDER_ID = 'aws-kms';
+
+export interface KmsKeyringOptions {
+  /**
+   * Keys to encrypt under: the first generates the data key, each further one wraps a copy of it. On decrypt,
+   * when given, only data keys wrapped under these keys are tried; when absent, every KMS data key in the file
+   * is tried with the ARN stored beside it ("discovery").
+   */
+  keyIds?: string[];
+  clients?: KmsClientFactory;
+}
+
+/**
+ * The AWS KMS keyring of the AWS Encryption SDK.
+ *
+ * Encrypt: one GenerateDataKey under the first key, then Encrypt of the same data key under each further key, so
+ * any one of them opens the file. Decrypt: KMS Decrypt with KeyId = the stored ARN and the message's encryption
+ * context, one data key after another until one opens.
+ */
+export class KmsKeyring implements Keyring {
+  private readonly keyIds: string[];
+  private readonly clients: KmsClientFactory;
+
+  constructor(opts: KmsKeyringOptions = {}) {
+    this.keyIds = opts.keyIds ?? [];
+    for (const keyId of this.keyIds) {
+      if (!isKeyReference(keyId)) {
+        throw new KenvError('INVALID_KEY', `"${keyId}" is not a KMS key reference: give a key id, a key ARN, an alias name (alias/…) or an alias ARN.`);
+      }
+    }
+    this.clients = opts.clients ?? defaultKmsClientFactory();
+  }
+
+  async wrapDataKey(req: WrapRequest): Promise<{ dataKey: Buffer; edks: EncryptedDataKey[] }> {
+    const [generator, ...others] = this.keyIds;
+    if (!generator) throw new KenvError('INVALID_ARGUMENT', 'Encrypting needs at least one KMS key: pass --key.');
+    const edks: EncryptedDataKey[] = [];
+    let dataKey: Buffer;
+    let wrapWith = others;
+    if (req.dataKey) {
+      dataKey = Buffer.from(req.dataKey);
+      wrapWith = this.keyIds;
+    } else {
+      const out = await this.send(generator, 'GenerateDataKey', (client) =>
+        client.send(new GenerateDataKeyCommand({ KeyId: generator, NumberOfBytes: DATA_KEY_LENGTH, EncryptionContext: req.context })),
+      );
+      if (!out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH || !out.CiphertextBlob || !out.KeyId) {
+        throw new KenvError('KMS_ERROR', `KMS GenerateDataKey under ${generator} returned an incomplete answer.`);
+      }
+      dataKey = Buffer.from(out.Plaintext);
+      out.Plaintext.fill(0);
+      edks.push(kmsEdk(out.KeyId, out.CiphertextBlob));
+    }
+    try {
+      for (const keyId of wrapWith) {
+        const out = await this.send(keyId, 'Encrypt', (client) =>
+          client.send(new EncryptCommand({ KeyId: keyId, Plaintext: dataKey, EncryptionContext: req.context })),
+        );
+        if (!out.CiphertextBlob || !out.KeyId) throw new KenvError('KMS_ERROR', `KMS Encrypt under ${keyId} returned an incomplete answer.`);
+        edks.push(kmsEdk(out.KeyId, out.CiphertextBlob));
+      }
+    } catch (e) {
+      dataKey.fill(0);
+      throw e;
+    }
+    return { dataKey, edks };
+  }
+
+  async unwrapDataKey(req: UnwrapRequest): Promise<Buffer> {
+    const result = await this.tryUnwrap(req);
+    if (Buffer.isBuffer(result)) return result;
+    throw noKeyOpened(req.edks, result);
+  }
+
+  /** The data key, or why each KMS data key failed (empty when the file has none this keyring may try). */
+  async tryUnwrap(req: UnwrapRequest): Promise<Buffer | UnwrapAttempt[]> {
+    const attempts: UnwrapAttempt[] = [];
+    for (const edk of req.edks) {
+      if (edk.providerId !== KMS_PROVIDER_ID) continue;
+      const arn = edk.providerInfo.toString('utf8');
+      if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(arn)) {
+        attempts.push({ key: arn || '(empty)', code: 'NO_KEY_OPENED', reason: 'the stored key ARN is not a KMS key ARN' });
+        continue;
+      }
+      if (this.keyIds.length > 0 && !this.keyIds.some((k) => sameKey(k, arn))) continue;
+      try {
+        const out = await this.send(arn, 'Decrypt', (client) =>
+          client.send(new DecryptCommand({ KeyId: arn, CiphertextBlob: edk.ciphertext, EncryptionContext: req.context })),
+        );
+        if (out.KeyId !== arn || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
+          out.Plaintext?.fill(0);
+          attempts.push({ key: arn, code: 'NO_KEY_OPENED', reason: `KMS answered for another key (${out.KeyId ?? 'none'}) or with a data key of the wrong size` });
+          continue;
+        }
+        const dataKey = Buffer.from(out.Plaintext);
+        out.Plaintext.fill(0);
+        return dataKey;
+      } catch (e) {
+        const error = e instanceof KenvError ? e : kmsError(e, { operation: 'Decrypt', keyArn: arn });
+        attempts.push({ key: arn, code: error.code, reason: error.message });
+      }
+    }
+    return attempts;
+  }
+
+  private async send<T>(keyId: string, operation: string, call: (client: ReturnType<KmsClientFactory>) => Promise<T>): Promise<T> {
+    const region = regionOfKey(keyId);
+    try {
+      return await call(this.clients(region));
+    } catch (e) {
+      throw kmsError(e, { operation, keyId, ...(keyId.startsWith('arn:') && keyId.includes(':key/') ? { keyArn: keyId } : {}), ...(keyId.includes('alias/') ? { alias: keyId } : {}), ...(region ? { region } : {}) });
+    }
+  }
+}
+
+function kmsEdk(keyArn: string, ciphertext: Uint8Array): EncryptedDataKey {
+  return { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(keyArn, 'utf8'), ciphertext: Buffer.from(ciphertext) };
+}
+
+/** Whether a configured key reference names the key in a stored ARN (multi-Region keys match across Regions). */
+function sameKey(configured: string, arn: string): boolean {
+  if (configured === arn) return true;
+  const id = arn.slice(arn.indexOf(':key/') + 5);
+  const configuredId = configured.includes(':key/') ? configured.slice(configured.indexOf(':key/') + 5) : configured;
+  return configuredId === id;
+}

@@ -1,0 +1,46 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+
+/** One KMS client per Region, created on first use. `undefined` is the Region the profile or environment names. */
+export type KmsClientFactory = (region?: string) => KMSClient;
+
+export interface KmsClientOptions {
+  profile?: string;
+  region?: string;
+}
+
+/**
+ * KMS clients that resolve credentials, Region and endpoint the way the AWS CLI does: the SDK's default chain
+ * (environment, `~/.aws/config` and `credentials`, SSO cache, `AWS_ENDPOINT_URL_KMS`).
+ */
+export function defaultKmsClientFactory(opts: KmsClientOptions = {}): KmsClientFactory {
+  const clients = new Map<string, KMSClient>();
+  return (region) => {
+    const wanted = region ?? opts.region;
+    const cacheKey = wanted ?? '';
+    let client = clients.get(cacheKey);
+    if (!client) {
+      client = new KMSClient({
+        ...(wanted ? { region: wanted } : {}),
+        ...(opts.profile ? { profile: opts.profile } : {}),
+      });
+      clients.set(cacheKey, client);
+    }
+    return client;
+  };
+}
+
+/** The Region a key ARN or alias ARN names, or undefined for a bare key id or alias name. */
+export function regionOfKey(keyId: string): string | undefined {
+  if (!keyId.startsWith('arn:')) return undefined;
+  const region = keyId.split(':')[3];
+  return region || undefined;
+}
+
+/** Whether a string looks like a KMS key reference: key id, key ARN, alias name or alias ARN. */
+export function isKeyReference(keyId: string): boolean {
+  return (
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(keyId) ||
+    /^alias\/[A-Za-z0-9/_-]+$/.test(keyId) ||
+    /^(mrk-)?[0-9a-f-]{32,36}$/i.test(keyId)
+  );
+}
