@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { parseDenyRule, runLocalKmsCommand } from '../../../electron/core/local-kms/command.js';
+import { LOCAL_KMS_WARNING } from '../../../electron/core/local-kms/server.js';
+import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
+
+const script = fileURLToPath(new URL('../../support/local-kms-command.ts', import.meta.url));
+const fixture = new LocalKmsFixture();
+const children: ChildProcess[] = [];
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await fixture.closeAll();
+});
+
+/** Starts the command as its own process and collects its output lines until it prints the "Use it" line. */
+async function startCommand(args: string[]): Promise<{ child: ChildProcess; lines: string[]; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const reader = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    reader.on('line', (line) => {
+      lines.push(line);
+      if (line.startsWith('Use it with')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`local-kms exited with ${code}: ${stderr.join('')}`)));
+  });
+  const url = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '')?.[1];
+  if (!url) throw new Error(`unexpected first line: ${lines[0]}`);
+  return { child, lines, url };
+}
+
+describe('kenv local-kms command', () => {
+  it('prints where it listens, the warning and the demo key, serves the SDK, and stops cleanly on SIGTERM', async () => {
+    const state = fixture.tempDir();
+    const { child, lines, url } = await startCommand(['--state', state, '--port', '0']);
+    expect(lines[1]).toBe(`WARNING: ${LOCAL_KMS_WARNING} State folder: ${state}`);
+    expect(lines[2]).toMatch(/^key arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36} \(alias\/kenv-demo\)$/);
+
+    const client = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: LOCAL_CREDENTIALS });
+    try {
+      const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: 'alias/kenv-demo', Plaintext: Buffer.from('hi') }));
+      const { Plaintext } = await client.send(new DecryptCommand({ CiphertextBlob }));
+      expect(Buffer.from(Plaintext!).toString()).toBe('hi');
+    } finally {
+      client.destroy();
+    }
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code, signal] = (await exited) as [number | null, string | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(lines.at(-1)).toBe('stopped');
+  });
+
+  it('stops cleanly on SIGINT and reuses the demo key on the next start', async () => {
+    const state = fixture.tempDir();
+    const first = await startCommand(['--state', state]);
+    const exited = once(first.child, 'exit');
+    first.child.kill('SIGINT');
+    expect((await exited)[0]).toBe(0);
+
+    const second = await startCommand(['--state', state]);
+    expect(second.lines[2]).toBe(first.lines[2]);
+    second.child.kill('SIGTERM');
+    await once(second.child, 'exit');
+  });
+
+  it('prints the throttle and deny settings it was given', async () => {
+    const { child, lines } = await startCommand(['--state', fixture.tempDir(), '--throttle-first', '2', '--deny', 'Decrypt=alias/kenv-demo']);
+    expect(lines).toContain('throttling the first 2 requests');
+    expect(lines).toContain('denying kms:Decrypt on alias/kenv-demo');
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
+  it('refuses a bad port, throttle count, deny rule or missing state folder before listening', async () => {
+    const out: string[] = [];
+    const state = fixture.tempDir();
+    for (const opts of [
+      { state, port: 'eighty' },
+      { state, port: 70000 },
+      { state, throttleFirst: '-1' },
+      { state, deny: ['Decrypt'] },
+      { state: '' },
+    ]) {
+      await expect(runLocalKmsCommand(opts, (l) => out.push(l)), JSON.stringify(opts)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
+    expect(out).toEqual([]);
+  });
+
+  it('parses --deny OP=KEY', () => {
+    expect(parseDenyRule('Decrypt=alias/x')).toEqual({ operation: 'Decrypt', key: 'alias/x' });
+    expect(parseDenyRule('*=*')).toEqual({ operation: '*', key: '*' });
+    expect(parseDenyRule('Encrypt=arn:aws:kms:us-east-1:111122223333:key/k')).toEqual({
+      operation: 'Encrypt',
+      key: 'arn:aws:kms:us-east-1:111122223333:key/k',
+    });
+  });
+});

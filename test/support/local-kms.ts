@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
+import { type LocalKms, type LocalKmsOptions, startLocalKms } from '../../electron/core/local-kms/server.js';
+
+/** Credentials the local KMS accepts (it checks no signature; the Region in the scope is what matters). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIALOCALKMSTEST0001', secretAccessKey: 'local-kms-test-secret' };
+
+/**
+ * Starts local KMS servers on port 0 in temp state folders and stops them all in one `closeAll()` (for `afterAll`).
+ */
+export class LocalKmsFixture {
+  private readonly servers: LocalKms[] = [];
+  private readonly dirs: string[] = [];
+
+  /** A fresh temp folder, removed by closeAll(). */
+  tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'kenv-local-kms-'));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async start(opts: Partial<LocalKmsOptions> = {}): Promise<LocalKms> {
+    const kms = await startLocalKms({ stateDir: opts.stateDir ?? this.tempDir(), ...opts });
+    this.servers.push(kms);
+    return kms;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A real KMS client pointed at `kms` through the client's endpoint option. */
+export function kmsClient(kms: LocalKms, region = 'us-east-1', extra: Partial<KMSClientConfig> = {}): KMSClient {
+  return new KMSClient({ region, endpoint: kms.url, credentials: LOCAL_CREDENTIALS, ...extra });
+}
