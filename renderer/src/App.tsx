@@ -7,6 +7,7 @@ import { IdentityPanel } from './IdentityPanel.js';
 import { JobList } from './JobList.js';
 import { KeyPicker, type KeyChoice } from './KeyPicker.js';
 import { SettingsDialog } from './SettingsDialog.js';
+import { SignInButton } from './SignInButton.js';
 
 /** A batch waiting for the person to confirm it: shown when it holds .kenv files, so they see what they are. */
 interface PendingBatch {
@@ -232,28 +233,5 @@ export function App() {
         />
       )}
     </div>
-  );
-}
-
-export function SignInButton({ onSignedIn, onError, className = 'primary' }: { onSignedIn: (id: Identity) => void; onError: (e: ErrorInfo) => void; className?: string }) {
-  const [busy, setBusy] = useState(false);
-  return (
-    <button
-      type="button"
-      className={className}
-      disabled={busy}
-      onClick={async () => {
-        setBusy(true);
-        try {
-          onSignedIn(await call('identity:signIn', {}));
-        } catch (error) {
-          onError(errorInfo(error));
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
-      {busy ? 'Waiting for the browser…' : 'Sign in with AWS SSO'}
-    </button>
   );
 }

@@ -1,7 +1,7 @@
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { Identity } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
-import { SignInButton } from './App.js';
+import { SignInButton } from './SignInButton.js';
 import { formatAccount } from './format.js';
 
 /** Who Kenv acts as: profile (switchable), account, role, Region. */

@@ -87,6 +87,7 @@ export async function startRendererBridge(opts: { root: string; registry: Handle
  */
 export function bridgeScript(dropRoot: string): string {
   return `(() => {
+  if (location.protocol !== 'http:') return;
   const dropRoot = ${JSON.stringify(dropRoot)};
   const socket = new WebSocket('ws://' + location.host + '/bridge');
   const opened = new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = reject; });

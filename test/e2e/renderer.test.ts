@@ -1,0 +1,275 @@
+/**
+ * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
+ * registry the Electron shell registers, running here against the local KMS server.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Identity, Job } from '../../shared/ipc.js';
+import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
+import { JobQueue } from '../../electron/core/app/jobs.js';
+import { kmsKeyCatalogue } from '../../electron/core/app/key-catalogue.js';
+import { OpenRequests } from '../../electron/core/app/open-requests.js';
+import { HandlerRegistry } from '../../electron/core/app/registry.js';
+import type { IdentityService } from '../../electron/core/app/services.js';
+import { SettingsStore } from '../../electron/core/app/settings-store.js';
+import { coreVault } from '../../electron/core/app/vault.js';
+import { inspectFile } from '../../electron/core/files.js';
+import { defaultKmsClientFactory } from '../../electron/core/kms/client.js';
+import type { LocalKms } from '../../electron/core/local-kms/server.js';
+import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
+import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { recordingShell } from '../support/app-services.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RENDERER = join(ROOT, 'renderer-dist');
+const SHOTS = join(ROOT, 'test-results', 'renderer');
+const REGION = 'us-east-1';
+
+const fixture = new LocalKmsFixture();
+let kms: LocalKms;
+let browser: Browser;
+let work: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+function identity(status: Identity['status'] = 'signed-in', region = REGION): Identity {
+  return {
+    profile: status === 'expired' ? 'work-sso' : 'demo',
+    profiles: [{ name: 'demo', sso: false }, { name: 'work-sso', sso: true }],
+    region, account: '111122223333',
+    arn: 'arn:aws:sts::111122223333:assumed-role/SecurityAnalyst/ada', role: 'SecurityAnalyst',
+    sso: status === 'expired', status,
+    error: status === 'expired' ? { code: 'SSO_EXPIRED', message: 'The AWS SSO session for work-sso has expired. Sign in again.' } : null,
+  };
+}
+
+/** A fresh app (registry, settings, jobs) and a fresh page for one test. */
+async function openApp(opts: { identity?: IdentityService; region?: string; colorScheme?: 'light' | 'dark' } = {}) {
+  const dir = await mkdtemp(join(work, 'app-'));
+  const drops = join(dir, 'drops');
+  await mkdir(drops);
+  const sink = new SocketSink();
+  const clients = defaultKmsClientFactory({ region: opts.region ?? REGION });
+  const vault = coreVault(() => clients);
+  const shell = recordingShell();
+  const current = identity('signed-in', opts.region ?? REGION);
+  const services: AppServices = {
+    vault,
+    identity: opts.identity ?? { current: async () => current, useProfile: async () => current, signIn: async () => current },
+    keys: kmsKeyCatalogue(() => clients),
+    shell,
+    settings: SettingsStore.inFolder(join(dir, 'user-data')),
+    jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
+    openRequests: new OpenRequests(),
+    events: sink,
+  };
+  const registry = new HandlerRegistry();
+  registerHandlers(registry, services);
+  const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink });
+  cleanups.push(() => bridge.close());
+  const context = await browser.newContext({ viewport: { width: 1180, height: 780 }, colorScheme: opts.colorScheme ?? 'light' });
+  cleanups.push(() => context.close());
+  await context.addInitScript({ content: bridgeScript(drops) });
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(bridge.url);
+  return { dir, drops, page, services, shell, sink, consoleErrors };
+}
+
+/** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
+async function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
+  // A string expression: this file is type-checked for Node, where DataTransfer and File do not exist.
+  const list = JSON.stringify(files.map((f) => ({ name: f.name, bytes: [...f.bytes] })));
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const dt = new DataTransfer();
+    for (const f of ${list}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    return dt;
+  })()`);
+  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
+  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
+  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function bytes(n: number, seed = 7): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+beforeAll(async () => {
+  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error' });
+  await mkdir(SHOTS, { recursive: true });
+  work = await mkdtemp(join(tmpdir(), 'kenv-e2e-'));
+  kms = await fixture.start({ region: REGION });
+  const admin = kmsClient(kms, REGION);
+  const backup = await admin.send(new CreateKeyCommand({ Description: 'Offline recovery key held by the security team' }));
+  await admin.send(new CreateAliasCommand({ AliasName: 'alias/finance-backup', TargetKeyId: backup.KeyMetadata!.KeyId! }));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work,
+  });
+  delete process.env.AWS_PROFILE;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await browser?.close();
+  await fixture.closeAll();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the renderer in Chromium', () => {
+  it('shows who you are and the key catalogue with aliases and descriptions', async () => {
+    const { page, consoleErrors } = await openApp();
+    const identityPanel = page.getByRole('region', { name: 'AWS identity' });
+    await expect.poll(() => identityPanel.textContent()).toContain('1111 2222 3333');
+    await expect.poll(() => page.getByRole('radio').count()).toBe(2);
+    await expect.poll(() => page.getByText('Kenv demo key (local KMS)').count()).toBe(1);
+    expect(await page.getByText('Offline recovery key held by the security team').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Choose files…' }).isVisible()).toBe(true);
+    await shot(page, '01-main-light');
+    await page.getByLabel('Filter keys').fill('finance');
+    await expect.poll(() => page.getByRole('radio').count()).toBe(1);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('encrypts a dropped file under the chosen key, shows progress, and writes a .kenv the core can read', async () => {
+    const { page, drops, sink } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const plain = bytes(3 * 1024 * 1024 + 5);
+    await writeFile(join(drops, 'q3-report.pdf'), plain);
+    await drop(page, [{ name: 'q3-report.pdf', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    expect(await page.getByText('q3-report.pdf.kenv').count()).toBe(1);
+    await shot(page, '02-encrypted');
+
+    const updates = sink.sent.filter((e) => e.event === 'jobs:changed').map((e) => e.payload as Job);
+    expect(updates.some((j) => j.state === 'running' && j.bytesDone > 0 && j.bytesTotal === plain.length)).toBe(true);
+    expect(updates.at(-1)).toMatchObject({ state: 'done', bytesDone: plain.length });
+
+    const info = await inspectFile(join(drops, 'q3-report.pdf.kenv'));
+    const demoKey = kms.keys().find((k) => k.aliases.includes('alias/kenv-demo'))!;
+    expect(info.encryptedDataKeys).toEqual([{ providerId: 'aws-kms', keyArn: demoKey.arn }]);
+    expect(info.suiteId).toBe(0x0478);
+
+    // The key is remembered for the next start.
+    await page.reload();
+    await expect.poll(() => page.getByRole('radio', { name: /kenv-demo/ }).isChecked()).toBe(true);
+  });
+
+  it('a .kenv opened by double-click shows its details first, then decrypts to a chosen folder byte for byte', async () => {
+    const { page, drops, services, shell } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await page.getByRole('checkbox', { name: 'Also encrypt under a backup key' }).check();
+    await page.getByRole('checkbox', { name: 'finance-backup' }).check();
+    const plain = bytes(200_000, 3);
+    await writeFile(join(drops, 'contract.docx'), plain);
+    await drop(page, [{ name: 'contract.docx', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+
+    // The route a double-click takes: the shell hands the path to OpenRequests (open-file / argv / second-instance).
+    services.openRequests.add([`file://${join(drops, 'contract.docx.kenv')}`]);
+    const dialog = page.getByRole('dialog', { name: 'Decrypt contract.docx.kenv?' });
+    await dialog.waitFor();
+    const text = await dialog.textContent();
+    expect(text).toContain('Keys (2, any one opens it)');
+    expect(text).toContain('0x0478');
+    expect(text).toContain(kms.keys().find((k) => k.aliases.includes('alias/finance-backup'))!.arn);
+    await shot(page, '03-details');
+
+    const outDir = join(drops, 'decrypted');
+    await mkdir(outDir);
+    shell.chooseFolder = async () => outDir;
+    await dialog.getByRole('button', { name: 'Save to a folder…' }).click();
+    await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByText('Saved as').waitFor();
+    expect(Buffer.compare(await readFile(join(outDir, 'contract.docx')), plain)).toBe(0);
+    await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByRole('button', { name: 'Open' }).click();
+    await expect.poll(() => shell.opened).toContain(`open:${join(outDir, 'contract.docx')}`);
+    await shot(page, '04-decrypted');
+  });
+
+  it('a tampered file shows its error sentence and a retry', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'ledger.csv'), bytes(50_000));
+    await drop(page, [{ name: 'ledger.csv', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    const sealed = await readFile(join(drops, 'ledger.csv.kenv'));
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 40) ^ 0x01, sealed.length - 40);
+    await mkdir(join(drops, 'copy'));
+    await writeFile(join(drops, 'ledger-tampered.csv.kenv'), sealed);
+
+    await drop(page, [{ name: 'ledger-tampered.csv.kenv', bytes: Buffer.from('x') }]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Decrypt' }).click();
+    const row = page.getByRole('listitem', { name: 'Decrypt ledger-tampered.csv.kenv' });
+    await row.getByText('Failed', { exact: true }).waitFor();
+    const sentence = await row.getByRole('alert').textContent();
+    expect(sentence).toMatch(/\.$/);
+    expect(sentence!.length).toBeGreaterThan(30);
+    expect(await row.getByRole('button', { name: 'Retry ledger-tampered.csv.kenv' }).isVisible()).toBe(true);
+    await shot(page, '05-tampered');
+  });
+
+  it('an expired SSO session shows the banner with "Sign in with AWS SSO"', async () => {
+    let signedIn = false;
+    const { page } = await openApp({
+      identity: {
+        current: async () => identity(signedIn ? 'signed-in' : 'expired'),
+        useProfile: async () => identity('expired'),
+        signIn: async () => { signedIn = true; return { ...identity('signed-in'), profile: 'work-sso', sso: true }; },
+      },
+    });
+    const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('work-sso');
+    await shot(page, '06-sso-expired');
+    await banner.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
+    await banner.waitFor({ state: 'detached' });
+    expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Signed in');
+  });
+
+  it('settings persist, and deleting originals needs a confirmation', async () => {
+    const { page, dir } = await openApp();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await dialog.waitFor();
+    await dialog.getByRole('checkbox', { name: /Delete the original file/ }).click();
+    await dialog.getByRole('alertdialog').waitFor();
+    await shot(page, '07-settings-confirm');
+    await dialog.getByRole('button', { name: 'Delete originals after encrypting' }).click();
+    await dialog.getByRole('button', { name: 'Add a pair' }).click();
+    await dialog.getByLabel('Context name 1').fill('department');
+    await dialog.getByLabel('Context value 1').fill('finance');
+    await dialog.getByRole('button', { name: 'Save settings' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const saved = JSON.parse(await readFile(join(dir, 'user-data', 'settings.json'), 'utf8'));
+    expect(saved).toMatchObject({ deletePlaintextAfterEncrypt: true, context: [{ key: 'department', value: 'finance' }] });
+  });
+
+  it('says clearly when the identity sees no usable key, in dark mode', async () => {
+    const { page } = await openApp({ region: 'eu-north-1', colorScheme: 'dark' });
+    await page.getByText('No usable KMS keys').waitFor();
+    await shot(page, '08-no-keys-dark');
+  });
+
+  it('the bridge refuses a malformed request from the page, like the Electron wrapper', async () => {
+    const { page } = await openApp();
+    const result = await page.evaluate(`window.kenv.invoke('files:inspect', { path: 42 })`);
+    expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+});
