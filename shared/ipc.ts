@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { ErrorInfo, Result } from './errors.js';
+import { EVENT_NAMES } from './ipc-names.js';
 
 const filePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'A path may not contain NUL.');
 const keyId = z.string().min(1).max(2048);
@@ -169,11 +170,8 @@ export interface EventMap {
   'identity:changed': Identity;
 }
 export type EventName = keyof EventMap;
-export const EVENT_NAMES: EventName[] = ['jobs:changed', 'files:opened', 'identity:changed'];
-
-/** The one IPC channel Electron uses; the contract's channel travels inside. */
-export const IPC_INVOKE = 'kenv:invoke';
-export const IPC_EVENT = 'kenv:event';
+/** The one IPC channel Electron uses for calls (the contract's channel travels inside) and the one for events. */
+export { EVENT_NAMES, IPC_EVENT, IPC_INVOKE } from './ipc-names.js';
 
 /** What the preload (or the test bridge) puts on `window.kenv`. */
 export interface KenvApi {
@@ -189,5 +187,5 @@ export function isChannel(value: unknown): value is Channel {
 }
 
 export function isEventName(value: unknown): value is EventName {
-  return typeof value === 'string' && (EVENT_NAMES as string[]).includes(value);
+  return typeof value === 'string' && (EVENT_NAMES as readonly string[]).includes(value);
 }
