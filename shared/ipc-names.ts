@@ -3,4 +3,4 @@
  */
 export const IPC_INVOKE = 'kenv:invoke';
 export const IPC_EVENT = 'kenv:event';
-export const EVENT_NAMES = ['jobs:changed', 'files:opened', 'identity:changed'] as const;
+export const EVENT_NAMES = ['jobs:changed', 'files:opened', 'identity:changed', 'private:changed'] as const;

@@ -91,6 +91,20 @@ export interface FileDetails {
   frameLength: number;
 }
 
+/** A .kenv opened for viewing or editing: its plaintext lives in a private temporary folder until closed. */
+export interface PrivateFile {
+  id: string;
+  kenvPath: string;
+  name: string;
+  plainPath: string;
+  /** The plaintext changed since it was opened or last re-encrypted. */
+  edited: boolean;
+  /** The original names KMS keys, so it can be re-encrypted in place. */
+  canReencrypt: boolean;
+  /** Set on the last event of a file: it was closed and its folder wiped. */
+  closed?: boolean;
+}
+
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** One file's encrypt or decrypt, as the job list shows it. Sent whole on every change. */
@@ -126,6 +140,10 @@ export const requestSchemas = {
   'jobs:cancel': z.union([z.object({ jobId: z.string().min(1).max(64) }).strict(), z.object({ batchId: z.string().min(1).max(64) }).strict()]),
   'jobs:retry': z.object({ jobId: z.string().min(1).max(64) }).strict(),
   'jobs:list': empty,
+  'private:open': z.object({ path: filePath }).strict(),
+  'private:reencrypt': z.object({ id: z.string().min(1).max(64) }).strict(),
+  'private:close': z.object({ id: z.string().min(1).max(64) }).strict(),
+  'private:list': empty,
   'shell:showInFolder': z.object({ path: filePath }).strict(),
   'shell:openPath': z.object({ path: filePath }).strict(),
   'dialog:chooseFiles': empty,
@@ -150,6 +168,10 @@ export interface ResponseMap {
   'jobs:cancel': null;
   'jobs:retry': Job;
   'jobs:list': Job[];
+  'private:open': PrivateFile;
+  'private:reencrypt': PrivateFile;
+  'private:close': null;
+  'private:list': PrivateFile[];
   'shell:showInFolder': null;
   'shell:openPath': null;
   'dialog:chooseFiles': string[];
@@ -168,6 +190,8 @@ export interface EventMap {
   /** Files the OS asked the app to open (double-click, "Open with", a second launch). */
   'files:opened': string[];
   'identity:changed': Identity;
+  /** A privately opened file was edited, re-encrypted or closed. */
+  'private:changed': PrivateFile;
 }
 export type EventName = keyof EventMap;
 /** The one IPC channel Electron uses for calls (the contract's channel travels inside) and the one for events. */

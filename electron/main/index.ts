@@ -12,6 +12,7 @@ import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
 import { JobQueue } from '../core/app/jobs.js';
 import { kmsKeyCatalogue } from '../core/app/key-catalogue.js';
 import { filesFromArgv, OpenRequests } from '../core/app/open-requests.js';
+import { PrivateOpens } from '../core/app/private-open.js';
 import { HandlerRegistry } from '../core/app/registry.js';
 import type { EventSink } from '../core/app/services.js';
 import { SettingsStore } from '../core/app/settings-store.js';
@@ -72,6 +73,8 @@ async function start(): Promise<void> {
   };
   const vault = coreVault(() => clients);
   const jobs = new JobQueue(vault, events);
+  const shell = electronShell(() => mainWindow);
+  const privateOpens = new PrivateOpens(vault, shell, events);
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
     vault,
@@ -84,10 +87,11 @@ async function start(): Promise<void> {
       },
     }),
     keys: kmsKeyCatalogue(() => clients),
-    shell: electronShell(() => mainWindow),
+    shell,
     settings: SettingsStore.inFolder(app.getPath('userData')),
     jobs,
     openRequests,
+    privateOpens,
     events,
   });
   registerIpc(ipcMain, registry, { isTrustedUrl: isAppUrl });
@@ -96,6 +100,9 @@ async function start(): Promise<void> {
   mainWindow.on('closed', () => {
     mainWindow = undefined;
   });
-  app.on('before-quit', () => jobs.cancelAll());
+  app.on('before-quit', () => {
+    jobs.cancelAll();
+    privateOpens.closeAll();
+  });
   app.on('window-all-closed', () => app.quit());
 }

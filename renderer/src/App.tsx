@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
-import type { FileDetails, Identity, Job, KeySummary, PlannedFile, Settings } from '../../shared/ipc.js';
+import type { FileDetails, Identity, Job, KeySummary, PlannedFile, PrivateFile, Settings } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { DetailsDialog } from './DetailsDialog.js';
 import { IdentityPanel } from './IdentityPanel.js';
 import { JobList } from './JobList.js';
 import { KeyPicker, type KeyChoice } from './KeyPicker.js';
+import { PrivateFiles } from './PrivateFiles.js';
 import { SettingsDialog } from './SettingsDialog.js';
 import { SignInButton } from './SignInButton.js';
 
@@ -22,6 +23,7 @@ export function App() {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [choice, setChoice] = useState<KeyChoice>({ primary: null, extra: [] });
   const [jobs, setJobs] = useState<Job[]>([]);
+  const [privateFiles, setPrivateFiles] = useState<PrivateFile[]>([]);
   const [pending, setPending] = useState<PendingBatch | null>(null);
   const [notice, setNotice] = useState<ErrorInfo | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
@@ -99,10 +101,11 @@ export function App() {
   useEffect(() => {
     void (async () => {
       try {
-        const [id, s, list] = await Promise.all([call('identity:get', {}), call('settings:get', {}), call('jobs:list', {})]);
+        const [id, s, list, opened] = await Promise.all([call('identity:get', {}), call('settings:get', {}), call('jobs:list', {}), call('private:list', {})]);
         setIdentity(id);
         setSettings(s);
         setJobs(list);
+        setPrivateFiles(opened);
         const remembered = s.lastKeyId ?? s.defaultKeyIds[0] ?? null;
         setChoice({ primary: remembered, extra: s.defaultKeyIds.filter((k) => k !== remembered) });
       } catch (error) {
@@ -115,9 +118,13 @@ export function App() {
       setIdentity(id);
       void loadKeys();
     });
+    const offPrivate = window.kenv.on('private:changed', (file) => {
+      setPrivateFiles((list) => file.closed ? list.filter((f) => f.id !== file.id) : list.some((f) => f.id === file.id) ? list.map((f) => (f.id === file.id ? file : f)) : [...list, file]);
+    });
     return () => {
       offJobs();
       offIdentity();
+      offPrivate();
     };
   }, [loadKeys, upsertJob]);
 
@@ -201,6 +208,7 @@ export function App() {
             <p className="muted">Files are encrypted to <code>.kenv</code>; <code>.kenv</code> files are decrypted. One drop can hold both.</p>
             <button type="button" className="primary" onClick={() => void chooseFiles()}>Choose files…</button>
           </div>
+          <PrivateFiles files={privateFiles} onError={setNotice} />
           <JobList jobs={jobs} onError={setNotice} />
         </section>
       </main>
@@ -215,8 +223,18 @@ export function App() {
         <DetailsDialog
           files={pending.files}
           details={pending.details}
+          keys={keys ?? []}
           keyChosen={choice.primary !== null}
           onCancel={() => setPending(null)}
+          onOpen={async (path) => {
+            setPending(null);
+            try {
+              const file = await call('private:open', { path });
+              setPrivateFiles((list) => (list.some((f) => f.id === file.id) ? list : [...list, file]));
+            } catch (error) {
+              setNotice(errorInfo(error));
+            }
+          }}
           onStart={(outDir) => {
             const files = pending.files.filter((f) => { const d = pending.details[f.path]; return !(d && 'code' in d); });
             setPending(null);

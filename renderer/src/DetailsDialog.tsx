@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
-import type { FileDetails, PlannedFile } from '../../shared/ipc.js';
+import type { FileDetails, KeySummary, PlannedFile } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { formatBytes, suiteLabel } from './format.js';
 import { Modal } from './Modal.js';
@@ -10,12 +10,15 @@ function isError(d: FileDetails | ErrorInfo | undefined): d is ErrorInfo {
 }
 
 /** What a .kenv is before anything happens: keys, context, size, suite. Read from the header; no KMS call. */
-export function DetailsDialog({ files, details, keyChosen, onCancel, onStart }: {
+export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onStart, onOpen }: {
   files: PlannedFile[];
+  keys: KeySummary[];
   details: Record<string, FileDetails | ErrorInfo>;
   keyChosen: boolean;
   onCancel: () => void;
   onStart: (outDir: string | null) => void;
+  /** Decrypt into a private temporary folder and open with the default app. */
+  onOpen: (path: string) => void;
 }) {
   const [error, setError] = useState<ErrorInfo | null>(null);
   const sealed = files.filter((f) => f.direction === 'decrypt');
@@ -50,7 +53,16 @@ export function DetailsDialog({ files, details, keyChosen, onCancel, onStart }: 
                   <dt>{d.keys.length === 1 ? 'Key' : `Keys (${d.keys.length}, any one opens it)`}</dt>
                   <dd>
                     <ul className="plain">
-                      {d.keys.map((k, i) => <li key={i}><code>{k.keyArn ?? k.keyName ?? k.providerId}</code>{k.providerId !== 'aws-kms' && <span className="muted"> ({k.providerId})</span>}</li>)}
+                      {d.keys.map((k, i) => {
+                        const known = keys.find((c) => c.arn === k.keyArn);
+                        return (
+                          <li key={i} className="edk">
+                            {known?.aliases[0] && <span className="edk-alias">{known.aliases[0].replace(/^alias\//, '')}</span>}
+                            <code>{k.keyArn ?? k.keyName ?? k.providerId}</code>
+                            {k.providerId !== 'aws-kms' && <span className="muted"> ({k.providerId})</span>}
+                          </li>
+                        );
+                      })}
                     </ul>
                   </dd>
                   <dt>Encryption context</dt>
@@ -84,6 +96,9 @@ export function DetailsDialog({ files, details, keyChosen, onCancel, onStart }: 
       {error && <p className="error-text" role="alert">{error.message}</p>}
       <div className="actions">
         <button type="button" className="ghost" onClick={onCancel}>Cancel</button>
+        {sealed.length === 1 && plain.length === 0 && unreadable.length === 0 && (
+          <button type="button" className="secondary" onClick={() => onOpen(sealed[0]!.path)} title="Decrypt into a private folder, open it, and wipe it when you are done">Open without saving</button>
+        )}
         <button type="button" className="secondary" disabled={blocked} onClick={() => void chooseFolder()}>Save to a folder…</button>
         <button type="button" className="primary" disabled={blocked} autoFocus onClick={() => onStart(null)}>
           {plain.length === 0 ? 'Decrypt' : 'Start'}

@@ -2,7 +2,7 @@
  * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
  * registry the Electron shell registers, running here against the local KMS server.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -14,11 +14,13 @@ import { type AppServices, registerHandlers } from '../../electron/core/app/hand
 import { JobQueue } from '../../electron/core/app/jobs.js';
 import { kmsKeyCatalogue } from '../../electron/core/app/key-catalogue.js';
 import { OpenRequests } from '../../electron/core/app/open-requests.js';
+import { PrivateOpens } from '../../electron/core/app/private-open.js';
 import { HandlerRegistry } from '../../electron/core/app/registry.js';
 import type { IdentityService } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
-import { inspectFile } from '../../electron/core/files.js';
+import { decryptFile, inspectFile } from '../../electron/core/files.js';
+import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { defaultKmsClientFactory } from '../../electron/core/kms/client.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
@@ -65,6 +67,7 @@ async function openApp(opts: { identity?: IdentityService; region?: string; colo
     settings: SettingsStore.inFolder(join(dir, 'user-data')),
     jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
     openRequests: new OpenRequests(),
+    privateOpens: new PrivateOpens(vault, shell, sink, dir),
     events: sink,
   };
   const registry = new HandlerRegistry();
@@ -201,6 +204,54 @@ describe('the renderer in Chromium', () => {
     await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByRole('button', { name: 'Open' }).click();
     await expect.poll(() => shell.opened).toContain(`open:${join(outDir, 'contract.docx')}`);
     await shot(page, '04-decrypted');
+  });
+
+  it('reports progress as a large file encrypts: bytes done, speed and time left', async () => {
+    const { page, drops, sink } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const size = 128 * 1024 * 1024;
+    await writeFile(join(drops, 'disk-image.iso'), Buffer.alloc(size, 0x5a));
+    await drop(page, [{ name: 'disk-image.iso', bytes: Buffer.from('x') }]);
+    // The screenshot is taken if the bar is still on screen; the assertions below do not depend on timing.
+    const bar = page.getByRole('progressbar', { name: 'Encrypting disk-image.iso' });
+    if (await bar.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+      await page.waitForTimeout(600);
+      await shot(page, '02b-progress');
+    }
+    await page.getByText('Saved as').waitFor({ timeout: 60_000 });
+    const running = sink.sent.filter((e) => e.event === 'jobs:changed').map((e) => e.payload as Job).filter((j) => j.state === 'running' && j.bytesDone > 0);
+    expect(running.length).toBeGreaterThan(10);
+    expect(running.every((j, i) => i === 0 || j.bytesDone >= running[i - 1]!.bytesDone)).toBe(true);
+    expect((await stat(join(drops, 'disk-image.iso.kenv'))).size).toBeGreaterThan(size);
+  });
+
+  it('"Open without saving" decrypts privately, re-encrypts a saved change in place, and wipes on close', async () => {
+    const { page, drops, services, shell, dir } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'budget.txt'), 'draft 1');
+    await drop(page, [{ name: 'budget.txt', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    services.openRequests.add([join(drops, 'budget.txt.kenv')]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Open without saving' }).click();
+    const row = page.getByRole('listitem', { name: 'Open file budget.txt' });
+    await row.waitFor();
+    await expect.poll(() => shell.opened.length).toBe(1);
+    const plainPath = shell.opened[0]!.replace(/^open:/, '');
+    expect(plainPath.startsWith(join(dir, 'kenv-open-'))).toBe(true);
+    expect(await readFile(plainPath, 'utf8')).toBe('draft 1');
+
+    await writeFile(plainPath, 'draft 2, approved');
+    await row.getByRole('button', { name: 'Re-encrypt into budget.txt.kenv' }).waitFor();
+    await shot(page, '04b-open-privately');
+    await row.getByRole('button', { name: 'Re-encrypt into budget.txt.kenv' }).click();
+    await row.getByText('Unchanged').waitFor();
+    const out = join(dir, 'check.txt');
+    await decryptFile(join(drops, 'budget.txt.kenv'), { keyring: new KmsKeyring({ clients: defaultKmsClientFactory() }), outputPath: out });
+    expect(await readFile(out, 'utf8')).toBe('draft 2, approved');
+
+    await row.getByRole('button', { name: 'Close and wipe' }).click();
+    await row.waitFor({ state: 'detached' });
+    await expect(stat(plainPath)).rejects.toThrow();
   });
 
   it('a tampered file shows its error sentence and a retry', async () => {

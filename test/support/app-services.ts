@@ -6,6 +6,7 @@ import { KenvError } from '../../electron/core/errors.js';
 import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
 import { JobQueue } from '../../electron/core/app/jobs.js';
 import { OpenRequests } from '../../electron/core/app/open-requests.js';
+import { PrivateOpens } from '../../electron/core/app/private-open.js';
 import { HandlerRegistry } from '../../electron/core/app/registry.js';
 import type { DesktopShell, VaultOps } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
@@ -74,6 +75,7 @@ export async function makeApp(overrides: Partial<AppServices> = {}) {
     settings: SettingsStore.inFolder(join(dir, 'user-data')),
     jobs: new JobQueue(overrides.vault ?? vault, events),
     openRequests: new OpenRequests(),
+    privateOpens: new PrivateOpens(overrides.vault ?? vault, overrides.shell ?? shell, events, dir),
     events,
     ...overrides,
   };

@@ -4,6 +4,7 @@ import type { Settings } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
 import type { JobQueue } from './jobs.js';
 import type { OpenRequests } from './open-requests.js';
+import type { PrivateOpens } from './private-open.js';
 import { planFiles } from './plan.js';
 import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
@@ -18,6 +19,7 @@ export interface AppServices {
   settings: SettingsStore;
   jobs: JobQueue;
   openRequests: OpenRequests;
+  privateOpens: PrivateOpens;
   events: EventSink;
 }
 
@@ -78,15 +80,23 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('jobs:retry', async ({ jobId }) => s.jobs.retry(jobId));
   registry.handle('jobs:list', async () => s.jobs.list());
 
+  registry.handle('private:open', ({ path }) => s.privateOpens.open(path));
+  registry.handle('private:reencrypt', ({ id }) => s.privateOpens.reencrypt(id));
+  registry.handle('private:close', async ({ id }) => {
+    s.privateOpens.close(id);
+    return null;
+  });
+  registry.handle('private:list', async () => s.privateOpens.list());
+
   // A compromised renderer must not be able to open arbitrary paths (opening can mean executing), so the shell
   // actions accept only files that a job read or wrote.
   registry.handle('shell:showInFolder', async ({ path }) => {
-    allowOnlyJobFiles(s.jobs, path);
+    allowOnlyJobFiles(s, path);
     await s.shell.showInFolder(path);
     return null;
   });
   registry.handle('shell:openPath', async ({ path }) => {
-    allowOnlyJobFiles(s.jobs, path);
+    allowOnlyJobFiles(s, path);
     await s.shell.openPath(path);
     return null;
   });
@@ -102,8 +112,8 @@ function outputFolder(settings: Settings): string | undefined {
   return settings.outputLocation === 'vault-folder' && settings.vaultFolder ? settings.vaultFolder : undefined;
 }
 
-function allowOnlyJobFiles(jobs: JobQueue, path: string): void {
-  if (!jobs.knows(path)) {
+function allowOnlyJobFiles(s: AppServices, path: string): void {
+  if (!s.jobs.knows(path) && !s.privateOpens.knows(path)) {
     throw new KenvError('NOT_ALLOWED', `Kenv only opens files it encrypted or decrypted in this session, and ${basename(path)} is not one of them.`);
   }
 }

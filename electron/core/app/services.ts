@@ -14,6 +14,8 @@ export interface Progress {
  */
 export interface VaultOps {
   encryptFile(inputPath: string, opts: { keyIds: string[]; context: Record<string, string>; outDir?: string | undefined;
+    /** Write exactly here, replacing what is there (re-encrypting a file opened privately). */
+    replacePath?: string | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
   decryptFile(inputPath: string, opts: { outDir?: string | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;

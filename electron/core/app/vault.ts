@@ -16,6 +16,7 @@ export function coreVault(clients: () => KmsClientFactory): VaultOps {
       const result = await encryptFile(inputPath, {
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
+        ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
       });
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
     },
