@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { type FileHandle, link, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { KenvError } from './errors.js';
@@ -29,6 +29,7 @@ export class AtomicOutput {
     const force = opts.force ?? false;
     if (!force && (await exists(finalPath))) throw outputExists(finalPath);
     const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.kenv-partial`);
+    await mkdir(dirname(finalPath), { recursive: true }).catch(() => undefined);
     const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
       throw new KenvError('OUTPUT_FAILED', `Cannot write in ${dirname(finalPath)}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });

@@ -525,6 +525,20 @@ describe('local KMS: the server', () => {
     }
   });
 
+  it('throttleNext(n) throttles the next n requests of a running server', async () => {
+    const throttled = await fixture.start();
+    const c = kmsClient(throttled, 'us-east-1', { maxAttempts: 1 });
+    try {
+      expect((await c.send(new GenerateRandomCommand({ NumberOfBytes: 4 }))).Plaintext).toHaveLength(4);
+      throttled.throttleNext(1);
+      await expect(c.send(new GenerateRandomCommand({ NumberOfBytes: 4 }))).rejects.toMatchObject({ name: 'ThrottlingException' });
+      expect((await c.send(new GenerateRandomCommand({ NumberOfBytes: 4 }))).Plaintext).toHaveLength(4);
+      expect(throttled.counts()).toEqual({ GenerateRandom: 3 });
+    } finally {
+      c.destroy();
+    }
+  });
+
   it('a deny rule answers AccessDeniedException in KMS words for that operation and key only; allow() lifts it', async () => {
     const guarded = await fixture.start({ deny: [{ operation: 'Decrypt', key: DEMO_KEY_ALIAS }] });
     const c = kmsClient(guarded);

@@ -1,0 +1,38 @@
+import { KenvError } from '../core/errors.js';
+import { KmsKeyring } from '../core/keyring/kms-keyring.js';
+import { type AttemptingKeyring, MultiKeyring } from '../core/keyring/multi-keyring.js';
+import { RawAesKeyring } from '../core/keyring/raw-aes-keyring.js';
+import { defaultKmsClientFactory } from '../core/kms/client.js';
+import { readRawAesKey } from './options.js';
+
+export interface KeyOptions {
+  key?: string[];
+  rawAesKey?: string;
+  rawAesNamespace?: string;
+  rawAesName?: string;
+  profile?: string;
+  region?: string;
+}
+
+/**
+ * The keyring the CLI's flags describe: KMS keys (`--key`, in order) and/or one raw AES key.
+ *
+ * On decrypt without `--key`, KMS data keys are tried with the ARN stored in the file.
+ */
+export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 'decrypt'): Promise<MultiKeyring> {
+  const keyrings: AttemptingKeyring[] = [];
+  const raw = [opts.rawAesKey, opts.rawAesNamespace, opts.rawAesName];
+  if (raw.some(Boolean) && !raw.every(Boolean)) {
+    throw new KenvError('INVALID_ARGUMENT', 'A raw AES key needs all three of --raw-aes-key FILE, --raw-aes-namespace NS and --raw-aes-name NAME.');
+  }
+  const clients = defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+  if (opts.key?.length) keyrings.push(new KmsKeyring({ keyIds: opts.key, clients }));
+  if (opts.rawAesKey && opts.rawAesNamespace && opts.rawAesName) {
+    keyrings.push(new RawAesKeyring({ namespace: opts.rawAesNamespace, name: opts.rawAesName, key: await readRawAesKey(opts.rawAesKey) }));
+  }
+  if (purpose === 'decrypt' && !opts.key?.length) keyrings.push(new KmsKeyring({ clients }));
+  if (keyrings.length === 0) {
+    throw new KenvError('INVALID_ARGUMENT', 'Encrypting needs a key: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN) or a raw AES key.');
+  }
+  return new MultiKeyring(keyrings);
+}

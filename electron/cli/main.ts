@@ -1,0 +1,33 @@
+import { CommanderError } from 'commander';
+import { toErrorInfo } from '../core/errors.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, buildProgram } from './program.js';
+
+/** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  let exit = EXIT_OK;
+  const program = buildProgram(io, (code) => (exit = Math.max(exit, code)));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    const info = toErrorInfo(e);
+    io.err(`kenv: ${info.message} [${info.code}]`);
+    return info.code === 'INVALID_ARGUMENT' || info.code === 'INVALID_KEY' ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+/** The process entry point: real stdio, real exit code. */
+export async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const code = await runCli(process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.exitCode = code;
+}
