@@ -19,13 +19,14 @@ import { HandlerRegistry } from '../../electron/core/app/registry.js';
 import type { IdentityService } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
-import { decryptFile, inspectFile } from '../../electron/core/files.js';
+import { decryptFile } from '../../electron/core/files.js';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { defaultKmsClientFactory } from '../../electron/core/kms/client.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
 import { recordingShell } from '../support/app-services.js';
+import { runKenv } from '../support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RENDERER = join(ROOT, 'renderer-dist');
@@ -151,7 +152,7 @@ describe('the renderer in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('encrypts a dropped file under the chosen key, shows progress, and writes a .kenv the core can read', async () => {
+  it('encrypts a dropped file under the chosen key, shows progress, and writes a .kenv the CLI inspects and decrypts', async () => {
     const { page, drops, sink } = await openApp();
     await page.getByRole('radio', { name: /kenv-demo/ }).check();
     const plain = bytes(3 * 1024 * 1024 + 5);
@@ -165,10 +166,21 @@ describe('the renderer in Chromium', () => {
     expect(updates.some((j) => j.state === 'running' && j.bytesDone > 0 && j.bytesTotal === plain.length)).toBe(true);
     expect(updates.at(-1)).toMatchObject({ state: 'done', bytesDone: plain.length });
 
-    const info = await inspectFile(join(drops, 'q3-report.pdf.kenv'));
+    // The CLI reads what the app wrote: the header, then a full decrypt.
+    const inspected = await runKenv(['inspect', '--json', join(drops, 'q3-report.pdf.kenv')]);
+    expect(inspected.code).toBe(0);
+    const info = JSON.parse(inspected.stdout.toString());
     const demoKey = kms.keys().find((k) => k.aliases.includes('alias/kenv-demo'))!;
     expect(info.encryptedDataKeys).toEqual([{ providerId: 'aws-kms', keyArn: demoKey.arn }]);
     expect(info.suiteId).toBe(0x0478);
+    const cliOut = join(drops, 'cli');
+    await mkdir(cliOut);
+    const decrypted = await runKenv(['decrypt', '--out', cliOut, join(drops, 'q3-report.pdf.kenv')], {
+      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
+    });
+    expect(decrypted.stderr).toBe('');
+    expect(decrypted.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(cliOut, 'q3-report.pdf')), plain)).toBe(0);
 
     // The key is remembered for the next start.
     await page.reload();
