@@ -138,7 +138,7 @@ export const requestSchemas = {
     outDir: filePath.nullable(),
   }).strict(),
   'jobs:cancel': z.union([z.object({ jobId: z.string().min(1).max(64) }).strict(), z.object({ batchId: z.string().min(1).max(64) }).strict()]),
-  'jobs:retry': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  'jobs:retry': z.object({ jobId: z.string().min(1).max(64), replace: z.boolean().optional() }).strict(),
   'jobs:list': empty,
   'private:open': z.object({ path: filePath }).strict(),
   'private:reencrypt': z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -115,7 +115,11 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
       {job.state === 'failed' && job.error && (
         <div className="job-meta error-text">
           <span role="alert">{job.error.message}</span>
-          <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id }))} aria-label={`Retry ${job.name}`}>Retry</button>
+          {job.error.code === 'OUTPUT_EXISTS' ? (
+            <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id, replace: true }))} aria-label={`Replace the existing file for ${job.name}`}>Replace</button>
+          ) : (
+            <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id }))} aria-label={`Retry ${job.name}`}>Retry</button>
+          )}
         </div>
       )}
       {job.state === 'cancelled' && (

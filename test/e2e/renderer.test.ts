@@ -266,6 +266,25 @@ describe('the renderer in Chromium', () => {
     await expect(stat(plainPath)).rejects.toThrow();
   });
 
+  it('decrypting next to a file that exists overwrites nothing until Replace is chosen', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'minutes.md'), 'original minutes');
+    await drop(page, [{ name: 'minutes.md', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    await writeFile(join(drops, 'minutes.md'), 'edited since');
+
+    await drop(page, [{ name: 'minutes.md.kenv', bytes: Buffer.from('x') }]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Decrypt' }).click();
+    const row = page.getByRole('listitem', { name: 'Decrypt minutes.md.kenv' });
+    await row.getByText('already exists there, so nothing was overwritten').waitFor();
+    expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('edited since');
+    await shot(page, '05b-output-exists');
+    await row.getByRole('button', { name: 'Replace the existing file for minutes.md.kenv' }).click();
+    await row.getByText('Saved as').waitFor();
+    expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('original minutes');
+  });
+
   it('a tampered file shows its error sentence and a retry', async () => {
     const { page, drops } = await openApp();
     await page.getByRole('radio', { name: /kenv-demo/ }).check();

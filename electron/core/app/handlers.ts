@@ -77,7 +77,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     s.jobs.cancel(target);
     return null;
   });
-  registry.handle('jobs:retry', async ({ jobId }) => s.jobs.retry(jobId));
+  registry.handle('jobs:retry', async ({ jobId, replace }) => s.jobs.retry(jobId, { replace: replace === true }));
   registry.handle('jobs:list', async () => s.jobs.list());
 
   registry.handle('private:open', ({ path }) => s.privateOpens.open(path));

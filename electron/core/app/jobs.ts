@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { ErrorInfo } from '../../../shared/errors.js';
 import type { Direction, Job } from '../../../shared/ipc.js';
 import { KenvError, toErrorInfo } from '../errors.js';
 import type { EventSink, VaultOps } from './services.js';
@@ -13,6 +14,8 @@ export interface JobSpec {
   context: Record<string, string>;
   outDir: string | undefined;
   deletePlaintext: boolean;
+  /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS). */
+  replace?: boolean;
 }
 
 interface JobRecord {
@@ -85,12 +88,13 @@ export class JobQueue {
     }
   }
 
-  retry(jobId: string): Job {
+  retry(jobId: string, opts: { replace?: boolean } = {}): Job {
     const record = this.records.get(jobId);
     if (!record) throw new KenvError('INVALID_ARGUMENT', 'That job is no longer in the list. Drop the file again.');
     if (record.job.state !== 'failed' && record.job.state !== 'cancelled') {
       throw new KenvError('INVALID_ARGUMENT', `${record.job.name} is not a failed job; there is nothing to retry.`);
     }
+    record.spec.replace = opts.replace === true;
     Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, error: null });
     this.waiting.push(jobId);
     const queued = { ...record.job };
@@ -145,7 +149,7 @@ export class JobQueue {
     };
     try {
       if (spec.direction === 'encrypt') {
-        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, onProgress, signal: abort.signal });
+        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
         let inputDeleted = false;
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.
@@ -155,14 +159,14 @@ export class JobQueue {
         }
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
       } else {
-        const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, onProgress, signal: abort.signal });
+        const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
       }
     } catch (error) {
       if (abort.signal.aborted) {
         this.finish(record, { state: 'cancelled' });
       } else {
-        this.finish(record, { state: 'failed', error: toErrorInfo(error) });
+        this.finish(record, { state: 'failed', error: describeFailure(error, job) });
       }
     } finally {
       record.abort = undefined;
@@ -173,4 +177,14 @@ export class JobQueue {
     Object.assign(record.job, patch);
     this.events.emit('jobs:changed', { ...record.job });
   }
+}
+
+/** The core's sentence, except where the CLI's advice (flags) does not fit a window. */
+function describeFailure(error: unknown, job: Job): ErrorInfo {
+  const info = toErrorInfo(error);
+  if (info.code === 'OUTPUT_EXISTS') {
+    const target = job.direction === 'encrypt' ? `${job.name}.kenv` : job.name.replace(/\.kenv$/i, '');
+    return { code: info.code, message: `${target} already exists there, so nothing was overwritten. Choose Replace to overwrite it, or pick another place to save files in Settings.` };
+  }
+  return info;
 }

@@ -16,8 +16,10 @@ export interface VaultOps {
   encryptFile(inputPath: string, opts: { keyIds: string[]; context: Record<string, string>; outDir?: string | undefined;
     /** Write exactly here, replacing what is there (re-encrypting a file opened privately). */
     replacePath?: string | undefined;
+    /** Replace an existing output file. */
+    force?: boolean | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
-  decryptFile(inputPath: string, opts: { outDir?: string | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
+  decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;
   /** Header only, no KMS call. Throws KenvError on a file that is not a valid .kenv. */
   inspectFile(path: string): Promise<Omit<FileDetails, 'path' | 'name' | 'size'>>;

@@ -16,6 +16,7 @@ export function coreVault(clients: () => KmsClientFactory): VaultOps {
       const result = await encryptFile(inputPath, {
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
+        ...(opts.force ? { force: true } : {}),
         ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
       });
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
@@ -23,7 +24,7 @@ export function coreVault(clients: () => KmsClientFactory): VaultOps {
     async decryptFile(inputPath, opts) {
       const keyring = new KmsKeyring({ clients: clients() });
       const result = await decryptFile(inputPath, {
-        keyring, onProgress: opts.onProgress, signal: opts.signal,
+        keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };

@@ -81,6 +81,23 @@ describe('registerHandlers', () => {
     expect(app.vault.calls.filter((c) => c.op === 'decrypt')).toHaveLength(2);
   });
 
+  it('retry with replace passes force to the vault, and OUTPUT_EXISTS gets a sentence for the window', async () => {
+    const app = await makeApp();
+    const forces: unknown[] = [];
+    app.services.vault.decryptFile = async (path, opts) => {
+      forces.push(opts.force);
+      if (!opts.force) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: '/x/a exists already; nothing was overwritten. Use --force to replace it.' });
+      return { outputPath: '/x/a', bytesOut: 1 };
+    };
+    const jobs = await startAndWait(app, { files: [{ path: '/x/a.kenv', direction: 'decrypt' }], keyIds: [], outDir: null });
+    expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
+    expect(jobs[0]!.error!.message).not.toContain('--force');
+    expect(jobs[0]!.error!.message).toContain('Replace');
+    await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true });
+    await app.services.jobs.whenIdle();
+    expect(forces).toEqual([undefined, true]);
+  });
+
   it('cancels a running job through its signal, and a whole batch', async () => {
     const app = await makeApp();
     const started: string[] = [];
