@@ -63,10 +63,12 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
                 <input
                   type="radio"
                   name="primary-key"
+                  aria-label={keyName(k)}
+                  aria-describedby={`key-desc-${k.keyId}`}
                   checked={choice.primary === k.arn || choice.primary === k.keyId}
                   onChange={() => onChoice({ primary: k.arn, extra: choice.extra.filter((x) => x !== k.arn) })}
                 />
-                <span className="key-text">
+                <span className="key-text" id={`key-desc-${k.keyId}`}>
                   <span className="key-name">{keyName(k)}</span>
                   {k.description && <span className="key-desc">{k.description}</span>}
                   <span className="key-id">{k.keyId} · {k.region}</span>

@@ -349,6 +349,36 @@ describe('the renderer in Chromium', () => {
     await shot(page, '08-no-keys-dark');
   });
 
+  it('is usable from the keyboard alone, and every control has a name a screen reader can read', async () => {
+    const { page, drops, shell } = await openApp({ colorScheme: 'dark' });
+    await page.getByRole('radio', { name: /kenv-demo/ }).waitFor();
+    const snapshot = await page.locator("body").ariaSnapshot();
+    // An unnamed control shows up as a bare role ("- button" / "- textbox" / "- checkbox" with no name after it).
+    expect(snapshot).not.toMatch(/- (button|textbox|checkbox|radio|combobox|searchbox)(:|\s*$)/m);
+
+    // Tab from the top of the page to "Choose files…", choose a key with the arrow keys, and start with Enter.
+    await writeFile(join(drops, 'kb.txt'), 'typed, not clicked');
+    shell.chooseFiles = async () => [join(drops, 'kb.txt')];
+    const focused = async () => page.evaluate('document.activeElement?.textContent || document.activeElement?.getAttribute("aria-label") || document.activeElement?.tagName');
+    let reachedRadio = false;
+    for (let i = 0; i < 12 && !reachedRadio; i++) {
+      await page.keyboard.press('Tab');
+      reachedRadio = (await page.evaluate('document.activeElement?.type')) === 'radio';
+    }
+    expect(reachedRadio).toBe(true);
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.getByRole('radio', { checked: true }).count()).toBe(1);
+    let reachedChoose = false;
+    for (let i = 0; i < 12 && !reachedChoose; i++) {
+      await page.keyboard.press('Tab');
+      reachedChoose = String(await focused()).includes('Choose files');
+    }
+    expect(reachedChoose).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved as').waitFor();
+    await shot(page, '09-keyboard-dark');
+  });
+
   it('the bridge refuses a malformed request from the page, like the Electron wrapper', async () => {
     const { page } = await openApp();
     const result = await page.evaluate(`window.kenv.invoke('files:inspect', { path: 42 })`);
