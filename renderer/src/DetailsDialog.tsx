@@ -5,6 +5,10 @@ import { call, errorInfo } from './api.js';
 import { formatBytes, suiteLabel } from './format.js';
 import { Modal } from './Modal.js';
 
+function count(n: number): string {
+  return `${n} ${n === 1 ? 'file' : 'files'}`;
+}
+
 function isError(d: FileDetails | ErrorInfo | undefined): d is ErrorInfo {
   return !!d && 'code' in d;
 }
@@ -25,7 +29,7 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
   const plain = files.filter((f) => f.direction === 'encrypt');
   const unreadable = sealed.filter((f) => isError(details[f.path]));
   const blocked = plain.length > 0 && !keyChosen;
-  const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?` : `Decrypt ${sealed.length} and encrypt ${plain.length} ${plain.length === 1 ? 'file' : 'files'}?`;
+  const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?` : `Decrypt ${count(sealed.length)} and encrypt ${count(plain.length)}?`;
 
   const chooseFolder = async () => {
     try {

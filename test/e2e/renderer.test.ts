@@ -2,7 +2,7 @@
  * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
  * registry the Electron shell registers, running here against the local KMS server.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -216,6 +216,28 @@ describe('the renderer in Chromium', () => {
     await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByRole('button', { name: 'Open' }).click();
     await expect.poll(() => shell.opened).toContain(`open:${join(outDir, 'contract.docx')}`);
     await shot(page, '04-decrypted');
+  });
+
+  it('a dropped folder becomes one mixed batch: plaintext encrypts, .kenv decrypts', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await mkdir(join(drops, 'project', 'sealed'), { recursive: true });
+    await writeFile(join(drops, 'project', 'plan.txt'), 'the plan');
+    await writeFile(join(drops, 'seed.txt'), 'sealed earlier');
+    await drop(page, [{ name: 'seed.txt', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    await rename(join(drops, 'seed.txt.kenv'), join(drops, 'project', 'sealed', 'seed.txt.kenv'));
+
+    // In Electron, webUtils.getPathForFile gives a dropped folder's path; the bridge maps the name the same way.
+    await drop(page, [{ name: 'project', bytes: Buffer.alloc(0) }]);
+    const dialog = page.getByRole('dialog', { name: 'Decrypt 1 file and encrypt 1 file?' });
+    await dialog.waitFor();
+    expect(await dialog.getByRole('article', { name: 'Files to encrypt' }).textContent()).toContain('plan.txt');
+    await shot(page, '03b-mixed-batch');
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.getByText('2 of 2 files done').waitFor();
+    expect(await readFile(join(drops, 'project', 'sealed', 'seed.txt'), 'utf8')).toBe('sealed earlier');
+    expect((await readFile(join(drops, 'project', 'plan.txt.kenv'))).readUInt8(0)).toBe(0x02);
   });
 
   it('reports progress as a large file encrypts: bytes done, speed and time left', async () => {
