@@ -121,6 +121,8 @@ export interface Job {
   error: ErrorInfo | null;
   /** The plaintext input was deleted after a verified encrypt (the setting). */
   inputDeleted: boolean;
+  /** Grows with every change, so a late snapshot never overwrites a newer one. */
+  revision: number;
 }
 
 /** Channel → request schema. Channel names are namespaced by service. */

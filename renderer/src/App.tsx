@@ -45,6 +45,8 @@ export function App() {
     setJobs((list) => {
       const i = list.findIndex((j) => j.id === job.id);
       if (i === -1) return [...list, job];
+      // Events and call results travel separately; keep whichever snapshot is newer.
+      if (list[i]!.revision >= job.revision) return list;
       const next = list.slice();
       next[i] = job;
       return next;

@@ -83,7 +83,13 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
           {job.state === 'cancelled' && 'Cancelled'}
         </span>
       </div>
-      {(job.state === 'running' || job.state === 'queued') && (
+      {job.state === 'queued' && (
+        <div className="job-meta">
+          <span>{job.bytesTotal !== null ? formatBytes(job.bytesTotal) : 'In the queue'}</span>
+          <button type="button" className="ghost small" onClick={() => void act(call('jobs:cancel', { jobId: job.id }))} aria-label={`Cancel ${job.name}`}>Cancel</button>
+        </div>
+      )}
+      {job.state === 'running' && (
         <>
           <div
             className="progress"
@@ -96,7 +102,11 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
             <div className="bar" style={{ width: `${percent ?? 0}%` }} />
           </div>
           <div className="job-meta">
-            <span>{formatBytes(job.bytesDone)}{job.bytesTotal !== null ? ` of ${formatBytes(job.bytesTotal)}` : ''}</span>
+            <span>
+              {job.bytesTotal === null && job.bytesDone === 0
+                ? 'Asking KMS for a data key…'
+                : `${formatBytes(job.bytesDone)}${job.bytesTotal !== null ? ` of ${formatBytes(job.bytesTotal)}` : ''}`}
+            </span>
             {rate && <span>{formatBytes(Math.round(rate.speed))}/s</span>}
             {rate && Number.isFinite(rate.left) && <span>{formatDuration(rate.left)} left</span>}
             <button type="button" className="ghost small" onClick={() => void act(call('jobs:cancel', { jobId: job.id }))} aria-label={`Cancel ${job.name}`}>Cancel</button>

@@ -2,7 +2,7 @@
  * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
  * registry the Electron shell registers, running here against the local KMS server.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -16,7 +16,8 @@ import { kmsKeyCatalogue } from '../../electron/core/app/key-catalogue.js';
 import { OpenRequests } from '../../electron/core/app/open-requests.js';
 import { PrivateOpens } from '../../electron/core/app/private-open.js';
 import { HandlerRegistry } from '../../electron/core/app/registry.js';
-import type { IdentityService } from '../../electron/core/app/services.js';
+import type { IdentityService, VaultOps } from '../../electron/core/app/services.js';
+import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
 import { decryptFile } from '../../electron/core/files.js';
@@ -51,13 +52,13 @@ function identity(status: Identity['status'] = 'signed-in', region = REGION): Id
 }
 
 /** A fresh app (registry, settings, jobs) and a fresh page for one test. */
-async function openApp(opts: { identity?: IdentityService; region?: string; colorScheme?: 'light' | 'dark' } = {}) {
+async function openApp(opts: { identity?: IdentityService; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void> } = {}) {
   const dir = await mkdtemp(join(work, 'app-'));
   const drops = join(dir, 'drops');
   await mkdir(drops);
   const sink = new SocketSink();
   const clients = defaultKmsClientFactory({ region: opts.region ?? REGION });
-  const vault = coreVault(() => clients);
+  const vault = opts.gate ? gated(coreVault(() => clients), opts.gate) : coreVault(() => clients);
   const shell = recordingShell();
   const current = identity('signed-in', opts.region ?? REGION);
   const services: AppServices = {
@@ -84,6 +85,23 @@ async function openApp(opts: { identity?: IdentityService; region?: string; colo
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await page.goto(bridge.url);
   return { dir, drops, page, services, shell, sink, consoleErrors };
+}
+
+/**
+ * The real vault, except that encrypting waits for `gate` first (and gives up when cancelled): a job that is
+ * reliably still running when the test presses Cancel.
+ */
+function gated(vault: VaultOps, gate: Promise<void>): VaultOps {
+  return {
+    ...vault,
+    async encryptFile(path, o) {
+      await new Promise<void>((resolve, reject) => {
+        void gate.then(resolve);
+        o.signal.addEventListener('abort', () => reject(new KenvError('CANCELLED', 'Cancelled; no output was kept.')));
+      });
+      return vault.encryptFile(path, o);
+    },
+  };
 }
 
 /** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
@@ -257,6 +275,27 @@ describe('the renderer in Chromium', () => {
     expect(running.length).toBeGreaterThan(10);
     expect(running.every((j, i) => i === 0 || j.bytesDone >= running[i - 1]!.bytesDone)).toBe(true);
     expect((await stat(join(drops, 'disk-image.iso.kenv'))).size).toBeGreaterThan(size);
+  });
+
+  it('cancels one running file, then the rest of its batch; nothing is written', async () => {
+    let release!: () => void;
+    const { page, drops } = await openApp({ gate: new Promise<void>((r) => { release = r; }) });
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    for (const name of ['one.txt', 'two.txt', 'three.txt']) await writeFile(join(drops, name), name);
+    await drop(page, ['one.txt', 'two.txt', 'three.txt'].map((name) => ({ name, bytes: Buffer.from('x') })));
+    await page.getByRole('progressbar', { name: 'Encrypting one.txt' }).waitFor();
+    await shot(page, '02c-batch-running');
+    await page.getByRole('button', { name: 'Cancel one.txt' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt one.txt' }).getByText('Cancelled').waitFor();
+    await page.getByRole('button', { name: 'Cancel all' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt three.txt' }).getByText('Cancelled').waitFor();
+    await page.getByRole('listitem', { name: 'Encrypt two.txt' }).getByText('Cancelled').waitFor();
+    release();
+    await shot(page, '02d-batch-cancelled');
+    expect((await readdir(drops)).sort()).toEqual(['one.txt', 'three.txt', 'two.txt']);
+
+    await page.getByRole('button', { name: 'Retry two.txt' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt two.txt' }).getByText('Saved as').waitFor();
   });
 
   it('"Open without saving" decrypts privately, re-encrypts a saved change in place, and wipes on close', async () => {

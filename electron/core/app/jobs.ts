@@ -49,11 +49,11 @@ export class JobQueue {
     const jobs = specs.map((spec) => {
       const job: Job = {
         id: randomUUID(), batchId, path: spec.path, name: basename(spec.path), direction: spec.direction, state: 'queued',
-        bytesDone: 0, bytesTotal: null, outputPath: null, error: null, inputDeleted: false,
+        bytesDone: 0, bytesTotal: null, outputPath: null, error: null, inputDeleted: false, revision: 0,
       };
       this.records.set(job.id, { job, spec, abort: undefined, lastEmit: 0 });
       this.waiting.push(job.id);
-      this.events.emit('jobs:changed', { ...job });
+      this.changed(job);
       return { ...job };
     });
     this.pump();
@@ -97,8 +97,7 @@ export class JobQueue {
     record.spec.replace = opts.replace === true;
     Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, error: null });
     this.waiting.push(jobId);
-    const queued = { ...record.job };
-    this.events.emit('jobs:changed', queued);
+    const queued = this.changed(record.job);
     this.pump();
     return queued;
   }
@@ -137,14 +136,14 @@ export class JobQueue {
     const abort = new AbortController();
     record.abort = abort;
     job.state = 'running';
-    this.events.emit('jobs:changed', { ...job });
+    this.changed(job);
     const onProgress = (p: { bytesDone: number; bytesTotal: number | undefined }) => {
       job.bytesDone = p.bytesDone;
       job.bytesTotal = p.bytesTotal ?? null;
       const now = Date.now();
       if (now - record.lastEmit >= (this.opts.progressIntervalMs ?? 100)) {
         record.lastEmit = now;
-        this.events.emit('jobs:changed', { ...job });
+        this.changed(job);
       }
     };
     try {
@@ -175,7 +174,15 @@ export class JobQueue {
 
   private finish(record: JobRecord, patch: Partial<Job>): void {
     Object.assign(record.job, patch);
-    this.events.emit('jobs:changed', { ...record.job });
+    this.changed(record.job);
+  }
+
+  /** Bumps the revision and sends a snapshot. */
+  private changed(job: Job): Job {
+    job.revision++;
+    const snapshot = { ...job };
+    this.events.emit('jobs:changed', snapshot);
+    return snapshot;
   }
 }
 

@@ -124,6 +124,8 @@ describe('registerHandlers', () => {
     expect(states[0]).toBe('queued');
     expect(states).toContain('running');
     expect(states.at(-1)).toBe('done');
+    const revisions = app.events.events.filter((e) => e.event === 'jobs:changed').map((e) => (e.payload as Job).revision);
+    expect(revisions).toEqual(revisions.map((_, i) => i + 1));
   });
 
   it('shell actions open only files a job read or wrote', async () => {
