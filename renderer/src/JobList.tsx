@@ -104,7 +104,7 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
           <div className="job-meta">
             <span>
               {job.bytesTotal === null && job.bytesDone === 0
-                ? 'Asking KMS for a data key…'
+                ? (job.direction === 'encrypt' ? 'Asking KMS for a data key…' : 'Asking KMS to open the data key…')
                 : `${formatBytes(job.bytesDone)}${job.bytesTotal !== null ? ` of ${formatBytes(job.bytesTotal)}` : ''}`}
             </span>
             {rate && <span>{formatBytes(Math.round(rate.speed))}/s</span>}

@@ -404,6 +404,23 @@ describe('the renderer in Chromium', () => {
     expect(saved).toMatchObject({ deletePlaintextAfterEncrypt: true, context: [{ key: 'department', value: 'finance' }] });
   });
 
+  it('settings take effect: "Ask every time" asks for a folder, and originals are deleted only when turned on', async () => {
+    const { page, drops, shell, services } = await openApp();
+    await services.settings.update({ outputLocation: 'ask', deletePlaintextAfterEncrypt: true });
+    await page.reload();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const outDir = join(drops, 'sealed');
+    await mkdir(outDir);
+    let asked = 0;
+    shell.chooseFolder = async () => { asked++; return outDir; };
+    await writeFile(join(drops, 'payroll.csv'), 'name,amount');
+    await drop(page, [{ name: 'payroll.csv', bytes: Buffer.from('x') }]);
+    await page.getByText('original deleted').waitFor();
+    expect(asked).toBe(1);
+    expect((await readFile(join(outDir, 'payroll.csv.kenv'))).readUInt8(0)).toBe(0x02);
+    await expect(stat(join(drops, 'payroll.csv'))).rejects.toThrow();
+  });
+
   it('says clearly when the identity sees no usable key, in dark mode', async () => {
     const { page } = await openApp({ region: 'eu-north-1', colorScheme: 'dark' });
     await page.getByText('No usable KMS keys').waitFor();
