@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
 import { registerHandlers } from '../core/app/handlers.js';
 import { credentialChainIdentity } from '../core/app/identity.js';
@@ -60,7 +60,20 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(start);
 }
 
+/** File, Edit and Window menus; the View menu (reload, developer tools) only when running from source. */
+function appMenu(): Menu {
+  const template: MenuItemConstructorOptions[] = [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as const] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    ...(app.isPackaged ? [] : [{ role: 'viewMenu' } as const]),
+    { role: 'windowMenu' },
+  ];
+  return Menu.buildFromTemplate(template);
+}
+
 async function start(): Promise<void> {
+  Menu.setApplicationMenu(appMenu());
   denyAllPermissions(session.defaultSession);
   serveRenderer(join(appRoot, 'renderer-dist'));
 

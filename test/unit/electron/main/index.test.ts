@@ -23,6 +23,7 @@ const fake = vi.hoisted(() => {
     windows: [] as { options: Record<string, unknown>; url?: string; contents: FakeContents }[],
     sent: [] as { channel: string; message: unknown }[],
     sandboxEnabled: false,
+    menu: [] as unknown[],
     userData: '',
   };
   class FakeContents {
@@ -67,6 +68,7 @@ const fake = vi.hoisted(() => {
   };
   return { state, module: {
     app, BrowserWindow, session,
+    Menu: { buildFromTemplate: (t: unknown[]) => { state.menu = t; return t; }, setApplicationMenu: () => undefined },
     ipcMain: { handle: (c: string, fn: Listener) => state.ipcHandlers.set(c, fn), removeHandler: (c: string) => state.ipcHandlers.delete(c) },
     protocol: {
       registerSchemesAsPrivileged: (s: unknown[]) => state.schemes.push(...s),
@@ -135,6 +137,11 @@ describe('electron/main once ready', () => {
     contents.emit('will-navigate', { preventDefault: () => prevented++ }, 'app://kenv/index.html');
     expect(prevented).toBe(3);
     expect(contents.openHandler!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+  });
+
+  it('sets the application menu: Edit, and View because this runs from source', () => {
+    expect(state.menu).toContainEqual({ role: 'editMenu' });
+    expect(state.menu).toContainEqual({ role: 'viewMenu' });
   });
 
   it('denies every permission request', () => {
