@@ -37,7 +37,15 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
       </div>
       {where && <p className="muted small-text" aria-label="Keys listed for">{where}</p>}
       {keys === null && <p className="muted" aria-live="polite">Loading keys…</p>}
-      {keys !== null && error && (
+      {keys !== null && error && identity && identity.status !== 'signed-in' && (
+        <div className="empty" role="status">
+          <p className="empty-title">{identity.status === 'expired' ? 'Sign in to see your keys' : 'No AWS identity to list keys with'}</p>
+          <p>{identity.status === 'expired'
+            ? 'Your keys appear here once the SSO session is renewed.'
+            : identity.error?.message ?? 'Configure AWS credentials for a profile, then choose Reload.'}</p>
+        </div>
+      )}
+      {keys !== null && error && (!identity || identity.status === 'signed-in') && (
         <div className="empty" role="status">
           <p className="empty-title">The key list could not be loaded</p>
           <p>{error.message}</p>

@@ -2,6 +2,7 @@
  * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
  * registry the Electron shell registers, running here against the local KMS server.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,9 +21,10 @@ import type { IdentityService, VaultOps } from '../../electron/core/app/services
 import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
+import { credentialChainIdentity } from '../../electron/core/app/identity.js';
 import { decryptFile } from '../../electron/core/files.js';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
-import { defaultKmsClientFactory } from '../../electron/core/kms/client.js';
+import { defaultKmsClientFactory, type KmsClientFactory } from '../../electron/core/kms/client.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
@@ -52,19 +54,20 @@ function identity(status: Identity['status'] = 'signed-in', region = REGION): Id
 }
 
 /** A fresh app (registry, settings, jobs) and a fresh page for one test. */
-async function openApp(opts: { identity?: IdentityService; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void> } = {}) {
+async function openApp(opts: { identity?: IdentityService; clients?: () => KmsClientFactory; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void> } = {}) {
   const dir = await mkdtemp(join(work, 'app-'));
   const drops = join(dir, 'drops');
   await mkdir(drops);
   const sink = new SocketSink();
-  const clients = defaultKmsClientFactory({ region: opts.region ?? REGION });
-  const vault = opts.gate ? gated(coreVault(() => clients), opts.gate) : coreVault(() => clients);
+  const fixed = defaultKmsClientFactory({ region: opts.region ?? REGION });
+  const clients = opts.clients ?? (() => fixed);
+  const vault = opts.gate ? gated(coreVault(clients), opts.gate) : coreVault(clients);
   const shell = recordingShell();
   const current = identity('signed-in', opts.region ?? REGION);
   const services: AppServices = {
     vault,
     identity: opts.identity ?? { current: async () => current, useProfile: async () => current, signIn: async () => current },
-    keys: kmsKeyCatalogue(() => clients),
+    keys: kmsKeyCatalogue(clients),
     shell,
     settings: SettingsStore.inFolder(join(dir, 'user-data')),
     jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
@@ -104,6 +107,23 @@ function gated(vault: VaultOps, gate: Promise<void>): VaultOps {
   };
 }
 
+/**
+ * ~/.aws/config with an IAM Identity Center profile `work-sso` whose cached token expired an hour ago and has no
+ * refresh token: what a person sees the morning after `aws sso login`.
+ */
+async function writeExpiredSsoProfile(home: string) {
+  await mkdir(join(home, '.aws', 'sso', 'cache'), { recursive: true });
+  await writeFile(join(home, '.aws', 'config'), [
+    '[profile work-sso]', 'sso_session = corp', 'sso_account_id = 111122223333', 'sso_role_name = SecurityAnalyst', `region = ${REGION}`, '',
+    '[sso-session corp]', 'sso_start_url = https://corp.awsapps.com/start', `sso_region = ${REGION}`, 'sso_registration_scopes = sso:account:access', '',
+  ].join('\n'));
+  const cacheName = createHash('sha1').update('corp').digest('hex');
+  await writeFile(join(home, '.aws', 'sso', 'cache', `${cacheName}.json`), JSON.stringify({
+    startUrl: 'https://corp.awsapps.com/start', region: REGION, accessToken: 'expired-token',
+    expiresAt: new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  }));
+}
+
 /** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
 async function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
   // A string expression: this file is type-checked for Node, where DataTransfer and File do not exist.
@@ -141,6 +161,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work,
   });
   delete process.env.AWS_PROFILE;
+  await writeExpiredSsoProfile(work);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -368,7 +389,25 @@ describe('the renderer in Chromium', () => {
     await shot(page, '05-tampered');
   });
 
-  it('an expired SSO session shows the banner with "Sign in with AWS SSO"', async () => {
+  it('an expired SSO session (the real SDK reading ~/.aws) shows the banner', async () => {
+    let profile = 'work-sso';
+    let clients = defaultKmsClientFactory({ profile, region: REGION });
+    const { page } = await openApp({
+      identity: credentialChainIdentity({
+        profile: () => profile,
+        clients: () => clients,
+        setProfile: (name) => { profile = name; clients = defaultKmsClientFactory({ profile, region: REGION }); },
+      }),
+      clients: () => clients,
+    });
+    const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('work-sso');
+    expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Session expired');
+    await shot(page, '06-sso-expired');
+  });
+
+  it('"Sign in with AWS SSO" in the banner signs in and the banner goes away', async () => {
     let signedIn = false;
     const { page } = await openApp({
       identity: {
@@ -380,7 +419,6 @@ describe('the renderer in Chromium', () => {
     const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
     await banner.waitFor();
     expect(await banner.textContent()).toContain('work-sso');
-    await shot(page, '06-sso-expired');
     await banner.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
     await banner.waitFor({ state: 'detached' });
     expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Signed in');
