@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
+import { DataKeyCache } from '../core/app/data-key-cache.js';
 import { registerHandlers } from '../core/app/handlers.js';
 import { credentialChainIdentity } from '../core/app/identity.js';
 import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
@@ -84,7 +85,9 @@ async function start(): Promise<void> {
       if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT, { event, payload });
     },
   };
-  const vault = coreVault(() => clients);
+  const settings = SettingsStore.inFolder(app.getPath('userData'));
+  const cache = new DataKeyCache(async () => (await settings.get()).cache);
+  const vault = coreVault(() => clients, cache);
   const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
   const privateOpens = new PrivateOpens(vault, shell, events);
@@ -97,11 +100,12 @@ async function start(): Promise<void> {
       setProfile: (name) => {
         profile = name;
         clients = defaultKmsClientFactory({ profile });
+        cache.clear();
       },
     }),
     keys: kmsKeyCatalogue(() => clients),
     shell,
-    settings: SettingsStore.inFolder(app.getPath('userData')),
+    settings,
     jobs,
     openRequests,
     privateOpens,
@@ -116,6 +120,7 @@ async function start(): Promise<void> {
   app.on('before-quit', () => {
     jobs.cancelAll();
     privateOpens.closeAll();
+    cache.clear();
   });
   app.on('window-all-closed', () => app.quit());
 }

@@ -4,7 +4,7 @@ import type { KeySummary, OutputLocation, Settings } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { Modal } from './Modal.js';
 
-const MB = 1_000_000;
+const MIB = 1024 * 1024;
 
 export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings: Settings; keys: KeySummary[]; onClose: () => void; onSaved: (s: Settings) => void }) {
   const [draft, setDraft] = useState<Settings>(settings);
@@ -100,7 +100,7 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
 
         <fieldset>
           <legend>Data key cache</legend>
-          <p className="hint">Reusing a data key for several files saves KMS calls; these limits bound how long and how much.</p>
+          <p className="hint">Files encrypted or decrypted together reuse a data key to save KMS calls, within these limits. 0 seconds turns reuse off.</p>
           <div className="grid3">
             <label className="field"><span>Seconds to keep a key</span>
               <input type="number" min={0} max={86400} value={draft.cache.maxAgeSeconds} onChange={(e) => set({ cache: { ...draft.cache, maxAgeSeconds: Number(e.target.value) } })} />
@@ -108,8 +108,8 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
             <label className="field"><span>Files per key</span>
               <input type="number" min={0} max={1000000} value={draft.cache.maxMessages} onChange={(e) => set({ cache: { ...draft.cache, maxMessages: Number(e.target.value) } })} />
             </label>
-            <label className="field"><span>Megabytes per key</span>
-              <input type="number" min={0} value={Math.round(draft.cache.maxBytes / MB)} onChange={(e) => set({ cache: { ...draft.cache, maxBytes: Number(e.target.value) * MB } })} />
+            <label className="field"><span>MiB per key</span>
+              <input type="number" min={0} value={Math.round(draft.cache.maxBytes / MIB)} onChange={(e) => set({ cache: { ...draft.cache, maxBytes: Number(e.target.value) * MIB } })} />
             </label>
           </div>
         </fieldset>

@@ -21,6 +21,7 @@ import type { IdentityService, VaultOps } from '../../electron/core/app/services
 import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
+import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
 import { credentialChainIdentity } from '../../electron/core/app/identity.js';
 import { decryptFile } from '../../electron/core/files.js';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
@@ -61,7 +62,9 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   const sink = new SocketSink();
   const fixed = defaultKmsClientFactory({ region: opts.region ?? REGION });
   const clients = opts.clients ?? (() => fixed);
-  const vault = opts.gate ? gated(coreVault(clients), opts.gate) : coreVault(clients);
+  const settings = SettingsStore.inFolder(join(dir, 'user-data'));
+  const cache = new DataKeyCache(async () => (await settings.get()).cache);
+  const vault = opts.gate ? gated(coreVault(clients, cache), opts.gate) : coreVault(clients, cache);
   const shell = recordingShell();
   const current = identity('signed-in', opts.region ?? REGION);
   const services: AppServices = {
@@ -69,7 +72,7 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
     identity: opts.identity ?? { current: async () => current, useProfile: async () => current, signIn: async () => current },
     keys: kmsKeyCatalogue(clients),
     shell,
-    settings: SettingsStore.inFolder(join(dir, 'user-data')),
+    settings,
     jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
     openRequests: new OpenRequests(),
     privateOpens: new PrivateOpens(vault, shell, sink, dir),
@@ -220,6 +223,13 @@ describe('the renderer in Chromium', () => {
     expect(decrypted.stderr).toBe('');
     expect(decrypted.code).toBe(0);
     expect(Buffer.compare(await readFile(join(cliOut, 'q3-report.pdf')), plain)).toBe(0);
+
+    // A second file under the same key within the cache limits reuses the data key: no second GenerateDataKey.
+    const before = kms.counts().GenerateDataKey ?? 0;
+    await writeFile(join(drops, 'q4-report.pdf'), bytes(1000));
+    await drop(page, [{ name: 'q4-report.pdf', bytes: Buffer.from('x') }]);
+    await page.getByRole('listitem', { name: 'Encrypt q4-report.pdf' }).getByText('Saved as').waitFor();
+    expect(kms.counts().GenerateDataKey ?? 0).toBe(before);
 
     // The key is remembered for the next start.
     await page.reload();
@@ -436,6 +446,8 @@ describe('the renderer in Chromium', () => {
     await dialog.getByRole('button', { name: 'Add a pair' }).click();
     await dialog.getByLabel('Context name 1').fill('department');
     await dialog.getByLabel('Context value 1').fill('finance');
+    await dialog.getByRole('button', { name: 'Save settings' }).scrollIntoViewIfNeeded();
+    await shot(page, '07b-settings-bottom');
     await dialog.getByRole('button', { name: 'Save settings' }).click();
     await dialog.waitFor({ state: 'detached' });
     const saved = JSON.parse(await readFile(join(dir, 'user-data', 'settings.json'), 'utf8'));

@@ -1,6 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
 import type { KmsClientFactory } from '../kms/client.js';
+import type { DataKeyCache } from './data-key-cache.js';
 import type { VaultOps } from './services.js';
 
 /**
@@ -9,10 +11,12 @@ import type { VaultOps } from './services.js';
  * Frame encryption and decryption already run on the core's worker pool, so the calling thread (Electron's main
  * process) only moves bytes and awaits KMS. `clients` is read on every call because switching profiles replaces it.
  */
-export function coreVault(clients: () => KmsClientFactory): VaultOps {
+export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache): VaultOps {
+  const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
-      const keyring = new KmsKeyring({ keyIds: opts.keyIds, clients: clients() });
+      const kms = new KmsKeyring({ keyIds: opts.keyIds, clients: clients() });
+      const keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
       const result = await encryptFile(inputPath, {
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
@@ -22,7 +26,8 @@ export function coreVault(clients: () => KmsClientFactory): VaultOps {
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
     },
     async decryptFile(inputPath, opts) {
-      const keyring = new KmsKeyring({ clients: clients() });
+      const kms = new KmsKeyring({ clients: clients() });
+      const keyring = cache ? cache.keyring(kms, '', await sizeOf(inputPath)) : kms;
       const result = await decryptFile(inputPath, {
         keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
