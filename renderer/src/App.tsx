@@ -173,10 +173,10 @@ export function App() {
       onDrop={onDrop}
     >
       <header className="topbar">
-        <div className="brand">
+        <h1 className="brand">
           <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path fill="currentColor" d="M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5l-8-3Zm0 2.2 6 2.2V11c0 3.9-2.5 7.4-6 8.8-3.5-1.4-6-4.9-6-8.8V6.4l6-2.2Zm0 3.3a2.5 2.5 0 0 0-1 4.8V16h2v-3.7a2.5 2.5 0 0 0-1-4.8Z" /></svg>
           <span>Kenv</span>
-        </div>
+        </h1>
         <IdentityPanel identity={identity} onChange={onIdentity} onError={setNotice} />
         <button type="button" className="ghost" onClick={() => setSettingsOpen(true)} disabled={!settings}>Settings</button>
       </header>
