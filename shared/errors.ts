@@ -59,6 +59,11 @@ export const ErrorCodes = {
   S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
   S3_ERROR: 'S3 returned an error.',
 
+  // The desktop app's IPC boundary.
+  INVALID_REQUEST: 'A request to the app was malformed.',
+  FORBIDDEN_SENDER: 'A request came from a page the app does not trust.',
+  NOT_ALLOWED: 'The app refused an action it did not offer.',
+
   // Other.
   INVALID_ARGUMENT: 'An argument is not valid.',
   CANCELLED: 'The operation was cancelled.',

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ErrorInfo } from '../../../shared/errors.js';
+import type { Direction, Job } from '../../../shared/ipc.js';
+import { KenvError, toErrorInfo } from '../errors.js';
+import type { EventSink, VaultOps } from './services.js';
+
+/** What a job needs to run again on retry. */
+export interface JobSpec {
+  path: string;
+  direction: Direction;
+  keyIds: string[];
+  context: Record<string, string>;
+  outDir: string | undefined;
+  deletePlaintext: boolean;
+  /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS). */
+  replace?: boolean;
+}
+
+interface JobRecord {
+  job: Job;
+  spec: JobSpec;
+  abort: AbortController | undefined;
+  lastEmit: number;
+}
+
+/**
+ * The queue of encrypt and decrypt jobs the renderer started.
+ *
+ * Runs a few files at a time, reports each change as a whole `Job` on `jobs:changed` (progress at most every
+ * `progressIntervalMs`), and keeps finished jobs so the list survives a renderer reload.
+ */
+export class JobQueue {
+  private readonly records = new Map<string, JobRecord>();
+  private readonly waiting: string[] = [];
+  private running = 0;
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly vault: VaultOps,
+    private readonly events: EventSink,
+    private readonly opts: { concurrency?: number; progressIntervalMs?: number } = {},
+  ) {}
+
+  /** Queues one batch; returns its jobs in the order given. */
+  start(specs: JobSpec[]): Job[] {
+    const batchId = randomUUID();
+    const jobs = specs.map((spec) => {
+      const job: Job = {
+        id: randomUUID(), batchId, path: spec.path, name: basename(spec.path), direction: spec.direction, state: 'queued',
+        bytesDone: 0, bytesTotal: null, outputPath: null, error: null, inputDeleted: false, revision: 0,
+      };
+      this.records.set(job.id, { job, spec, abort: undefined, lastEmit: 0 });
+      this.waiting.push(job.id);
+      this.changed(job);
+      return { ...job };
+    });
+    this.pump();
+    return jobs;
+  }
+
+  list(): Job[] {
+    return [...this.records.values()].map((r) => ({ ...r.job }));
+  }
+
+  /** Is `path` an input or an output of a job the user started? Shell actions are limited to those. */
+  knows(path: string): boolean {
+    for (const { job } of this.records.values()) if (job.path === path || job.outputPath === path) return true;
+    return false;
+  }
+
+  cancel(target: { jobId: string } | { batchId: string }): void {
+    const ids = 'jobId' in target
+      ? [target.jobId]
+      : [...this.records.values()].filter((r) => r.job.batchId === target.batchId).map((r) => r.job.id);
+    if (ids.length === 0 || !ids.every((id) => this.records.has(id))) {
+      throw new KenvError('INVALID_ARGUMENT', 'That job is no longer in the list. Refresh the window and try again.');
+    }
+    for (const id of ids) {
+      const record = this.records.get(id)!;
+      if (record.job.state === 'queued') {
+        this.waiting.splice(this.waiting.indexOf(id), 1);
+        this.finish(record, { state: 'cancelled' });
+      } else if (record.job.state === 'running') {
+        record.abort?.abort();
+      }
+    }
+  }
+
+  retry(jobId: string, opts: { replace?: boolean } = {}): Job {
+    const record = this.records.get(jobId);
+    if (!record) throw new KenvError('INVALID_ARGUMENT', 'That job is no longer in the list. Drop the file again.');
+    if (record.job.state !== 'failed' && record.job.state !== 'cancelled') {
+      throw new KenvError('INVALID_ARGUMENT', `${record.job.name} is not a failed job; there is nothing to retry.`);
+    }
+    record.spec.replace = opts.replace === true;
+    Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, error: null });
+    this.waiting.push(jobId);
+    const queued = this.changed(record.job);
+    this.pump();
+    return queued;
+  }
+
+  /** Resolves when nothing is queued or running (for shutdown and tests). */
+  whenIdle(): Promise<void> {
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  /** Cancels everything still running, e.g. on quit. */
+  cancelAll(): void {
+    for (const record of this.records.values()) {
+      if (record.job.state === 'queued' || record.job.state === 'running') this.cancel({ jobId: record.job.id });
+    }
+  }
+
+  private pump(): void {
+    const limit = this.opts.concurrency ?? 2;
+    while (this.running < limit && this.waiting.length > 0) {
+      const record = this.records.get(this.waiting.shift()!)!;
+      this.running++;
+      void this.run(record).finally(() => {
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.waiting.length === 0) {
+          for (const resolve of this.idle) resolve();
+          this.idle.clear();
+        }
+      });
+    }
+  }
+
+  private async run(record: JobRecord): Promise<void> {
+    const { job, spec } = record;
+    const abort = new AbortController();
+    record.abort = abort;
+    job.state = 'running';
+    this.changed(job);
+    const onProgress = (p: { bytesDone: number; bytesTotal: number | undefined }) => {
+      job.bytesDone = p.bytesDone;
+      job.bytesTotal = p.bytesTotal ?? null;
+      const now = Date.now();
+      if (now - record.lastEmit >= (this.opts.progressIntervalMs ?? 100)) {
+        record.lastEmit = now;
+        this.changed(job);
+      }
+    };
+    try {
+      if (spec.direction === 'encrypt') {
+        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        let inputDeleted = false;
+        if (spec.deletePlaintext) {
+          // Only a file whose header reads back is trusted enough to delete the plaintext for.
+          await this.vault.inspectFile(result.outputPath);
+          await unlink(spec.path);
+          inputDeleted = true;
+        }
+        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
+      } else {
+        const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
+      }
+    } catch (error) {
+      if (abort.signal.aborted) {
+        this.finish(record, { state: 'cancelled' });
+      } else {
+        this.finish(record, { state: 'failed', error: describeFailure(error, job) });
+      }
+    } finally {
+      record.abort = undefined;
+    }
+  }
+
+  private finish(record: JobRecord, patch: Partial<Job>): void {
+    Object.assign(record.job, patch);
+    this.changed(record.job);
+  }
+
+  /** Bumps the revision and sends a snapshot. */
+  private changed(job: Job): Job {
+    job.revision++;
+    const snapshot = { ...job };
+    this.events.emit('jobs:changed', snapshot);
+    return snapshot;
+  }
+}
+
+/** The core's sentence, except where the CLI's advice (flags) does not fit a window. */
+function describeFailure(error: unknown, job: Job): ErrorInfo {
+  const info = toErrorInfo(error);
+  if (info.code === 'OUTPUT_EXISTS') {
+    const target = job.direction === 'encrypt' ? `${job.name}.kenv` : job.name.replace(/\.kenv$/i, '');
+    return { code: info.code, message: `${target} already exists there, so nothing was overwritten. Choose Replace to overwrite it, or pick another place to save files in Settings.` };
+  }
+  return info;
+}

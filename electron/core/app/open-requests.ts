@@ -1,0 +1,54 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventSink } from './services.js';
+
+/**
+ * Files the OS asked Kenv to open: a double-click, "Open with", a second launch.
+ *
+ * Requests that arrive before the window is ready are queued and handed over once (`take`); later ones are also sent
+ * as `files:opened` events. Both paths and `file://` URLs are accepted.
+ */
+export class OpenRequests {
+  private queued: string[] = [];
+  private sink: EventSink | undefined;
+
+  /** Adds paths or file URLs; anything that is neither is ignored. */
+  add(items: string[]): void {
+    const paths = items.map((item) => toPath(item)).filter((p): p is string => p !== undefined);
+    if (paths.length === 0) return;
+    if (this.sink) this.sink.emit('files:opened', paths);
+    else this.queued.push(...paths);
+  }
+
+  /** Hands over what arrived before the renderer listened, and from then on forwards to `sink`. */
+  take(sink: EventSink): string[] {
+    this.sink = sink;
+    const out = this.queued;
+    this.queued = [];
+    return out;
+  }
+}
+
+/** A path or a `file://` URL as an absolute path; undefined for flags, other URLs and empty strings. */
+export function toPath(item: string, cwd = process.cwd()): string | undefined {
+  if (item.startsWith('file:')) {
+    try {
+      return fileURLToPath(item);
+    } catch {
+      return undefined;
+    }
+  }
+  if (item === '' || item.startsWith('-') || /^[a-z][a-z0-9+.-]*:\/\//i.test(item)) return undefined;
+  return isAbsolute(item) ? item : resolve(cwd, item);
+}
+
+/**
+ * The files in a launch command line.
+ *
+ * Skips the executable and, in development (`electron .`), the app folder; keeps only `.kenv` paths, since
+ * the OS passes those for a double-click and anything else is Chromium's or a developer's flag.
+ */
+export function filesFromArgv(argv: string[], opts: { packaged: boolean; cwd: string }): string[] {
+  const args = argv.slice(opts.packaged ? 1 : 2);
+  return args.map((a) => toPath(a, opts.cwd)).filter((p): p is string => p !== undefined && p.toLowerCase().endsWith('.kenv'));
+}

@@ -1,0 +1,126 @@
+/**
+ * The Electron main process: app lifecycle, the one window, file association, IPC registration. Thin: everything
+ * else lives in electron/core/app and is wired here once.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session } from 'electron';
+import { IPC_EVENT } from '../../shared/ipc.js';
+import { DataKeyCache } from '../core/app/data-key-cache.js';
+import { registerHandlers } from '../core/app/handlers.js';
+import { credentialChainIdentity } from '../core/app/identity.js';
+import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
+import { JobQueue } from '../core/app/jobs.js';
+import { kmsKeyCatalogue } from '../core/app/key-catalogue.js';
+import { filesFromArgv, OpenRequests } from '../core/app/open-requests.js';
+import { PrivateOpens } from '../core/app/private-open.js';
+import { HandlerRegistry } from '../core/app/registry.js';
+import type { EventSink } from '../core/app/services.js';
+import { SettingsStore } from '../core/app/settings-store.js';
+import { coreVault } from '../core/app/vault.js';
+import { defaultKmsClientFactory, type KmsClientFactory } from '../core/kms/client.js';
+import { registerAppScheme, serveRenderer } from './protocol.js';
+import { electronShell } from './shell.js';
+import { createMainWindow, denyAllPermissions, harden } from './window.js';
+
+// out/electron/main/index.js → the repository (or app.asar) root.
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const openRequests = new OpenRequests();
+let mainWindow: BrowserWindow | undefined;
+
+function focusWindow(): void {
+  if (!mainWindow) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.focus();
+}
+
+// macOS delivers double-clicked files through open-file, possibly before `ready`: listen from the first tick.
+app.on('open-file', (event, path) => {
+  event.preventDefault();
+  openRequests.add([path]);
+  focusWindow();
+});
+app.on('open-url', (event, url) => {
+  event.preventDefault();
+  openRequests.add([url]);
+  focusWindow();
+});
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  // A second launch (double-click while running on Windows and Linux) hands its files to this instance.
+  app.on('second-instance', (_event, argv, cwd) => {
+    openRequests.add(filesFromArgv(argv, { packaged: app.isPackaged, cwd }));
+    focusWindow();
+  });
+  openRequests.add(filesFromArgv(process.argv, { packaged: app.isPackaged, cwd: process.cwd() }));
+  registerAppScheme();
+  app.enableSandbox();
+  app.on('web-contents-created', (_event, contents) => harden(contents));
+  void app.whenReady().then(start);
+}
+
+/** File, Edit and Window menus; the View menu (reload, developer tools) only when running from source. */
+function appMenu(): Menu {
+  const template: MenuItemConstructorOptions[] = [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as const] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    ...(app.isPackaged ? [] : [{ role: 'viewMenu' } as const]),
+    { role: 'windowMenu' },
+  ];
+  return Menu.buildFromTemplate(template);
+}
+
+async function start(): Promise<void> {
+  Menu.setApplicationMenu(appMenu());
+  denyAllPermissions(session.defaultSession);
+  serveRenderer(join(appRoot, 'renderer-dist'));
+
+  let profile = process.env.AWS_PROFILE || 'default';
+  let clients: KmsClientFactory = defaultKmsClientFactory({ profile });
+  const events: EventSink = {
+    emit(event, payload) {
+      if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT, { event, payload });
+    },
+  };
+  const settings = SettingsStore.inFolder(app.getPath('userData'));
+  const cache = new DataKeyCache(async () => (await settings.get()).cache);
+  const vault = coreVault(() => clients, cache);
+  const jobs = new JobQueue(vault, events);
+  const shell = electronShell(() => mainWindow);
+  const privateOpens = new PrivateOpens(vault, shell, events);
+  const registry = new HandlerRegistry();
+  registerHandlers(registry, {
+    vault,
+    identity: credentialChainIdentity({
+      profile: () => profile,
+      clients: () => clients,
+      setProfile: (name) => {
+        profile = name;
+        clients = defaultKmsClientFactory({ profile });
+        cache.clear();
+      },
+    }),
+    keys: kmsKeyCatalogue(() => clients),
+    shell,
+    settings,
+    jobs,
+    openRequests,
+    privateOpens,
+    events,
+  });
+  registerIpc(ipcMain, registry, { isTrustedUrl: isAppUrl });
+
+  mainWindow = createMainWindow({ preload: join(appRoot, 'out', 'electron-app', 'preload.cjs') });
+  mainWindow.on('closed', () => {
+    mainWindow = undefined;
+  });
+  app.on('before-quit', () => {
+    jobs.cancelAll();
+    privateOpens.closeAll();
+    cache.clear();
+  });
+  app.on('window-all-closed', () => app.quit());
+}

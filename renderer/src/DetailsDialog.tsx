@@ -1,0 +1,113 @@
+import { useState } from 'react';
+import type { ErrorInfo } from '../../shared/errors.js';
+import type { FileDetails, KeySummary, PlannedFile } from '../../shared/ipc.js';
+import { call, errorInfo } from './api.js';
+import { formatBytes, suiteLabel } from './format.js';
+import { Modal } from './Modal.js';
+
+function count(n: number): string {
+  return `${n} ${n === 1 ? 'file' : 'files'}`;
+}
+
+function isError(d: FileDetails | ErrorInfo | undefined): d is ErrorInfo {
+  return !!d && 'code' in d;
+}
+
+/** What a .kenv is before anything happens: keys, context, size, suite. Read from the header; no KMS call. */
+export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onStart, onOpen }: {
+  files: PlannedFile[];
+  keys: KeySummary[];
+  details: Record<string, FileDetails | ErrorInfo>;
+  keyChosen: boolean;
+  onCancel: () => void;
+  onStart: (outDir: string | null) => void;
+  /** Decrypt into a private temporary folder and open with the default app. */
+  onOpen: (path: string) => void;
+}) {
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const sealed = files.filter((f) => f.direction === 'decrypt');
+  const plain = files.filter((f) => f.direction === 'encrypt');
+  const unreadable = sealed.filter((f) => isError(details[f.path]));
+  const blocked = plain.length > 0 && !keyChosen;
+  const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?` : `Decrypt ${count(sealed.length)} and encrypt ${count(plain.length)}?`;
+
+  const chooseFolder = async () => {
+    try {
+      const folder = await call('dialog:chooseFolder', {});
+      if (folder) onStart(folder);
+    } catch (e) {
+      setError(errorInfo(e));
+    }
+  };
+
+  return (
+    <Modal title={title} onClose={onCancel} wide>
+      <div className="details-list">
+        {sealed.map((f) => {
+          const d = details[f.path];
+          return (
+            <article key={f.path} className="details" aria-label={`Details of ${f.name}`}>
+              <h3>{f.name}</h3>
+              {isError(d) ? (
+                <p className="error-text" role="alert">{d.message}</p>
+              ) : d ? (
+                <dl>
+                  <dt>Size</dt><dd>{formatBytes(d.size)}</dd>
+                  <dt>Algorithm</dt><dd>{suiteLabel(d.suiteId, d.signed)}</dd>
+                  <dt>{d.keys.length === 1 ? 'Key' : `Keys (${d.keys.length}, any one opens it)`}</dt>
+                  <dd>
+                    <ul className="plain">
+                      {d.keys.map((k, i) => {
+                        const known = keys.find((c) => c.arn === k.keyArn);
+                        return (
+                          <li key={i} className="edk">
+                            {known?.aliases[0] && <span className="edk-alias">{known.aliases[0].replace(/^alias\//, '')}</span>}
+                            <code>{k.keyArn ?? k.keyName ?? k.providerId}</code>
+                            {k.providerId !== 'aws-kms' && <span className="muted"> ({k.providerId})</span>}
+                          </li>
+                        );
+                      })}
+                    </ul>
+                  </dd>
+                  <dt>Encryption context</dt>
+                  <dd>
+                    {Object.keys(d.encryptionContext).filter((k) => k !== 'aws-crypto-public-key').length === 0 ? <span className="muted">None</span> : (
+                      <ul className="plain">
+                        {Object.entries(d.encryptionContext).filter(([k]) => k !== 'aws-crypto-public-key').map(([k, v]) => <li key={k}><code>{k}</code> = <code>{v}</code></li>)}
+                      </ul>
+                    )}
+                  </dd>
+                  <dt>Message id</dt><dd><code className="wrap">{d.messageId}</code></dd>
+                </dl>
+              ) : (
+                <p className="muted">Details are shown for the first 20 files only.</p>
+              )}
+            </article>
+          );
+        })}
+        {plain.length > 0 && (
+          <article className="details" aria-label="Files to encrypt">
+            <h3>To encrypt</h3>
+            <ul className="plain">
+              {plain.slice(0, 10).map((f) => <li key={f.path}>{f.name} <span className="muted">· {formatBytes(f.size)}</span></li>)}
+              {plain.length > 10 && <li className="muted">and {plain.length - 10} more</li>}
+            </ul>
+          </article>
+        )}
+      </div>
+      {unreadable.length > 0 && <p className="muted">Files that cannot be read are skipped.</p>}
+      {blocked && <p className="error-text" role="alert">Choose an encryption key first: this batch has files to encrypt.</p>}
+      {error && <p className="error-text" role="alert">{error.message}</p>}
+      <div className="actions">
+        <button type="button" className="ghost" onClick={onCancel}>Cancel</button>
+        {sealed.length === 1 && plain.length === 0 && unreadable.length === 0 && (
+          <button type="button" className="secondary" onClick={() => onOpen(sealed[0]!.path)} title="Decrypt into a private folder, open it, and wipe it when you are done">Open without saving</button>
+        )}
+        <button type="button" className="secondary" disabled={blocked} onClick={() => void chooseFolder()}>Save to a folder…</button>
+        <button type="button" className="primary" disabled={blocked} autoFocus onClick={() => onStart(null)}>
+          {plain.length === 0 ? 'Decrypt' : 'Start'}
+        </button>
+      </div>
+    </Modal>
+  );
+}

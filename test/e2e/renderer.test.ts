@@ -1,0 +1,515 @@
+/**
+ * The real renderer, built with Vite, in Debian's Chromium, talking over a WebSocket bridge to the same handler
+ * registry the Electron shell registers, running here against the local KMS server.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Identity, Job } from '../../shared/ipc.js';
+import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
+import { JobQueue } from '../../electron/core/app/jobs.js';
+import { kmsKeyCatalogue } from '../../electron/core/app/key-catalogue.js';
+import { OpenRequests } from '../../electron/core/app/open-requests.js';
+import { PrivateOpens } from '../../electron/core/app/private-open.js';
+import { HandlerRegistry } from '../../electron/core/app/registry.js';
+import type { IdentityService, VaultOps } from '../../electron/core/app/services.js';
+import { KenvError } from '../../electron/core/errors.js';
+import { SettingsStore } from '../../electron/core/app/settings-store.js';
+import { coreVault } from '../../electron/core/app/vault.js';
+import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
+import { credentialChainIdentity } from '../../electron/core/app/identity.js';
+import { decryptFile } from '../../electron/core/files.js';
+import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
+import { defaultKmsClientFactory, type KmsClientFactory } from '../../electron/core/kms/client.js';
+import type { LocalKms } from '../../electron/core/local-kms/server.js';
+import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
+import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { recordingShell } from '../support/app-services.js';
+import { runKenv } from '../support/cli.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RENDERER = join(ROOT, 'renderer-dist');
+const SHOTS = join(ROOT, 'test-results', 'renderer');
+const REGION = 'us-east-1';
+
+const fixture = new LocalKmsFixture();
+let kms: LocalKms;
+let browser: Browser;
+let work: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+function identity(status: Identity['status'] = 'signed-in', region = REGION): Identity {
+  return {
+    profile: status === 'expired' ? 'work-sso' : 'demo',
+    profiles: [{ name: 'demo', sso: false }, { name: 'work-sso', sso: true }],
+    region, account: '111122223333',
+    arn: 'arn:aws:sts::111122223333:assumed-role/SecurityAnalyst/ada', role: 'SecurityAnalyst',
+    sso: status === 'expired', status,
+    error: status === 'expired' ? { code: 'SSO_EXPIRED', message: 'The AWS SSO session for work-sso has expired. Sign in again.' } : null,
+  };
+}
+
+/** A fresh app (registry, settings, jobs) and a fresh page for one test. */
+async function openApp(opts: { identity?: IdentityService; clients?: () => KmsClientFactory; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void> } = {}) {
+  const dir = await mkdtemp(join(work, 'app-'));
+  const drops = join(dir, 'drops');
+  await mkdir(drops);
+  const sink = new SocketSink();
+  const fixed = defaultKmsClientFactory({ region: opts.region ?? REGION });
+  const clients = opts.clients ?? (() => fixed);
+  const settings = SettingsStore.inFolder(join(dir, 'user-data'));
+  const cache = new DataKeyCache(async () => (await settings.get()).cache);
+  const vault = opts.gate ? gated(coreVault(clients, cache), opts.gate) : coreVault(clients, cache);
+  const shell = recordingShell();
+  const current = identity('signed-in', opts.region ?? REGION);
+  const services: AppServices = {
+    vault,
+    identity: opts.identity ?? { current: async () => current, useProfile: async () => current, signIn: async () => current },
+    keys: kmsKeyCatalogue(clients),
+    shell,
+    settings,
+    jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
+    openRequests: new OpenRequests(),
+    privateOpens: new PrivateOpens(vault, shell, sink, dir),
+    events: sink,
+  };
+  const registry = new HandlerRegistry();
+  registerHandlers(registry, services);
+  const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink });
+  cleanups.push(() => bridge.close());
+  const context = await browser.newContext({ viewport: { width: 1180, height: 780 }, colorScheme: opts.colorScheme ?? 'light' });
+  cleanups.push(() => context.close());
+  await context.addInitScript({ content: bridgeScript(drops) });
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(bridge.url);
+  return { dir, drops, page, services, shell, sink, consoleErrors };
+}
+
+/**
+ * The real vault, except that encrypting waits for `gate` first (and gives up when cancelled): a job that is
+ * reliably still running when the test presses Cancel.
+ */
+function gated(vault: VaultOps, gate: Promise<void>): VaultOps {
+  return {
+    ...vault,
+    async encryptFile(path, o) {
+      await new Promise<void>((resolve, reject) => {
+        void gate.then(resolve);
+        o.signal.addEventListener('abort', () => reject(new KenvError('CANCELLED', 'Cancelled; no output was kept.')));
+      });
+      return vault.encryptFile(path, o);
+    },
+  };
+}
+
+/**
+ * ~/.aws/config with an IAM Identity Center profile `work-sso` whose cached token expired an hour ago and has no
+ * refresh token: what a person sees the morning after `aws sso login`.
+ */
+async function writeExpiredSsoProfile(home: string) {
+  await mkdir(join(home, '.aws', 'sso', 'cache'), { recursive: true });
+  await writeFile(join(home, '.aws', 'config'), [
+    '[profile work-sso]', 'sso_session = corp', 'sso_account_id = 111122223333', 'sso_role_name = SecurityAnalyst', `region = ${REGION}`, '',
+    '[sso-session corp]', 'sso_start_url = https://corp.awsapps.com/start', `sso_region = ${REGION}`, 'sso_registration_scopes = sso:account:access', '',
+  ].join('\n'));
+  const cacheName = createHash('sha1').update('corp').digest('hex');
+  await writeFile(join(home, '.aws', 'sso', 'cache', `${cacheName}.json`), JSON.stringify({
+    startUrl: 'https://corp.awsapps.com/start', region: REGION, accessToken: 'expired-token',
+    expiresAt: new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  }));
+}
+
+/** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
+async function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
+  // A string expression: this file is type-checked for Node, where DataTransfer and File do not exist.
+  const list = JSON.stringify(files.map((f) => ({ name: f.name, bytes: [...f.bytes] })));
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const dt = new DataTransfer();
+    for (const f of ${list}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    return dt;
+  })()`);
+  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
+  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
+  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function bytes(n: number, seed = 7): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+beforeAll(async () => {
+  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error' });
+  await mkdir(SHOTS, { recursive: true });
+  work = await mkdtemp(join(tmpdir(), 'kenv-e2e-'));
+  kms = await fixture.start({ region: REGION });
+  const admin = kmsClient(kms, REGION);
+  const backup = await admin.send(new CreateKeyCommand({ Description: 'Offline recovery key held by the security team' }));
+  await admin.send(new CreateAliasCommand({ AliasName: 'alias/finance-backup', TargetKeyId: backup.KeyMetadata!.KeyId! }));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work,
+  });
+  delete process.env.AWS_PROFILE;
+  await writeExpiredSsoProfile(work);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await browser?.close();
+  await fixture.closeAll();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the renderer in Chromium', () => {
+  it('shows who you are and the key catalogue with aliases and descriptions', async () => {
+    const { page, consoleErrors } = await openApp();
+    const identityPanel = page.getByRole('region', { name: 'AWS identity' });
+    await expect.poll(() => identityPanel.textContent()).toContain('1111 2222 3333');
+    await expect.poll(() => page.getByRole('radio').count()).toBe(2);
+    await expect.poll(() => page.getByText('Kenv demo key (local KMS)').count()).toBe(1);
+    expect(await page.getByText('Offline recovery key held by the security team').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Choose files…' }).isVisible()).toBe(true);
+    await shot(page, '01-main-light');
+    await page.getByLabel('Filter keys').fill('finance');
+    await expect.poll(() => page.getByRole('radio').count()).toBe(1);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('encrypts a dropped file under the chosen key, shows progress, and writes a .kenv the CLI inspects and decrypts', async () => {
+    const { page, drops, sink } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const plain = bytes(3 * 1024 * 1024 + 5);
+    await writeFile(join(drops, 'q3-report.pdf'), plain);
+    await drop(page, [{ name: 'q3-report.pdf', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    expect(await page.getByText('q3-report.pdf.kenv').count()).toBe(1);
+    await shot(page, '02-encrypted');
+
+    const updates = sink.sent.filter((e) => e.event === 'jobs:changed').map((e) => e.payload as Job);
+    expect(updates.some((j) => j.state === 'running' && j.bytesDone > 0 && j.bytesTotal === plain.length)).toBe(true);
+    expect(updates.at(-1)).toMatchObject({ state: 'done', bytesDone: plain.length });
+
+    // The CLI reads what the app wrote: the header, then a full decrypt.
+    const inspected = await runKenv(['inspect', '--json', join(drops, 'q3-report.pdf.kenv')]);
+    expect(inspected.code).toBe(0);
+    const info = JSON.parse(inspected.stdout.toString());
+    const demoKey = kms.keys().find((k) => k.aliases.includes('alias/kenv-demo'))!;
+    expect(info.encryptedDataKeys).toEqual([{ providerId: 'aws-kms', keyArn: demoKey.arn }]);
+    expect(info.suiteId).toBe(0x0478);
+    const cliOut = join(drops, 'cli');
+    await mkdir(cliOut);
+    const decrypted = await runKenv(['decrypt', '--out', cliOut, join(drops, 'q3-report.pdf.kenv')], {
+      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
+    });
+    expect(decrypted.stderr).toBe('');
+    expect(decrypted.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(cliOut, 'q3-report.pdf')), plain)).toBe(0);
+
+    // A second file under the same key within the cache limits reuses the data key: no second GenerateDataKey.
+    const before = kms.counts().GenerateDataKey ?? 0;
+    await writeFile(join(drops, 'q4-report.pdf'), bytes(1000));
+    await drop(page, [{ name: 'q4-report.pdf', bytes: Buffer.from('x') }]);
+    await page.getByRole('listitem', { name: 'Encrypt q4-report.pdf' }).getByText('Saved as').waitFor();
+    expect(kms.counts().GenerateDataKey ?? 0).toBe(before);
+
+    // The key is remembered for the next start.
+    await page.reload();
+    await expect.poll(() => page.getByRole('radio', { name: /kenv-demo/ }).isChecked()).toBe(true);
+  });
+
+  it('a .kenv opened by double-click shows its details first, then decrypts to a chosen folder byte for byte', async () => {
+    const { page, drops, services, shell } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await page.getByRole('checkbox', { name: 'Also encrypt under a backup key' }).check();
+    await page.getByRole('checkbox', { name: 'finance-backup' }).check();
+    const plain = bytes(200_000, 3);
+    await writeFile(join(drops, 'contract.docx'), plain);
+    await drop(page, [{ name: 'contract.docx', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+
+    // The route a double-click takes: the shell hands the path to OpenRequests (open-file / argv / second-instance).
+    services.openRequests.add([`file://${join(drops, 'contract.docx.kenv')}`]);
+    const dialog = page.getByRole('dialog', { name: 'Decrypt contract.docx.kenv?' });
+    await dialog.waitFor();
+    const text = await dialog.textContent();
+    expect(text).toContain('Keys (2, any one opens it)');
+    expect(text).toContain('0x0478');
+    expect(text).toContain(kms.keys().find((k) => k.aliases.includes('alias/finance-backup'))!.arn);
+    await shot(page, '03-details');
+
+    const outDir = join(drops, 'decrypted');
+    await mkdir(outDir);
+    shell.chooseFolder = async () => outDir;
+    await dialog.getByRole('button', { name: 'Save to a folder…' }).click();
+    await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByText('Saved as').waitFor();
+    expect(Buffer.compare(await readFile(join(outDir, 'contract.docx')), plain)).toBe(0);
+    await page.getByRole('listitem', { name: 'Decrypt contract.docx.kenv' }).getByRole('button', { name: 'Open' }).click();
+    await expect.poll(() => shell.opened).toContain(`open:${join(outDir, 'contract.docx')}`);
+    await shot(page, '04-decrypted');
+  });
+
+  it('a dropped folder becomes one mixed batch: plaintext encrypts, .kenv decrypts', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await mkdir(join(drops, 'project', 'sealed'), { recursive: true });
+    await writeFile(join(drops, 'project', 'plan.txt'), 'the plan');
+    await writeFile(join(drops, 'seed.txt'), 'sealed earlier');
+    await drop(page, [{ name: 'seed.txt', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    await rename(join(drops, 'seed.txt.kenv'), join(drops, 'project', 'sealed', 'seed.txt.kenv'));
+
+    // In Electron, webUtils.getPathForFile gives a dropped folder's path; the bridge maps the name the same way.
+    await drop(page, [{ name: 'project', bytes: Buffer.alloc(0) }]);
+    const dialog = page.getByRole('dialog', { name: 'Decrypt 1 file and encrypt 1 file?' });
+    await dialog.waitFor();
+    expect(await dialog.getByRole('article', { name: 'Files to encrypt' }).textContent()).toContain('plan.txt');
+    await shot(page, '03b-mixed-batch');
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.getByText('2 of 2 files done').waitFor();
+    expect(await readFile(join(drops, 'project', 'sealed', 'seed.txt'), 'utf8')).toBe('sealed earlier');
+    expect((await readFile(join(drops, 'project', 'plan.txt.kenv'))).readUInt8(0)).toBe(0x02);
+  });
+
+  it('reports progress as a large file encrypts: bytes done, speed and time left', async () => {
+    const { page, drops, sink } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const size = 128 * 1024 * 1024;
+    await writeFile(join(drops, 'disk-image.iso'), Buffer.alloc(size, 0x5a));
+    await drop(page, [{ name: 'disk-image.iso', bytes: Buffer.from('x') }]);
+    // The screenshot is taken if the bar is still on screen; the assertions below do not depend on timing.
+    const bar = page.getByRole('progressbar', { name: 'Encrypting disk-image.iso' });
+    if (await bar.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+      await page.waitForTimeout(600);
+      await shot(page, '02b-progress');
+    }
+    await page.getByText('Saved as').waitFor({ timeout: 60_000 });
+    const running = sink.sent.filter((e) => e.event === 'jobs:changed').map((e) => e.payload as Job).filter((j) => j.state === 'running' && j.bytesDone > 0);
+    expect(running.length).toBeGreaterThan(10);
+    expect(running.every((j, i) => i === 0 || j.bytesDone >= running[i - 1]!.bytesDone)).toBe(true);
+    expect((await stat(join(drops, 'disk-image.iso.kenv'))).size).toBeGreaterThan(size);
+  });
+
+  it('cancels one running file, then the rest of its batch; nothing is written', async () => {
+    let release!: () => void;
+    const { page, drops } = await openApp({ gate: new Promise<void>((r) => { release = r; }) });
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    for (const name of ['one.txt', 'two.txt', 'three.txt']) await writeFile(join(drops, name), name);
+    await drop(page, ['one.txt', 'two.txt', 'three.txt'].map((name) => ({ name, bytes: Buffer.from('x') })));
+    await page.getByRole('progressbar', { name: 'Encrypting one.txt' }).waitFor();
+    await shot(page, '02c-batch-running');
+    await page.getByRole('button', { name: 'Cancel one.txt' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt one.txt' }).getByText('Cancelled').waitFor();
+    await page.getByRole('button', { name: 'Cancel all' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt three.txt' }).getByText('Cancelled').waitFor();
+    await page.getByRole('listitem', { name: 'Encrypt two.txt' }).getByText('Cancelled').waitFor();
+    release();
+    await shot(page, '02d-batch-cancelled');
+    expect((await readdir(drops)).sort()).toEqual(['one.txt', 'three.txt', 'two.txt']);
+
+    await page.getByRole('button', { name: 'Retry two.txt' }).click();
+    await page.getByRole('listitem', { name: 'Encrypt two.txt' }).getByText('Saved as').waitFor();
+  });
+
+  it('"Open without saving" decrypts privately, re-encrypts a saved change in place, and wipes on close', async () => {
+    const { page, drops, services, shell, dir } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'budget.txt'), 'draft 1');
+    await drop(page, [{ name: 'budget.txt', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    services.openRequests.add([join(drops, 'budget.txt.kenv')]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Open without saving' }).click();
+    const row = page.getByRole('listitem', { name: 'Open file budget.txt' });
+    await row.waitFor();
+    await expect.poll(() => shell.opened.length).toBe(1);
+    const plainPath = shell.opened[0]!.replace(/^open:/, '');
+    expect(plainPath.startsWith(join(dir, 'kenv-open-'))).toBe(true);
+    expect(await readFile(plainPath, 'utf8')).toBe('draft 1');
+
+    await writeFile(plainPath, 'draft 2, approved');
+    await row.getByRole('button', { name: 'Re-encrypt into budget.txt.kenv' }).waitFor();
+    await shot(page, '04b-open-privately');
+    await row.getByRole('button', { name: 'Re-encrypt into budget.txt.kenv' }).click();
+    await row.getByText('Unchanged').waitFor();
+    const out = join(dir, 'check.txt');
+    await decryptFile(join(drops, 'budget.txt.kenv'), { keyring: new KmsKeyring({ clients: defaultKmsClientFactory() }), outputPath: out });
+    expect(await readFile(out, 'utf8')).toBe('draft 2, approved');
+
+    await row.getByRole('button', { name: 'Close and wipe' }).click();
+    await row.waitFor({ state: 'detached' });
+    await expect(stat(plainPath)).rejects.toThrow();
+  });
+
+  it('decrypting next to a file that exists overwrites nothing until Replace is chosen', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'minutes.md'), 'original minutes');
+    await drop(page, [{ name: 'minutes.md', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    await writeFile(join(drops, 'minutes.md'), 'edited since');
+
+    await drop(page, [{ name: 'minutes.md.kenv', bytes: Buffer.from('x') }]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Decrypt' }).click();
+    const row = page.getByRole('listitem', { name: 'Decrypt minutes.md.kenv' });
+    await row.getByText('already exists there, so nothing was overwritten').waitFor();
+    expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('edited since');
+    await shot(page, '05b-output-exists');
+    await row.getByRole('button', { name: 'Replace the existing file for minutes.md.kenv' }).click();
+    await row.getByText('Saved as').waitFor();
+    expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('original minutes');
+  });
+
+  it('a tampered file shows its error sentence and a retry', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    await writeFile(join(drops, 'ledger.csv'), bytes(50_000));
+    await drop(page, [{ name: 'ledger.csv', bytes: Buffer.from('x') }]);
+    await page.getByText('Saved as').waitFor();
+    const sealed = await readFile(join(drops, 'ledger.csv.kenv'));
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 40) ^ 0x01, sealed.length - 40);
+    await mkdir(join(drops, 'copy'));
+    await writeFile(join(drops, 'ledger-tampered.csv.kenv'), sealed);
+
+    await drop(page, [{ name: 'ledger-tampered.csv.kenv', bytes: Buffer.from('x') }]);
+    await page.getByRole('dialog').getByRole('button', { name: 'Decrypt' }).click();
+    const row = page.getByRole('listitem', { name: 'Decrypt ledger-tampered.csv.kenv' });
+    await row.getByText('Failed', { exact: true }).waitFor();
+    const sentence = await row.getByRole('alert').textContent();
+    expect(sentence).toMatch(/\.$/);
+    expect(sentence!.length).toBeGreaterThan(30);
+    expect(await row.getByRole('button', { name: 'Retry ledger-tampered.csv.kenv' }).isVisible()).toBe(true);
+    await shot(page, '05-tampered');
+  });
+
+  it('an expired SSO session (the real SDK reading ~/.aws) shows the banner', async () => {
+    let profile = 'work-sso';
+    let clients = defaultKmsClientFactory({ profile, region: REGION });
+    const { page } = await openApp({
+      identity: credentialChainIdentity({
+        profile: () => profile,
+        clients: () => clients,
+        setProfile: (name) => { profile = name; clients = defaultKmsClientFactory({ profile, region: REGION }); },
+      }),
+      clients: () => clients,
+    });
+    const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('work-sso');
+    expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Session expired');
+    await shot(page, '06-sso-expired');
+  });
+
+  it('"Sign in with AWS SSO" in the banner signs in and the banner goes away', async () => {
+    let signedIn = false;
+    const { page } = await openApp({
+      identity: {
+        current: async () => identity(signedIn ? 'signed-in' : 'expired'),
+        useProfile: async () => identity('expired'),
+        signIn: async () => { signedIn = true; return { ...identity('signed-in'), profile: 'work-sso', sso: true }; },
+      },
+    });
+    const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('work-sso');
+    await banner.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
+    await banner.waitFor({ state: 'detached' });
+    expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Signed in');
+  });
+
+  it('settings persist, and deleting originals needs a confirmation', async () => {
+    const { page, dir } = await openApp();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await dialog.waitFor();
+    await dialog.getByRole('checkbox', { name: /Delete the original file/ }).click();
+    await dialog.getByRole('alertdialog').waitFor();
+    await shot(page, '07-settings-confirm');
+    await dialog.getByRole('button', { name: 'Delete originals after encrypting' }).click();
+    await dialog.getByRole('button', { name: 'Add a pair' }).click();
+    await dialog.getByLabel('Context name 1').fill('department');
+    await dialog.getByLabel('Context value 1').fill('finance');
+    await dialog.getByRole('button', { name: 'Save settings' }).scrollIntoViewIfNeeded();
+    await shot(page, '07b-settings-bottom');
+    await dialog.getByRole('button', { name: 'Save settings' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const saved = JSON.parse(await readFile(join(dir, 'user-data', 'settings.json'), 'utf8'));
+    expect(saved).toMatchObject({ deletePlaintextAfterEncrypt: true, context: [{ key: 'department', value: 'finance' }] });
+  });
+
+  it('settings take effect: "Ask every time" asks for a folder, and originals are deleted only when turned on', async () => {
+    const { page, drops, shell, services } = await openApp();
+    await services.settings.update({ outputLocation: 'ask', deletePlaintextAfterEncrypt: true });
+    await page.reload();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    const outDir = join(drops, 'sealed');
+    await mkdir(outDir);
+    let asked = 0;
+    shell.chooseFolder = async () => { asked++; return outDir; };
+    await writeFile(join(drops, 'payroll.csv'), 'name,amount');
+    await drop(page, [{ name: 'payroll.csv', bytes: Buffer.from('x') }]);
+    await page.getByText('original deleted').waitFor();
+    expect(asked).toBe(1);
+    expect((await readFile(join(outDir, 'payroll.csv.kenv'))).readUInt8(0)).toBe(0x02);
+    await expect(stat(join(drops, 'payroll.csv'))).rejects.toThrow();
+  });
+
+  it('says clearly when the identity sees no usable key, in dark mode', async () => {
+    const { page } = await openApp({ region: 'eu-north-1', colorScheme: 'dark' });
+    await page.getByText('No usable KMS keys').waitFor();
+    await shot(page, '08-no-keys-dark');
+  });
+
+  it('is usable from the keyboard alone, and every control has a name a screen reader can read', async () => {
+    const { page, drops, shell } = await openApp({ colorScheme: 'dark' });
+    await page.getByRole('radio', { name: /kenv-demo/ }).waitFor();
+    const snapshot = await page.locator("body").ariaSnapshot();
+    // An unnamed control shows up as a bare role ("- button" / "- textbox" / "- checkbox" with no name after it).
+    expect(snapshot).not.toMatch(/- (button|textbox|checkbox|radio|combobox|searchbox)(:|\s*$)/m);
+
+    // Tab from the top of the page to "Choose files…", choose a key with the arrow keys, and start with Enter.
+    await writeFile(join(drops, 'kb.txt'), 'typed, not clicked');
+    shell.chooseFiles = async () => [join(drops, 'kb.txt')];
+    const focused = async () => page.evaluate('document.activeElement?.textContent || document.activeElement?.getAttribute("aria-label") || document.activeElement?.tagName');
+    let reachedRadio = false;
+    for (let i = 0; i < 12 && !reachedRadio; i++) {
+      await page.keyboard.press('Tab');
+      reachedRadio = (await page.evaluate('document.activeElement?.type')) === 'radio';
+    }
+    expect(reachedRadio).toBe(true);
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.getByRole('radio', { checked: true }).count()).toBe(1);
+    let reachedChoose = false;
+    for (let i = 0; i < 12 && !reachedChoose; i++) {
+      await page.keyboard.press('Tab');
+      reachedChoose = String(await focused()).includes('Choose files');
+    }
+    expect(reachedChoose).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved as').waitFor();
+    await shot(page, '09-keyboard-dark');
+  });
+
+  it('the bridge refuses a malformed request from the page, like the Electron wrapper', async () => {
+    const { page } = await openApp();
+    const result = await page.evaluate(`window.kenv.invoke('files:inspect', { path: 42 })`);
+    expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+});

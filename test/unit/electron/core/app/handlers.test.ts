@@ -1,0 +1,181 @@
+import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../../../../shared/ipc.js';
+import { makeApp } from '../../../../support/app-services.js';
+
+async function startAndWait(app: Awaited<ReturnType<typeof makeApp>>, request: unknown): Promise<Job[]> {
+  const started = await app.registry.invoke('jobs:start', request);
+  expect(started.ok).toBe(true);
+  await app.services.jobs.whenIdle();
+  const list = await app.registry.invoke('jobs:list', {});
+  return (list as { value: Job[] }).value;
+}
+
+describe('registerHandlers', () => {
+  it('files:plan expands folders into one mixed batch: .kenv decrypts, the rest encrypts', async () => {
+    const app = await makeApp();
+    await mkdir(join(app.dir, 'docs', 'deep'), { recursive: true });
+    await writeFile(join(app.dir, 'docs', 'a.txt'), 'a');
+    await writeFile(join(app.dir, 'docs', 'deep', 'b.KENV'), 'b');
+    await writeFile(join(app.dir, 'c.pdf'), 'cc');
+    const result = await app.registry.invoke('files:plan', { paths: [join(app.dir, 'docs'), join(app.dir, 'c.pdf')] });
+    expect(result).toEqual({ ok: true, value: [
+      { path: join(app.dir, 'docs', 'a.txt'), name: 'a.txt', size: 1, direction: 'encrypt' },
+      { path: join(app.dir, 'docs', 'deep', 'b.KENV'), name: 'b.KENV', size: 1, direction: 'decrypt' },
+      { path: join(app.dir, 'c.pdf'), name: 'c.pdf', size: 2, direction: 'encrypt' },
+    ] });
+  });
+
+  it('files:plan says which file is missing', async () => {
+    const app = await makeApp();
+    const result = await app.registry.invoke('files:plan', { paths: [join(app.dir, 'gone.txt')] });
+    expect(result).toMatchObject({ ok: false, error: { code: 'INPUT_NOT_FOUND', message: expect.stringContaining('gone.txt') } });
+  });
+
+  it('jobs:start refuses to encrypt without a key and without default keys', async () => {
+    const app = await makeApp();
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    const result = await app.registry.invoke('jobs:start', { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: [], outDir: null });
+    expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_KEY' } });
+    expect(app.vault.calls).toHaveLength(0);
+  });
+
+  it('jobs:start encrypts with the chosen keys and the context from settings, and remembers the key', async () => {
+    const app = await makeApp();
+    await app.services.settings.update({ context: [{ key: 'team', value: 'finance' }] });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['alias/main', 'alias/backup'], outDir: null });
+    expect(jobs).toMatchObject([{ state: 'done', direction: 'encrypt', outputPath: join(app.dir, 'a.txt.kenv'), inputDeleted: false }]);
+    expect(app.vault.calls[0]).toEqual({ op: 'encrypt', path: join(app.dir, 'a.txt'), opts: { keyIds: ['alias/main', 'alias/backup'], context: { team: 'finance' }, outDir: undefined } });
+    expect((await app.services.settings.get()).lastKeyId).toBe('alias/main');
+    await access(join(app.dir, 'a.txt'));
+  });
+
+  it('jobs:start falls back to the default keys and the vault folder', async () => {
+    const app = await makeApp();
+    await app.services.settings.update({ defaultKeyIds: ['alias/default'], outputLocation: 'vault-folder', vaultFolder: join(app.dir, 'vault') });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: [], outDir: null });
+    expect(app.vault.calls[0]?.opts).toMatchObject({ keyIds: ['alias/default'], outDir: join(app.dir, 'vault') });
+  });
+
+  it('deletes the plaintext after encrypting only when the setting is on, and only after the output reads back', async () => {
+    const app = await makeApp();
+    await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    expect(jobs[0]).toMatchObject({ state: 'done', inputDeleted: true });
+    expect(app.vault.calls.map((c) => c.op)).toEqual(['encrypt', 'inspect']);
+    await expect(access(join(app.dir, 'a.txt'))).rejects.toThrow();
+  });
+
+  it('a failed decrypt carries its error sentence, and retry runs it again', async () => {
+    const app = await makeApp();
+    const path = join(app.dir, 'tampered.kenv');
+    const jobs = await startAndWait(app, { files: [{ path, direction: 'decrypt' }], keyIds: [], outDir: null });
+    expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'FRAME_TAMPERED', message: expect.stringContaining('changed after it was encrypted') } });
+    const retried = await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id });
+    expect(retried).toMatchObject({ ok: true, value: { state: 'queued' } });
+    await app.services.jobs.whenIdle();
+    expect(app.vault.calls.filter((c) => c.op === 'decrypt')).toHaveLength(2);
+  });
+
+  it('retry with replace passes force to the vault, and OUTPUT_EXISTS gets a sentence for the window', async () => {
+    const app = await makeApp();
+    const forces: unknown[] = [];
+    app.services.vault.decryptFile = async (path, opts) => {
+      forces.push(opts.force);
+      if (!opts.force) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: '/x/a exists already; nothing was overwritten. Use --force to replace it.' });
+      return { outputPath: '/x/a', bytesOut: 1 };
+    };
+    const jobs = await startAndWait(app, { files: [{ path: '/x/a.kenv', direction: 'decrypt' }], keyIds: [], outDir: null });
+    expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
+    expect(jobs[0]!.error!.message).not.toContain('--force');
+    expect(jobs[0]!.error!.message).toContain('Replace');
+    await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true });
+    await app.services.jobs.whenIdle();
+    expect(forces).toEqual([undefined, true]);
+  });
+
+  it('cancels a running job through its signal, and a whole batch', async () => {
+    const app = await makeApp();
+    const started: string[] = [];
+    app.services.vault.decryptFile = (path, opts) => new Promise((_resolve, reject) => {
+      started.push(path);
+      opts.signal.addEventListener('abort', () => reject(new Error('aborted')));
+    });
+    const result = await app.registry.invoke('jobs:start', { files: ['1', '2', '3'].map((n) => ({ path: `/x/${n}.kenv`, direction: 'decrypt' })), keyIds: [], outDir: null });
+    const jobs = (result as { value: Job[] }).value;
+    expect(await app.registry.invoke('jobs:cancel', { jobId: jobs[0]!.id })).toEqual({ ok: true, value: null });
+    await new Promise((r) => setImmediate(r));
+    expect(await app.registry.invoke('jobs:cancel', { batchId: jobs[0]!.batchId })).toEqual({ ok: true, value: null });
+    await app.services.jobs.whenIdle();
+    const list = (await app.registry.invoke('jobs:list', {}) as { value: Job[] }).value;
+    expect(list.map((j) => j.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect(started).toEqual(['/x/1.kenv', '/x/2.kenv', '/x/3.kenv']);
+  });
+
+  it('emits every job change as jobs:changed', async () => {
+    const app = await makeApp();
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    const states = app.events.events.filter((e) => e.event === 'jobs:changed').map((e) => (e.payload as Job).state);
+    expect(states[0]).toBe('queued');
+    expect(states).toContain('running');
+    expect(states.at(-1)).toBe('done');
+    const revisions = app.events.events.filter((e) => e.event === 'jobs:changed').map((e) => (e.payload as Job).revision);
+    expect(revisions).toEqual(revisions.map((_, i) => i + 1));
+  });
+
+  it('shell actions open only files a job read or wrote', async () => {
+    const app = await makeApp();
+    expect(await app.registry.invoke('shell:openPath', { path: '/usr/bin/xterm' })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    expect(await app.registry.invoke('shell:showInFolder', { path: join(app.dir, 'a.txt.kenv') })).toEqual({ ok: true, value: null });
+    expect(app.shell.opened).toEqual([`show:${join(app.dir, 'a.txt.kenv')}`]);
+  });
+
+  it('files:inspect returns the header data with name and size, without a KMS call', async () => {
+    const app = await makeApp();
+    await writeFile(join(app.dir, 'a.kenv'), 'sealed');
+    const result = await app.registry.invoke('files:inspect', { path: join(app.dir, 'a.kenv') });
+    expect(result).toMatchObject({ ok: true, value: { name: 'a.kenv', size: 6, suiteId: 0x0478 } });
+  });
+
+  it('settings:update validates, persists atomically and survives a restart', async () => {
+    const app = await makeApp();
+    expect(await app.registry.invoke('settings:update', { deletePlaintextAfterEncrypt: 'yes' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await app.registry.invoke('settings:update', { outputLocation: 'ask', context: [{ key: 'project', value: 'atlas' }] })).toMatchObject({ ok: true });
+    const file = join(app.dir, 'user-data', 'settings.json');
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ outputLocation: 'ask', context: [{ key: 'project', value: 'atlas' }], deletePlaintextAfterEncrypt: false });
+    const again = await makeApp();
+    const { SettingsStore } = await import('../../../../../electron/core/app/settings-store.js');
+    expect(await new SettingsStore(file).get()).toMatchObject({ outputLocation: 'ask' });
+    expect(await again.registry.invoke('settings:get', {})).toMatchObject({ ok: true, value: { outputLocation: 'next-to-file', deletePlaintextAfterEncrypt: false } });
+  });
+
+  it('a damaged settings file falls back to defaults field by field', async () => {
+    const app = await makeApp();
+    const file = join(app.dir, 'user-data', 'settings.json');
+    await mkdir(join(app.dir, 'user-data'), { recursive: true });
+    await writeFile(file, JSON.stringify({ outputLocation: 'moon', deletePlaintextAfterEncrypt: true }));
+    expect(await app.registry.invoke('settings:get', {})).toMatchObject({ ok: true, value: { outputLocation: 'next-to-file', deletePlaintextAfterEncrypt: true } });
+  });
+
+  it('app:takeOpenedFiles hands over queued opens once, then they arrive as events', async () => {
+    const app = await makeApp();
+    app.services.openRequests.add(['file:///tmp/report%20q3.kenv', '--inspect', '/tmp/b.kenv']);
+    expect(await app.registry.invoke('app:takeOpenedFiles', {})).toEqual({ ok: true, value: ['/tmp/report q3.kenv', '/tmp/b.kenv'] });
+    expect(await app.registry.invoke('app:takeOpenedFiles', {})).toEqual({ ok: true, value: [] });
+    app.services.openRequests.add(['/tmp/c.kenv']);
+    expect(app.events.events).toContainEqual({ event: 'files:opened', payload: ['/tmp/c.kenv'] });
+  });
+
+  it('identity:signIn reports the new identity to every window', async () => {
+    const app = await makeApp();
+    expect(await app.registry.invoke('identity:signIn', {})).toMatchObject({ ok: true, value: { status: 'signed-in' } });
+    expect(app.events.events.some((e) => e.event === 'identity:changed')).toBe(true);
+  });
+});

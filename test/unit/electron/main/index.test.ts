@@ -1,0 +1,171 @@
+/**
+ * The Electron shell's wiring, with the 'electron' module replaced by a recording fake (the binary cannot be
+ * downloaded here). The real-binary checks live in test/electron/shell.electron.ts.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc.js';
+
+type Listener = (...args: unknown[]) => unknown;
+
+const fake = vi.hoisted(() => {
+  const state = {
+    appListeners: new Map<string, Listener[]>(),
+    readyResolved: false,
+    resolveReady: (() => undefined) as () => void,
+    ipcHandlers: new Map<string, Listener>(),
+    schemes: [] as unknown[],
+    protocolHandlers: new Map<string, (req: { url: string }) => Promise<Response>>(),
+    permissionRequest: undefined as undefined | Listener,
+    permissionCheck: undefined as undefined | Listener,
+    windows: [] as { options: Record<string, unknown>; url?: string; contents: FakeContents }[],
+    sent: [] as { channel: string; message: unknown }[],
+    sandboxEnabled: false,
+    menu: [] as unknown[],
+    userData: '',
+  };
+  class FakeContents {
+    listeners = new Map<string, Listener[]>();
+    openHandler: Listener | undefined;
+    on(event: string, fn: Listener) { this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]); return this; }
+    setWindowOpenHandler(fn: Listener) { this.openHandler = fn; }
+    send(channel: string, message: unknown) { state.sent.push({ channel, message }); }
+    emit(event: string, ...args: unknown[]) { for (const fn of this.listeners.get(event) ?? []) fn(...args); }
+  }
+  class BrowserWindow {
+    webContents = new FakeContents();
+    record: { options: Record<string, unknown>; url?: string; contents: FakeContents };
+    constructor(options: Record<string, unknown>) {
+      this.record = { options, contents: this.webContents };
+      state.windows.push(this.record);
+    }
+    loadURL(url: string) { this.record.url = url; return Promise.resolve(); }
+    once() { return this; }
+    on() { return this; }
+    isDestroyed() { return false; }
+    isMinimized() { return false; }
+    restore() {}
+    focus() {}
+  }
+  const app = {
+    on(event: string, fn: Listener) { state.appListeners.set(event, [...(state.appListeners.get(event) ?? []), fn]); return app; },
+    emit(event: string, ...args: unknown[]) { for (const fn of state.appListeners.get(event) ?? []) fn(...args); },
+    requestSingleInstanceLock: () => true,
+    quit: () => undefined,
+    isPackaged: false,
+    enableSandbox: () => { state.sandboxEnabled = true; },
+    whenReady: () => new Promise<void>((resolve) => { state.resolveReady = () => { state.readyResolved = true; resolve(); }; }),
+    getPath: () => state.userData,
+  };
+  const session = {
+    defaultSession: {
+      setPermissionRequestHandler: (fn: Listener) => { state.permissionRequest = fn; },
+      setPermissionCheckHandler: (fn: Listener) => { state.permissionCheck = fn; },
+      setDevicePermissionHandler: () => undefined,
+    },
+  };
+  return { state, module: {
+    app, BrowserWindow, session,
+    Menu: { buildFromTemplate: (t: unknown[]) => { state.menu = t; return t; }, setApplicationMenu: () => undefined },
+    ipcMain: { handle: (c: string, fn: Listener) => state.ipcHandlers.set(c, fn), removeHandler: (c: string) => state.ipcHandlers.delete(c) },
+    protocol: {
+      registerSchemesAsPrivileged: (s: unknown[]) => state.schemes.push(...s),
+      handle: (scheme: string, fn: (req: { url: string }) => Promise<Response>) => state.protocolHandlers.set(scheme, fn),
+    },
+    shell: { openExternal: async () => undefined, showItemInFolder: () => undefined, openPath: async () => '' },
+    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+  } };
+});
+
+vi.mock('electron', () => ({ ...fake.module, default: fake.module }));
+
+const { state } = fake;
+const argv = process.argv;
+const trusted = { senderFrame: { url: 'app://kenv/index.html', parent: null } };
+const invoke = (event: unknown, channel: string, payload: unknown) => state.ipcHandlers.get(IPC_INVOKE)!(event, channel, payload);
+
+beforeAll(async () => {
+  state.userData = mkdtempSync(join(tmpdir(), 'kenv-main-'));
+  process.argv = ['/usr/bin/electron', '.', '/home/ada/launched.kenv', '--some-chromium-flag'];
+  await import('../../../../electron/main/index.js');
+});
+
+afterAll(() => {
+  process.argv = argv;
+});
+
+describe('electron/main before ready', () => {
+  it('listens for open-file (macOS double-click) and second-instance before the app is ready', () => {
+    expect(state.readyResolved).toBe(false);
+    expect(state.appListeners.has('open-file')).toBe(true);
+    expect(state.appListeners.has('second-instance')).toBe(true);
+    expect(state.schemes).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    expect(state.sandboxEnabled).toBe(true);
+  });
+
+  it('queues a file opened before ready', () => {
+    let prevented = false;
+    fake.module.app.emit('open-file', { preventDefault: () => { prevented = true; } }, '/Users/ada/early.kenv');
+    expect(prevented).toBe(true);
+  });
+});
+
+describe('electron/main once ready', () => {
+  beforeAll(async () => {
+    state.resolveReady();
+    await vi.waitFor(() => expect(state.windows).toHaveLength(1));
+  });
+
+  it('opens one hardened window on the app scheme with the bundled preload', () => {
+    const [win] = state.windows;
+    expect(win!.url).toBe('app://kenv/index.html');
+    expect(win!.options.webPreferences).toMatchObject({
+      contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false,
+      preload: expect.stringMatching(/out[\\/]electron-app[\\/]preload\.cjs$/),
+    });
+  });
+
+  it('blocks navigation away from the app, new windows and webviews', () => {
+    const contents = state.windows[0]!.contents;
+    let prevented = 0;
+    contents.emit('will-navigate', { preventDefault: () => prevented++ }, 'https://evil.example/');
+    contents.emit('will-navigate', { preventDefault: () => prevented++ }, 'file:///etc/passwd');
+    contents.emit('will-attach-webview', { preventDefault: () => prevented++ });
+    expect(prevented).toBe(3);
+    contents.emit('will-navigate', { preventDefault: () => prevented++ }, 'app://kenv/index.html');
+    expect(prevented).toBe(3);
+    expect(contents.openHandler!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+  });
+
+  it('sets the application menu: Edit, and View because this runs from source', () => {
+    expect(state.menu).toContainEqual({ role: 'editMenu' });
+    expect(state.menu).toContainEqual({ role: 'viewMenu' });
+  });
+
+  it('denies every permission request', () => {
+    let granted: boolean | undefined;
+    state.permissionRequest!(null, 'media', (ok: boolean) => { granted = ok; });
+    expect(granted).toBe(false);
+    expect(state.permissionCheck!(null, 'clipboard-read')).toBe(false);
+  });
+
+  it('serves only the renderer folder on app://kenv/', async () => {
+    const handler = state.protocolHandlers.get('app')!;
+    expect((await handler({ url: 'app://kenv/..%2F..%2Fpackage.json' })).status).toBe(404);
+    expect((await handler({ url: 'app://other/index.html' })).status).toBe(404);
+  });
+
+  it('registers IPC behind the sender check', async () => {
+    expect(await invoke({ senderFrame: { url: 'https://evil.example/', parent: null } }, 'settings:get', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_SENDER' } });
+    expect(await invoke(trusted, 'settings:get', { extra: true })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await invoke(trusted, 'settings:get', {})).toMatchObject({ ok: true, value: { deletePlaintextAfterEncrypt: false } });
+  });
+
+  it('hands the renderer the files of the first launch and of open-file, then forwards second-instance launches', async () => {
+    expect(await invoke(trusted, 'app:takeOpenedFiles', {})).toEqual({ ok: true, value: ['/home/ada/launched.kenv', '/Users/ada/early.kenv'] });
+    fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', 'file:///home/ada/second%20copy.kenv'], '/home/ada');
+    expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: ['/home/ada/second copy.kenv'] } });
+  });
+});
