@@ -12,7 +12,7 @@ export function progressFor(label: string, size: number, stream: NodeJS.WriteStr
   if (!stream.isTTY || size < BAR_THRESHOLD) return { stop: () => undefined };
   const bar = new SingleBar({
     stream,
-    format: `${label} [{bar}] {percentage}% | {done}/{total} MiB | {speed} MiB/s | ETA {eta_formatted}`,
+    format: `${label} [{bar}] {percentage}% | {doneMib}/{totalMib} MiB | {speed} MiB/s | ETA {eta_formatted}`,
     barCompleteChar: '█',
     barIncompleteChar: '░',
     hideCursor: true,
@@ -21,11 +21,11 @@ export function progressFor(label: string, size: number, stream: NodeJS.WriteStr
   });
   const started = Date.now();
   const mib = (n: number): string => (n / 1048576).toFixed(0);
-  bar.start(size, 0, { done: '0', total: mib(size), speed: '0' });
+  bar.start(size, 0, { doneMib: '0', totalMib: mib(size), speed: '0' });
   return {
     onProgress: (p) => {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-      bar.update(p.bytesDone, { done: mib(p.bytesDone), total: mib(size), speed: (p.bytesDone / 1048576 / seconds).toFixed(0) });
+      bar.update(p.bytesDone, { doneMib: mib(p.bytesDone), totalMib: mib(size), speed: (p.bytesDone / 1048576 / seconds).toFixed(0) });
     },
     stop: () => bar.stop(),
   };

@@ -94,7 +94,7 @@ export class DecryptStream extends Transform {
       this.state = 'frames';
     }
     if (this.state === 'frames') await this.readFrames();
-    if (this.state === 'footer') this.readFooter();
+    if (this.state === 'footer') await this.readFooter();
     if (this.state === 'done' && this.input.length > 0) {
       throw new KenvError(
         'TRAILING_BYTES',
@@ -193,7 +193,7 @@ export class DecryptStream extends Transform {
     for (const outcome of await this.inFlight!.add(opened)) this.release(outcome);
   }
 
-  private readFooter(): void {
+  private async readFooter(): Promise<void> {
     if (this.input.length < 2) return;
     const length = this.input.peek(2).readUInt16BE(0);
     if (this.input.length < 2 + length) return;
@@ -201,6 +201,9 @@ export class DecryptStream extends Transform {
     this.input.skip(2);
     this.input.consumeInto(signature, 0, length);
     if (!signatureVerifies(this.verifier!, this.publicKey!, signature)) {
+      // A frame that fails its own tag is the more precise report: the signature covers it too.
+      for (const outcome of await this.inFlight!.drain()) this.release(outcome);
+      if (this.heldFinal) this.checkOpened(await this.heldFinal);
       throw new KenvError(
         'BAD_SIGNATURE',
         'The message signature does not verify: the file was altered after it was signed. The final frame was not released; do not trust this file.',
@@ -216,7 +219,7 @@ export class DecryptStream extends Transform {
           ? new KenvError('NOT_KENV', 'The input is empty, so it is not a .kenv file.')
           : new KenvError(
               'TRUNCATED_HEADER',
-              `The file ends inside the message header after ${this.input.length} bytes: it was cut short. Get a complete copy of the file.`,
+              `The file ends inside the message header after ${this.input.length} bytes: it was cut short, or a length field in the header was altered. Get a complete copy of the file.`,
             );
       case 'frames':
         throw new KenvError(
@@ -236,6 +239,11 @@ export class DecryptStream extends Transform {
   }
 
   private release(outcome: OpenOutcome): void {
+    this.checkOpened(outcome);
+    if (outcome.ok) this.push(outcome.plaintext);
+  }
+
+  private checkOpened(outcome: OpenOutcome): asserts outcome is Extract<OpenOutcome, { ok: true }> {
     if (!outcome.ok) {
       throw new KenvError(
         'FRAME_TAMPERED',
@@ -244,7 +252,6 @@ export class DecryptStream extends Transform {
           : `Frame ${outcome.sequence} failed authentication: its bytes were altered. Nothing from that frame on was released; get an intact copy of the file.`,
       );
     }
-    this.push(outcome.plaintext);
   }
 }
 

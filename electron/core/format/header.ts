@@ -162,7 +162,7 @@ export function parseHeader(bytes: Buffer): ParsedHeader {
       bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
       bytes.length === 0
         ? 'The file is empty, so it is not a .kenv file.'
-        : `The file ends inside the message header after ${bytes.length} bytes: it was cut short (an interrupted copy or download). Get a complete copy of the file.`,
+        : `The file ends inside the message header after ${bytes.length} bytes: it was cut short (an interrupted copy or download), or a length field in the header was altered. Get a complete copy of the file.`,
     );
   }
   return header;

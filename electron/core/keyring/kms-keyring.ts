@@ -7,6 +7,7 @@ import { noKeyOpened } from './attempts.js';
 import type { EncryptedDataKey, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
 
 export const KMS_PROVIDER_ID = 'aws-kms';
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
 export interface KmsKeyringOptions {
   /**
@@ -86,33 +87,53 @@ export class KmsKeyring implements Keyring {
     for (const edk of req.edks) {
       if (edk.providerId !== KMS_PROVIDER_ID) continue;
       const arn = edk.providerInfo.toString('utf8');
-      if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(arn)) {
+      if (!KEY_ARN.test(arn)) {
         attempts.push({ key: arn || '(empty)', code: 'NO_KEY_OPENED', reason: 'the stored key ARN is not a KMS key ARN' });
         continue;
       }
-      if (this.keyIds.length > 0 && !this.keyIds.some((k) => sameKey(k, arn))) continue;
-      try {
-        const out = await this.send(arn, 'Decrypt', (client) =>
-          client.send(new DecryptCommand({ KeyId: arn, CiphertextBlob: edk.ciphertext, EncryptionContext: req.context })),
-        );
-        if (out.KeyId !== arn || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
-          out.Plaintext?.fill(0);
-          attempts.push({ key: arn, code: 'NO_KEY_OPENED', reason: `KMS answered for another key (${out.KeyId ?? 'none'}) or with a data key of the wrong size` });
-          continue;
+      for (const keyId of this.decryptKeyIdsFor(arn)) {
+        try {
+          const out = await this.send(keyId, 'Decrypt', (client) =>
+            client.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: edk.ciphertext, EncryptionContext: req.context })),
+            // An alias is regional: ask the Region the data key was wrapped in.
+            regionOfKey(arn),
+          );
+          if (out.KeyId !== arn || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
+            out.Plaintext?.fill(0);
+            attempts.push({ key: arn, code: 'NO_KEY_OPENED', reason: `KMS answered for another key (${out.KeyId ?? 'none'}) or with a data key of the wrong size` });
+            continue;
+          }
+          const dataKey = Buffer.from(out.Plaintext);
+          out.Plaintext.fill(0);
+          return dataKey;
+        } catch (e) {
+          const error = e instanceof KenvError ? e : kmsError(e, { operation: 'Decrypt', keyArn: arn });
+          attempts.push({ key: arn, code: error.code, reason: error.message });
         }
-        const dataKey = Buffer.from(out.Plaintext);
-        out.Plaintext.fill(0);
-        return dataKey;
-      } catch (e) {
-        const error = e instanceof KenvError ? e : kmsError(e, { operation: 'Decrypt', keyArn: arn });
-        attempts.push({ key: arn, code: error.code, reason: error.message });
       }
     }
     return attempts;
   }
 
-  private async send<T>(keyId: string, operation: string, call: (client: ReturnType<KmsClientFactory>) => Promise<T>): Promise<T> {
-    const region = regionOfKey(keyId);
+  /**
+   * The KeyId values to send to KMS Decrypt for a data key stored under `arn`.
+   *
+   * Discovery (no keys configured): the stored ARN. Otherwise only configured keys may open it: a configured ARN
+   * or key id that names the same key sends the stored ARN; a configured alias is sent as it is, and KMS itself
+   * answers IncorrectKeyException when the alias points at another key, so `--key alias/x` works on decrypt too.
+   */
+  private decryptKeyIdsFor(arn: string): string[] {
+    if (this.keyIds.length === 0) return [arn];
+    if (this.keyIds.some((k) => sameKey(k, arn))) return [arn];
+    return this.keyIds.filter((k) => k.includes('alias/') && (regionOfKey(k) ?? regionOfKey(arn)) === regionOfKey(arn));
+  }
+
+  private async send<T>(
+    keyId: string,
+    operation: string,
+    call: (client: ReturnType<KmsClientFactory>) => Promise<T>,
+    region = regionOfKey(keyId),
+  ): Promise<T> {
     try {
       return await call(this.clients(region));
     } catch (e) {
