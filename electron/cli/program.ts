@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { DecryptStream } from '../core/crypto/decrypt-stream.js';
 import { DEFAULT_FRAME_LENGTH, EncryptStream, prepareEncryption } from '../core/crypto/encrypt-stream.js';
-import { toErrorInfo } from '../core/errors.js';
+import { KenvError, toErrorInfo } from '../core/errors.js';
 import { type MessageInfo, type Progress, decryptFile, encryptFile, inspectFile, transformStream } from '../core/files.js';
 import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
 import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
@@ -242,9 +242,32 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--watch', 'keep syncing on local changes and a periodic remote poll')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'one JSON object per line')
-    .action(async (vaultDir: string, remote: string, opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean }) => {
-      setExit(await runSyncCommand({ vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json }, io));
-    });
+    .option('--encrypt-on-arrival', 'encrypt plaintext placed in the vault with --key, verify it, move the plaintext to .kenv-trash, sync the .kenv')
+    .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
+    .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
+    .action(
+      async (
+        vaultDir: string,
+        remote: string,
+        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[] },
+      ) => {
+        if (!opts.encryptOnArrival && (opts.key?.length || opts.context?.length)) {
+          throw new KenvError('INVALID_ARGUMENT', '--key and --context only apply with --encrypt-on-arrival.');
+        }
+        if (opts.encryptOnArrival && !opts.key?.length) {
+          throw new KenvError('INVALID_ARGUMENT', '--encrypt-on-arrival needs the keys to encrypt with: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN).');
+        }
+        const encryptOnArrival = opts.encryptOnArrival
+          ? { keyring: await keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context) }
+          : undefined;
+        setExit(
+          await runSyncCommand(
+            { vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json, ...(encryptOnArrival ? { encryptOnArrival } : {}) },
+            io,
+          ),
+        );
+      },
+    );
 
   return program;
 }
