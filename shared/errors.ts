@@ -39,12 +39,25 @@ export const ErrorCodes = {
   NO_REGION: 'No AWS Region is configured.',
   INVALID_KEY: 'A key argument is not valid.',
 
+  // Identity (issue 3): sign-in and the OS keychain.
+  SSO_LOGIN_FAILED: 'Signing in with IAM Identity Center did not complete.',
+  KEYCHAIN_UNAVAILABLE: 'The OS keychain could not be used.',
+
   // Files.
   INPUT_NOT_FOUND: 'The input file does not exist.',
   INPUT_UNREADABLE: 'The input could not be read.',
   OUTPUT_EXISTS: 'The output file exists already.',
   OUTPUT_FAILED: 'The output could not be written.',
   SECRET_TOO_LARGE: 'The secret is larger than KMS Encrypt accepts.',
+
+  // Vault sync.
+  SYNC_REMOTE_CHANGED: 'The remote object changed while this sync ran.',
+  SYNC_LOCAL_CHANGED: 'A local file changed while this sync ran.',
+  SYNC_CHECKSUM_MISMATCH: 'A transferred file does not match its SHA-256.',
+  SYNC_BUSY: 'Another sync of this vault is running.',
+  S3_ACCESS_DENIED: 'S3 denied the operation.',
+  S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
+  S3_ERROR: 'S3 returned an error.',
 
   // The desktop app's IPC boundary.
   INVALID_REQUEST: 'A request to the app was malformed.',

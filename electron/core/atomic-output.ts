@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
+import { constants, createWriteStream, write } from 'node:fs';
 import { type FileHandle, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -24,6 +24,12 @@ export class AtomicOutput {
     readonly stream: Writable,
   ) {}
 
+  /** The temporary file's descriptor, for writers that put bytes at offsets instead of using `stream`. */
+  get fd(): number {
+    if (!this.handle) throw new Error('the output is already committed or aborted');
+    return this.handle.fd;
+  }
+
   /** Creates the temporary file (mode 0600: it may hold plaintext) after checking that the target is free. */
   static async create(finalPath: string, opts: { force?: boolean } = {}): Promise<AtomicOutput> {
     const force = opts.force ?? false;
@@ -33,7 +39,14 @@ export class AtomicOutput {
     const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
       throw new KenvError('OUTPUT_FAILED', `Cannot write in ${dirname(finalPath)}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });
-    const stream = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: 4 * 1024 * 1024 });
+    // The stream writes through the handle's descriptor but never closes it (destroy() would, even with autoClose
+    // off, and the handle's own close would then hit a closed or reused descriptor): the handle closes it, once.
+    const stream = createWriteStream('', {
+      fd: handle.fd,
+      autoClose: false,
+      highWaterMark: 4 * 1024 * 1024,
+      fs: { write: writeInSlices, writev: writevInSlices, close: (_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => callback(null) },
+    });
     return new AtomicOutput(finalPath, tempPath, force, handle, stream);
   }
 
@@ -72,6 +85,48 @@ export class AtomicOutput {
     }
     await rm(this.tempPath, { force: true });
   }
+}
+
+/**
+ * Most bytes per write call. Linux sizes page-cache folios after the write: a 2 MiB write at a 2 MiB-aligned offset
+ * asks for a 2 MiB folio, which on a machine with fragmented memory costs compaction, several times the copy
+ * itself (see MAX_WRITE_BYTES in crypto/file-frames.ts for the measurements).
+ */
+const MAX_WRITE_BYTES = 512 * 1024;
+
+type WriteCallback = (err: NodeJS.ErrnoException | null, written: number) => void;
+
+/** fs.write for the output stream, in calls of at most MAX_WRITE_BYTES; reports the bytes written before any error. */
+function writeInSlices(fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: WriteCallback): void {
+  let done = 0;
+  const next = (): void => {
+    if (done === length) return callback(null, done);
+    const at = typeof position === 'number' ? position + done : null;
+    write(fd, buffer, offset + done, Math.min(MAX_WRITE_BYTES, length - done), at, (err, written) => {
+      if (err) return callback(err, done);
+      done += written;
+      // A zero-byte write ends early; the stream retries the rest.
+      if (written === 0) return callback(null, done);
+      next();
+    });
+  };
+  next();
+}
+
+/** fs.writev for the output stream: the buffers one after the other, each in slices (see writeInSlices). */
+function writevInSlices(fd: number, buffers: Buffer[], position: number | null | undefined, callback: WriteCallback): void {
+  let index = 0;
+  let done = 0;
+  const next = (): void => {
+    const buffer = buffers[index++];
+    if (!buffer) return callback(null, done);
+    writeInSlices(fd, buffer, 0, buffer.length, typeof position === 'number' ? position + done : null, (err, written) => {
+      done += written;
+      if (err || written < buffer.length) return callback(err, done);
+      next();
+    });
+  };
+  next();
 }
 
 async function syncFolder(folder: string): Promise<void> {

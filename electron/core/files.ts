@@ -1,17 +1,19 @@
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream, writeSync } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AtomicOutput, errnoCode, errnoText } from './atomic-output.js';
-import { DecryptStream } from './crypto/decrypt-stream.js';
-import { EncryptStream, prepareEncryption } from './crypto/encrypt-stream.js';
-import type { FramePool } from './crypto/frame-pool.js';
+import { DecryptStream, openMessageKey } from './crypto/decrypt-stream.js';
+import { EncryptStream, type EncryptionMaterials, prepareEncryption } from './crypto/encrypt-stream.js';
+import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './crypto/file-codec.js';
+import { FileSideError } from './crypto/file-frames.js';
+import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
 import { KenvError } from './errors.js';
 import { type ParsedHeader, tryParseHeader } from './format/header.js';
 import { suiteHex } from './format/suites.js';
 import { describeEdk } from './keyring/attempts.js';
-import type { EncryptionContext, Keyring } from './keyring/types.js';
+import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
 
 export const KENV_EXTENSION = '.kenv';
 const READ_CHUNK = 1024 * 1024;
@@ -64,12 +66,17 @@ export async function encryptFile(
   inputPath: string,
   opts: EncryptFileOptions,
 ): Promise<{ outputPath: string; bytesIn: number; bytesOut: number; messageId: string }> {
-  const size = await inputSize(inputPath);
+  const { size, regular } = await inputSize(inputPath);
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), basename(inputPath) + KENV_EXTENSION);
   const materials = await prepareEncryption({ ...opts, ...(opts.pool ? { pool: opts.pool } : {}) });
+  const messageId = materials.header.messageId.toString('hex');
+  if (regular && !materials.signingKey) {
+    const done = await encryptAtOffsets(inputPath, materials, outputPath, opts);
+    return { outputPath, ...done, messageId };
+  }
   const encrypt = new EncryptStream(materials, opts.pool);
   const bytesOut = await writeAtomically(inputPath, size, encrypt, outputPath, opts);
-  return { outputPath, bytesIn: size, bytesOut, messageId: materials.header.messageId.toString('hex') };
+  return { outputPath, bytesIn: size, bytesOut, messageId };
 }
 
 /**
@@ -80,17 +87,27 @@ export async function decryptFile(
   inputPath: string,
   opts: DecryptFileOptions,
 ): Promise<{ outputPath: string; bytesOut: number; info: MessageInfo }> {
-  const size = await inputSize(inputPath);
+  const { size, regular } = await inputSize(inputPath);
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), decryptedName(inputPath));
-  let header: ParsedHeader | undefined;
-  const decrypt = new DecryptStream({
-    keyring: opts.keyring,
-    ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
-    ...(opts.pool ? { pool: opts.pool } : {}),
-    onHeader: (h) => (header = h),
-  });
-  const bytesOut = await writeAtomically(inputPath, size, decrypt, outputPath, opts);
-  return { outputPath, bytesOut, info: messageInfo(header!) };
+  // The fast path may give way to the stream after the data key was opened: the key is then opened only once.
+  const keyring = new OnceKeyring(opts.keyring);
+  try {
+    if (regular) {
+      const done = await decryptAtOffsets(inputPath, keyring, outputPath, opts);
+      if (done) return { outputPath, bytesOut: done.bytesOut, info: messageInfo(done.header) };
+    }
+    let header: ParsedHeader | undefined;
+    const decrypt = new DecryptStream({
+      keyring,
+      ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
+      ...(opts.pool ? { pool: opts.pool } : {}),
+      onHeader: (h) => (header = h),
+    });
+    const bytesOut = await writeAtomically(inputPath, size, decrypt, outputPath, opts);
+    return { outputPath, bytesOut, info: messageInfo(header!) };
+  } finally {
+    keyring.wipe();
+  }
 }
 
 /** The name a decrypted file gets: `report.pdf.kenv` → `report.pdf`; anything else gets `.decrypted`. */
@@ -185,11 +202,181 @@ async function writeAtomically(
   }
 }
 
-async function inputSize(path: string): Promise<number> {
+/**
+ * Encrypts a regular file with every frame worker reading, sealing and writing its own batches at their offsets.
+ *
+ * Same output, same guarantees as the stream: temporary file, fsync, rename after the last frame. The size is
+ * taken once the input is open; a file that changes size meanwhile is an error, not a silently cut message.
+ */
+async function encryptAtOffsets(
+  inputPath: string,
+  materials: EncryptionMaterials,
+  outputPath: string,
+  opts: EncryptFileOptions,
+): Promise<{ bytesIn: number; bytesOut: number }> {
+  try {
+    const out = await AtomicOutput.create(outputPath, { force: opts.force ?? false });
+    try {
+      const input = await openInput(inputPath);
+      try {
+        const size = (await input.stat()).size;
+        await writeOutput(out, materials.header.bytes, outputPath);
+        const report = opts.onProgress;
+        report?.({ bytesDone: 0, bytesTotal: size });
+        const body = await encryptFileAt(materials, input.fd, size, out.fd, {
+          pool: opts.pool ?? sharedFramePool(),
+          ...(report ? { onBatch: (done: number) => report({ bytesDone: done, bytesTotal: size }) } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        }).catch((e: unknown) => {
+          throw codecError(e, inputPath, outputPath);
+        });
+        if ((await input.stat()).size !== size) throw inputChanged(inputPath);
+        await out.commit();
+        return { bytesIn: size, bytesOut: materials.header.bytes.length + body };
+      } finally {
+        await input.close();
+      }
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+  } finally {
+    materials.encryptionKey.fill(0);
+  }
+}
+
+/**
+ * Decrypts a regular file with every frame worker reading, opening and writing its own batches at their offsets.
+ *
+ * The file's size fixes where every frame must be; each is checked to be that frame (sequence number, IV, final
+ * marker and length) and authenticated, and the output is renamed into place only after all of them were.
+ * Returns undefined when the stream must do the work instead: a signed message (its signature covers the body in
+ * order), or any frame that is not what its place calls for, so that the stream names the fault exactly.
+ */
+async function decryptAtOffsets(
+  inputPath: string,
+  keyring: Keyring,
+  outputPath: string,
+  opts: DecryptFileOptions,
+): Promise<{ bytesOut: number; header: ParsedHeader } | undefined> {
+  const out = await AtomicOutput.create(outputPath, { force: opts.force ?? false });
+  let completed = false;
+  try {
+    const input = await openInput(inputPath);
+    try {
+      const size = (await input.stat()).size;
+      const header = await readHeader(input);
+      const layout = header && bodyLayout(header, size - header.bytes.length);
+      if (!header || !layout) return undefined;
+      const key = await openMessageKey(header, keyring, opts.requiredContext ?? {});
+      try {
+        const report = opts.onProgress;
+        report?.({ bytesDone: header.bytes.length, bytesTotal: size });
+        const bytesOut = await decryptFileAt(header, key, layout, input.fd, out.fd, {
+          pool: opts.pool ?? sharedFramePool(),
+          ...(report ? { onBatch: (done: number) => report({ bytesDone: done, bytesTotal: size }) } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        if ((await input.stat()).size !== size) throw inputChanged(inputPath);
+        await out.commit();
+        completed = true;
+        return { bytesOut, header };
+      } catch (e) {
+        if (e instanceof FrameCheckFailed) return undefined;
+        throw codecError(e, inputPath, outputPath);
+      } finally {
+        key.fill(0);
+      }
+    } finally {
+      await input.close();
+    }
+  } finally {
+    if (!completed) await out.abort();
+  }
+}
+
+/** The header at the start of a file, or undefined if none parses (the stream then reports why). */
+async function readHeader(input: FileHandle): Promise<ParsedHeader | undefined> {
+  let bytes = Buffer.alloc(0);
+  while (true) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    const { bytesRead } = await input.read(chunk, 0, chunk.length, bytes.length);
+    bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
+    let header: ParsedHeader | undefined;
+    try {
+      header = tryParseHeader(bytes);
+    } catch {
+      return undefined;
+    }
+    if (header || bytesRead === 0) return header;
+  }
+}
+
+/**
+ * A keyring that asks the one it wraps only once and then answers with a copy of the same data key.
+ *
+ * It lives for one decryptFile call, which `wipe`s it at the end.
+ */
+class OnceKeyring implements Keyring {
+  private dataKey: Buffer | undefined;
+
+  constructor(private readonly inner: Keyring) {}
+
+  wrapDataKey(req: Parameters<Keyring['wrapDataKey']>[0]): ReturnType<Keyring['wrapDataKey']> {
+    return this.inner.wrapDataKey(req);
+  }
+
+  async unwrapDataKey(req: UnwrapRequest): Promise<Buffer> {
+    if (!this.dataKey) {
+      const key = await this.inner.unwrapDataKey(req);
+      this.dataKey = Buffer.from(key);
+      key.fill(0);
+    }
+    return Buffer.from(this.dataKey);
+  }
+
+  wipe(): void {
+    this.dataKey?.fill(0);
+    this.dataKey = undefined;
+  }
+}
+
+async function openInput(path: string): Promise<FileHandle> {
+  return open(path, 'r').catch((e: unknown) => {
+    if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
+    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
+  });
+}
+
+async function writeOutput(out: AtomicOutput, bytes: Buffer, outputPath: string): Promise<void> {
+  try {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(out.fd, bytes, written, bytes.length - written, written);
+  } catch (e) {
+    throw new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
+  }
+}
+
+function inputChanged(path: string): KenvError {
+  return new KenvError('INPUT_UNREADABLE', `${path} changed size while it was being read; nothing was written. Try again once nothing else writes to it.`);
+}
+
+/** Maps what the frame workers throw (I/O errors carry their side) to the errors the stream path gives. */
+function codecError(e: unknown, inputPath: string, outputPath: string): unknown {
+  if (e instanceof FileSideError) {
+    if (e.code === 'ESHRUNK') return inputChanged(inputPath);
+    return e.side === 'input'
+      ? new KenvError('INPUT_UNREADABLE', `Cannot read ${inputPath}: ${errnoText(e)}.`, { cause: e })
+      : new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
+  }
+  return fileError(e, inputPath, outputPath);
+}
+
+async function inputSize(path: string): Promise<{ size: number; regular: boolean }> {
   try {
     const s = await stat(path);
     if (s.isDirectory()) throw new KenvError('INPUT_UNREADABLE', `${path} is a folder; give the files inside it.`);
-    return s.size;
+    return { size: s.size, regular: s.isFile() };
   } catch (e) {
     if (e instanceof KenvError) throw e;
     if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);

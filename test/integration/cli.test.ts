@@ -229,3 +229,49 @@ describe('kenv decrypt --key', () => {
     expect(existsSync(join(dir, 'strict-no', 'strict.txt'))).toBe(false);
   });
 });
+
+describe('kenv batch, rewrap, seal through the CLI', () => {
+  it('encrypts many files as one batch that shares a data key', async () => {
+    const inputs = Array.from({ length: 20 }, (_, i) => file(`batch-${i}.txt`, Buffer.from(`file ${i}`)));
+    const before = kms.counts().GenerateDataKey ?? 0;
+    const enc = await runKenv(['encrypt', ...inputs, '--key', 'alias/kenv-demo', '--out', join(dir, 'batch')], { env });
+    expect(enc.stderr).toBe('');
+    expect(enc.code).toBe(0);
+    expect((kms.counts().GenerateDataKey ?? 0) - before).toBe(1);
+    const dec = await runKenv(['decrypt', ...inputs.map((_, i) => join(dir, 'batch', `batch-${i}.txt.kenv`)), '--out', join(dir, 'batch-out')], { env });
+    expect(dec.code).toBe(0);
+    for (let i = 0; i < 20; i++) expect(readFileSync(join(dir, 'batch-out', `batch-${i}.txt`), 'utf8')).toBe(`file ${i}`);
+  });
+
+  it('rewraps a file to another key: it opens with the new key and no longer with the old', async () => {
+    const [from, to] = [await newKey(), await newKey()];
+    const input = file('rewrap.txt', Buffer.from('moving keys'));
+    expect((await runKenv(['encrypt', input, '--key', from], { env })).code).toBe(0);
+    const rewrap = await runKenv(['rewrap', `${input}.kenv`, '--to-key', to], { env });
+    expect(rewrap.stderr).toBe('');
+    expect(rewrap.code).toBe(0);
+    const info = JSON.parse((await runKenv(['inspect', `${input}.kenv`, '--json'], { env })).stdout.toString()) as {
+      encryptedDataKeys: { keyArn: string }[];
+    };
+    expect(info.encryptedDataKeys.map((k) => k.keyArn)).toEqual([to]);
+    const dec = await runKenv(['decrypt', `${input}.kenv`, '--out', join(dir, 'rewrap-out')], { env });
+    expect(readFileSync(join(dir, 'rewrap-out', 'rewrap.txt'), 'utf8')).toBe('moving keys');
+    const strictOld = await runKenv(['decrypt', `${input}.kenv`, '--key', from, '--out', join(dir, 'rewrap-old')], { env });
+    expect(strictOld.code).toBe(1);
+    expect(dec.code).toBe(0);
+  });
+
+  it('seals and unseals a secret, and refuses one over 4 KB', async () => {
+    const sealed = await runKenv(['seal', '--key', 'alias/kenv-demo', '--context', 'app=api'], { env, input: Buffer.from('s3cr3t-token') });
+    expect(sealed.code).toBe(0);
+    const text = sealed.stdout.toString().trim();
+    expect(text).toMatch(/^[A-Za-z0-9+/=]+$/);
+    const unsealed = await runKenv(['unseal', '--context', 'app=api'], { env, input: Buffer.from(text) });
+    expect(unsealed.code).toBe(0);
+    expect(unsealed.stdout.toString()).toBe('s3cr3t-token');
+    const big = await runKenv(['seal', '--key', 'alias/kenv-demo'], { env, input: Buffer.alloc(4097, 1) });
+    expect(big.code).toBe(1);
+    expect(big.stderr).toContain('SECRET_TOO_LARGE');
+    expect(big.stderr).toContain('kenv encrypt');
+  });
+});

@@ -104,41 +104,7 @@ export class DecryptStream extends Transform {
   }
 
   private async openHeader(header: ParsedHeader): Promise<void> {
-    const { storedContext, requiredOnly } = splitRequiredContext(header.encryptionContext, this.opts.requiredContext ?? {});
-    const dataKey = await this.opts.keyring.unwrapDataKey({
-      suiteId: header.suite.id,
-      context: { ...storedContext, ...requiredOnly },
-      edks: header.encryptedDataKeys,
-    });
-    let keys;
-    try {
-      keys = deriveKeys(dataKey, header.messageId, header.suite.id);
-    } finally {
-      dataKey.fill(0);
-    }
-    if (!commitmentMatches(keys.commitment, header.commitment)) {
-      keys.encryptionKey.fill(0);
-      throw new KenvError(
-        'COMMITMENT_MISMATCH',
-        'The data key does not match the key commitment in the header: the header (its message id or commitment) was altered, or the file was crafted to decrypt differently under different keys. Nothing was decrypted; do not trust this file.',
-      );
-    }
-    const required = serializeEncryptionContext(requiredOnly);
-    if (!headerAuthVerifies(keys.encryptionKey, header.authenticatedBytes, required, header.authTag)) {
-      const withoutRequired = required.length > 0 && headerAuthVerifies(keys.encryptionKey, header.authenticatedBytes, Buffer.alloc(0), header.authTag);
-      keys.encryptionKey.fill(0);
-      if (withoutRequired) {
-        throw new KenvError(
-          'CONTEXT_MISMATCH',
-          `The file was not encrypted with the encryption context you required (${Object.keys(requiredOnly).join(', ')} is not part of it). Check the --context pairs.`,
-        );
-      }
-      throw new KenvError(
-        'HEADER_TAMPERED',
-        'The header failed authentication: a header field was altered after encryption (or a required encryption context pair is missing). Nothing was decrypted; get an intact copy of the file.',
-      );
-    }
-    this.key = keys.encryptionKey;
+    this.key = await openMessageKey(header, this.opts.keyring, this.opts.requiredContext ?? {});
     this.header = header;
     this.framesPerBatch = framesPerBatch(header.frameLength);
     this.inFlight = new OrderedBatches(batchesInFlight(this.pool.size));
@@ -287,6 +253,49 @@ export class DecryptStream extends Transform {
       );
     }
   }
+}
+
+/**
+ * Opens the data key of a parsed header with the keyring, checks the key commitment and authenticates the header.
+ *
+ * Returns the message's derived encryption key; throws the KenvError a person should see when any check fails.
+ */
+export async function openMessageKey(header: ParsedHeader, keyring: Keyring, requiredContext: EncryptionContext): Promise<Buffer> {
+  const { storedContext, requiredOnly } = splitRequiredContext(header.encryptionContext, requiredContext);
+  const dataKey = await keyring.unwrapDataKey({
+    suiteId: header.suite.id,
+    context: { ...storedContext, ...requiredOnly },
+    edks: header.encryptedDataKeys,
+  });
+  let keys;
+  try {
+    keys = deriveKeys(dataKey, header.messageId, header.suite.id);
+  } finally {
+    dataKey.fill(0);
+  }
+  if (!commitmentMatches(keys.commitment, header.commitment)) {
+    keys.encryptionKey.fill(0);
+    throw new KenvError(
+      'COMMITMENT_MISMATCH',
+      'The data key does not match the key commitment in the header: the header (its message id or commitment) was altered, or the file was crafted to decrypt differently under different keys. Nothing was decrypted; do not trust this file.',
+    );
+  }
+  const required = serializeEncryptionContext(requiredOnly);
+  if (!headerAuthVerifies(keys.encryptionKey, header.authenticatedBytes, required, header.authTag)) {
+    const withoutRequired = required.length > 0 && headerAuthVerifies(keys.encryptionKey, header.authenticatedBytes, Buffer.alloc(0), header.authTag);
+    keys.encryptionKey.fill(0);
+    if (withoutRequired) {
+      throw new KenvError(
+        'CONTEXT_MISMATCH',
+        `The file was not encrypted with the encryption context you required (${Object.keys(requiredOnly).join(', ')} is not part of it). Check the --context pairs.`,
+      );
+    }
+    throw new KenvError(
+      'HEADER_TAMPERED',
+      'The header failed authentication: a header field was altered after encryption (or a required encryption context pair is missing). Nothing was decrypted; get an intact copy of the file.',
+    );
+  }
+  return keys.encryptionKey;
 }
 
 /**

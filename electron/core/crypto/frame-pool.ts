@@ -4,14 +4,27 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OpenBatch, SealBatch } from '../format/frames.js';
+import { type OpenAtBatch, type OpenAtResult, type SealAtBatch, FileSideError } from './file-frames.js';
 
 export type WorkerJob =
   | { id: number; op: 'seal'; batch: SealBatch }
-  | { id: number; op: 'open'; batch: OpenBatch };
+  | { id: number; op: 'open'; batch: OpenBatch }
+  | { id: number; op: 'sealAt'; batch: SealAtBatch }
+  | { id: number; op: 'openAt'; batch: OpenAtBatch };
 
 export type WorkerReply =
   | { id: number; ok: true; output: Uint8Array }
-  | { id: number; ok: false; sequence: number; reason: 'iv' | 'tag' | 'error'; message?: string };
+  | { id: number; ok: true; written: number }
+  | {
+      id: number;
+      ok: false;
+      sequence: number;
+      reason: 'iv' | 'tag' | 'layout' | 'error';
+      message?: string;
+      /** For I/O errors in file jobs: which file, and the errno code. */
+      side?: 'input' | 'output';
+      code?: string;
+    };
 
 export type OpenOutcome = { ok: true; plaintext: Buffer } | { ok: false; sequence: number; reason: 'iv' | 'tag' };
 
@@ -41,15 +54,30 @@ export class FramePool {
   /** Encrypts a batch of frames; the batch's plaintext buffer is transferred to the worker. */
   async seal(batch: SealBatch): Promise<Buffer> {
     const reply = await this.run({ op: 'seal', batch }, [batch.plaintext]);
-    if (!reply.ok) throw new Error(`frame worker failed: ${reply.message ?? reply.reason}`);
+    if (!reply.ok || !('output' in reply)) throw workerFailure(reply);
     return Buffer.from(reply.output.buffer, reply.output.byteOffset, reply.output.byteLength);
   }
 
   /** Decrypts and authenticates a batch of frames; the serialized frames are transferred to the worker. */
   async open(batch: OpenBatch): Promise<OpenOutcome> {
     const reply = await this.run({ op: 'open', batch }, [batch.frames]);
-    if (reply.ok) return { ok: true, plaintext: Buffer.from(reply.output.buffer, reply.output.byteOffset, reply.output.byteLength) };
-    if (reply.reason === 'error') throw new Error(`frame worker failed: ${reply.message ?? 'unknown error'}`);
+    if (reply.ok && 'output' in reply) return { ok: true, plaintext: Buffer.from(reply.output.buffer, reply.output.byteOffset, reply.output.byteLength) };
+    if (reply.ok || reply.reason === 'error' || reply.reason === 'layout') throw workerFailure(reply);
+    return { ok: false, sequence: reply.sequence, reason: reply.reason };
+  }
+
+  /** Seals plaintext read from one file into frames written at their offset in another; returns the bytes written. */
+  async sealAt(batch: SealAtBatch): Promise<number> {
+    const reply = await this.run({ op: 'sealAt', batch }, []);
+    if (!reply.ok || !('written' in reply)) throw workerFailure(reply);
+    return reply.written;
+  }
+
+  /** Opens frames read from one file and writes their plaintext at its offset in another, once all of them verified. */
+  async openAt(batch: OpenAtBatch): Promise<OpenAtResult> {
+    const reply = await this.run({ op: 'openAt', batch }, []);
+    if (reply.ok && 'written' in reply) return { ok: true, written: reply.written };
+    if (reply.ok || reply.reason === 'error') throw workerFailure(reply);
     return { ok: false, sequence: reply.sequence, reason: reply.reason };
   }
 
@@ -107,6 +135,13 @@ export class FramePool {
     });
     return slot;
   }
+}
+
+/** A worker's I/O error keeps its side and errno code (a FileSideError); anything else is a plain Error. */
+function workerFailure(reply: WorkerReply): Error {
+  if (reply.ok) return new Error('frame worker sent a reply of the wrong kind');
+  const message = `frame worker failed: ${reply.message ?? reply.reason}`;
+  return reply.side ? new FileSideError(reply.side, reply.code ?? '', reply.message ?? message) : new Error(message);
 }
 
 function ownsWholeBuffer(b: Uint8Array): boolean {

@@ -1,64 +1,316 @@
-import type { ErrorCode } from '../../../shared/errors.js';
 import { KenvError } from '../errors.js';
 
-export interface KmsErrorContext {
-  operation: string;
+/** What Kenv was doing when AWS failed: the operation and everything known about the key and the identity. */
+export interface AwsFailureContext {
+  /** The API action: a KMS operation (`GenerateDataKey`, `Decrypt`…) or another AWS action (`GetCallerIdentity`). */
+  operation: 'GenerateDataKey' | 'Decrypt' | 'Encrypt' | 'ReEncrypt' | 'ListAliases' | 'ListKeys' | 'DescribeKey' | (string & {});
+  /** The key as the user named it: a key id, key ARN, alias name or alias ARN. */
   keyId?: string;
   keyArn?: string;
   alias?: string;
+  /** The Region the client called. */
   region?: string;
   profile?: string;
 }
 
+const STS_OPERATIONS = new Set(['GetCallerIdentity', 'AssumeRole', 'AssumeRoleWithWebIdentity']);
+const SSO_OPERATIONS = new Set(['GetRoleCredentials', 'ListAccounts', 'ListAccountRoles']);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded',
+  'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'LimitExceededException',
+]);
+const BAD_CREDENTIAL_NAMES = new Set([
+  'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch',
+  'IncompleteSignature', 'IncompleteSignatureException', 'MissingAuthenticationToken', 'MissingAuthenticationTokenException',
+]);
+const EXPIRED_TOKEN_NAMES = new Set(['ExpiredTokenException', 'ExpiredToken', 'RequestExpired', 'TokenRefreshRequired']);
+const ARN_RE = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
+
+/** The Region named in a KMS key or alias ARN, or undefined for a bare key id or alias name. */
+export function regionOfKmsArn(id: string | undefined): string | undefined {
+  return id ? ARN_RE.exec(id)?.[1] : undefined;
+}
+
+/** The IAM action a call needs, e.g. `kms:GenerateDataKey`. */
+export function iamActionFor(operation: string): string {
+  if (operation.includes(':')) return operation;
+  if (STS_OPERATIONS.has(operation)) return `sts:${operation}`;
+  if (SSO_OPERATIONS.has(operation)) return `sso:${operation}`;
+  return `kms:${operation}`;
+}
+
 /**
- * Turns a KMS failure into a KenvError with a code from shared/ and a sentence that names the action, the key and
- * the fix.
+ * Turns any failure of an AWS call into a KenvError whose sentence says what failed, on which key, and what to do.
+ *
+ * Accepts SDK service exceptions (matched on `name`, the `__type` of the wire error), credential-provider
+ * errors, Node network errors and KenvErrors (returned unchanged). A NotFoundException for a key ARN whose Region
+ * differs from the client's Region becomes KMS_WRONG_REGION. Unknown failures become KMS_ERROR, keeping the AWS
+ * message, since an unexplained AWS error is still more use to a person than INTERNAL.
  */
-export function kmsError(e: unknown, ctx: KmsErrorContext): KenvError {
+export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
   if (e instanceof KenvError) return e;
-  const name = errorName(e);
-  const detail = e instanceof Error ? e.message : String(e);
+  const err = asRecord(e);
+  const name = stringField(err, 'name') ?? stringField(err, 'code') ?? '';
+  const awsMessage = (stringField(err, 'message') ?? String(e)).trim();
+  const status = httpStatus(err);
   const key = describeKey(ctx);
-  const action = `kms:${ctx.operation}`;
-  const [code, sentence] = ((): [ErrorCode, string] => {
-    switch (name) {
-      case 'AccessDeniedException':
-        return ['KMS_ACCESS_DENIED', `KMS denied ${action} on ${key}: your identity lacks the ${action} permission for that key. Ask the key's administrator to allow ${action} in the key policy or your IAM policy.`];
-      case 'DisabledException':
-        return ['KMS_KEY_DISABLED', `KMS ${ctx.operation} failed because ${key} is disabled. Ask the key's administrator to enable it (kms:EnableKey), or use another key.`];
-      case 'KMSInvalidStateException':
-        return ['KMS_KEY_PENDING_DELETION', `KMS ${ctx.operation} failed because ${key} is pending deletion or not usable (${detail}). Cancel the deletion (kms:CancelKeyDeletion) and enable the key to use it again.`];
-      case 'NotFoundException':
-        return ['KMS_KEY_NOT_FOUND', `KMS cannot find ${key}${ctx.region ? ` in ${ctx.region}` : ''}. Check the key id or alias, the account, and the Region.`];
-      case 'InvalidCiphertextException':
-        return ['KMS_INVALID_CIPHERTEXT', `KMS could not decrypt the data key with ${key}: the encryption context differs from the one used to encrypt, or the wrapped key was altered. Check the --context pairs.`];
-      case 'IncorrectKeyException':
-        return ['KMS_INCORRECT_KEY', `The data key was not encrypted under ${key}.`];
-      case 'ThrottlingException':
-      case 'LimitExceededException':
-        return ['KMS_THROTTLED', `KMS throttled ${action} on ${key} even after retries. Try again in a moment, or process fewer files at once.`];
-      case 'CredentialsProviderError':
-        return ['NO_CREDENTIALS', `No AWS credentials were found for ${action}. Sign in (aws sso login, or kenv login) or set a profile with --profile or AWS_PROFILE.`];
-      default:
-        if (isNetworkError(e)) {
-          return ['NETWORK_UNREACHABLE', `Could not reach KMS for ${action} on ${key} (${detail}). Check your network connection and the KMS endpoint.`];
-        }
-        return ['KMS_ERROR', `KMS ${ctx.operation} on ${key} failed: ${name ? `${name}: ` : ''}${detail}`];
+  const op = ctx.operation;
+  const action = iamActionFor(op);
+  const where = ctx.region ? ` in ${ctx.region}` : '';
+  const profileHint = ctx.profile ? ` --profile ${ctx.profile}` : '';
+  const loginCommand = `kenv login${profileHint}`;
+  const make = (code: ConstructorParameters<typeof KenvError>[0], sentence: string) =>
+    new KenvError(code, sentence, { cause: e });
+  const detail = awsMessage ? ` (AWS said: ${awsMessage.replace(/\.?$/, '')}.)` : '';
+
+  if (name === 'AbortError' || stringField(err, 'code') === 'ABORT_ERR') {
+    return make('CANCELLED', `${op} was cancelled.`);
+  }
+
+  if (isNetworkError(err)) {
+    return make(
+      'NETWORK_UNREACHABLE',
+      `Kenv could not reach the AWS endpoint for ${op}${where} (${networkCode(err) ?? awsMessage}). ` +
+        'Check your network connection, proxy or VPN (and any AWS_ENDPOINT_URL_* setting), then retry.',
+    );
+  }
+
+  if (/region is missing/i.test(awsMessage) || name === 'NoRegion') {
+    return make(
+      'NO_REGION',
+      `No AWS Region is configured for ${op}${ctx.profile ? ` with profile ${ctx.profile}` : ''}. ` +
+        'Set region in the profile (~/.aws/config), set AWS_REGION, or pass --region.',
+    );
+  }
+
+  if (isSsoExpired(name, awsMessage, status, op)) {
+    return make(
+      'SSO_EXPIRED',
+      `The AWS SSO session${ctx.profile ? ` for profile ${ctx.profile}` : ''} has expired or was revoked, so ${op} could not run; ` +
+        `sign in again: ${loginCommand}`,
+    );
+  }
+
+  if (EXPIRED_TOKEN_NAMES.has(name)) {
+    return make(
+      'SSO_EXPIRED',
+      `The AWS session credentials${ctx.profile ? ` of profile ${ctx.profile}` : ''} have expired, so ${op} could not run. ` +
+        `If the profile signs in with IAM Identity Center, sign in again: ${loginCommand}; otherwise refresh the temporary credentials.`,
+    );
+  }
+
+  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /could not load credentials/i.test(awsMessage)) {
+    return make(
+      'NO_CREDENTIALS',
+      `No AWS credentials were found${ctx.profile ? ` for profile ${ctx.profile}` : ''}, so ${op} could not run (${awsMessage.replace(/\.?$/, '')}). ` +
+        `Sign in with ${loginCommand}, choose a configured profile (kenv profiles), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.`,
+    );
+  }
+
+  if (BAD_CREDENTIAL_NAMES.has(name)) {
+    return make(
+      'NO_CREDENTIALS',
+      `AWS rejected the credentials${ctx.profile ? ` of profile ${ctx.profile}` : ''} for ${op}${where}: they are unknown, mistyped or deleted${detail} ` +
+        `Check the access key in ~/.aws/credentials or the environment, or sign in again with ${loginCommand}.`,
+    );
+  }
+
+  if (name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'AccessDeniedError' || (status === 403 && !name)) {
+    const principal = /User: (\S+) is not authorized/.exec(awsMessage)?.[1];
+    const who = principal ? principal : ctx.profile ? `the identity of profile ${ctx.profile}` : 'your AWS identity';
+    const onKey = key ? ` on ${key}` : '';
+    // AWS names the action it denied; it can differ from ours (an assume-role step while resolving credentials).
+    const denied = /not authorized to perform: ([\w-]+:[\w-]+)/.exec(awsMessage)?.[1] ?? action;
+    return make(
+      'KMS_ACCESS_DENIED',
+      `Access denied: ${who} is not allowed to call ${denied}${onKey}${where}, which ${verbFor(op)} needs. ` +
+        `Ask your AWS administrator to allow ${denied}${key ? ' on this key' : ''} in the key policy or an IAM policy` +
+        `${ctx.profile ? '' : ', or use a profile that has it (--profile)'}.`,
+    );
+  }
+
+  if (name === 'DisabledException') {
+    return make(
+      'KMS_KEY_DISABLED',
+      `The KMS key ${key || '(unnamed)'} is disabled, so ${op} failed. Ask the key's administrator to enable it, or choose another key (kenv keys).`,
+    );
+  }
+
+  if (name === 'KMSInvalidStateException' || name === 'KeyUnavailableException') {
+    if (/pending\s*(replica\s*)?deletion/i.test(awsMessage)) {
+      return make(
+        'KMS_KEY_PENDING_DELETION',
+        `The KMS key ${key || '(unnamed)'} is scheduled for deletion, so ${op} failed. ` +
+          "Ask the key's administrator to cancel the deletion (kms:CancelKeyDeletion) and re-enable the key before the waiting period ends; " +
+          'data encrypted only under this key becomes unrecoverable once it is deleted.',
+      );
     }
-  })();
-  return new KenvError(code, sentence, { cause: e });
+    if (/disabled/i.test(awsMessage)) {
+      return make(
+        'KMS_KEY_DISABLED',
+        `The KMS key ${key || '(unnamed)'} is disabled, so ${op} failed. Ask the key's administrator to enable it, or choose another key (kenv keys).`,
+      );
+    }
+    return make(
+      'KMS_ERROR',
+      `The KMS key ${key || '(unnamed)'} is not usable right now, so ${op} failed${detail} ` +
+        'Wait until the key is available (a key being created, imported or in an unavailable key store), then retry.',
+    );
+  }
+
+  if (name === 'NotFoundException' || name === 'InvalidArnException') {
+    const keyRegion = regionOfKmsArn(ctx.keyArn) ?? regionOfKmsArn(ctx.keyId) ?? regionOfKmsArn(ctx.alias);
+    if (keyRegion && ctx.region && keyRegion !== ctx.region) {
+      return make(
+        'KMS_WRONG_REGION',
+        `The KMS key ${key} is in ${keyRegion}, but ${op} was sent to ${ctx.region}. ` +
+          `Run with --region ${keyRegion} (or set region = ${keyRegion} in the profile), or use a multi-Region replica of the key in ${ctx.region}.`,
+      );
+    }
+    return make(
+      'KMS_KEY_NOT_FOUND',
+      `The KMS key ${key || '(unnamed)'} was not found${where}${ctx.profile ? ` for profile ${ctx.profile}` : ''}, so ${op} failed. ` +
+        'Check the key id or alias for typos, the Region and the account (kenv keys lists the keys you can use).',
+    );
+  }
+
+  if (name === 'InvalidCiphertextException') {
+    return make(
+      'KMS_INVALID_CIPHERTEXT',
+      `KMS could not ${op === 'ReEncrypt' ? 're-encrypt' : 'decrypt'} the data key${key ? ` with ${key}` : ''}: ` +
+        'the encryption context differs from the one used to encrypt, or the encrypted data key was altered. ' +
+        'Use the exact encryption context the file was encrypted with; if it matches, the file is damaged.',
+    );
+  }
+
+  if (name === 'IncorrectKeyException') {
+    return make(
+      'KMS_INCORRECT_KEY',
+      `The data key was not encrypted under ${key || 'the KMS key given'}, so ${op} failed. ` +
+        'Use the key the file was encrypted with (kenv inspect shows it) or leave the key out so KMS picks it from the ciphertext.',
+    );
+  }
+
+  if (THROTTLING_NAMES.has(name) || status === 429) {
+    const attempts = attemptsOf(err);
+    return make(
+      'KMS_THROTTLED',
+      `KMS kept throttling ${op}${key ? ` on ${key}` : ''}${where}${attempts ? ` after ${attempts} attempts` : ''}. ` +
+        'The request quota is shared by everything in the account and Region: wait a minute and retry, ' +
+        'lower the batch concurrency, or ask AWS for a higher KMS request quota.',
+    );
+  }
+
+  if (name === 'InvalidKeyUsageException' || name === 'UnsupportedOperationException') {
+    return make(
+      'INVALID_KEY',
+      `The KMS key ${key || '(unnamed)'} cannot be used for ${op}${detail} ` +
+        'Kenv needs a symmetric encryption key (key usage ENCRYPT_DECRYPT, spec SYMMETRIC_DEFAULT): choose another key (kenv keys).',
+    );
+  }
+
+  if (name === 'ValidationException' || name === 'InvalidAliasNameException' || name === 'InvalidKeyIdException') {
+    return make(
+      'INVALID_KEY',
+      `KMS rejected the key ${key || 'argument'} for ${op}${detail} ` +
+        'Name a key by key id, key ARN, alias/NAME or alias ARN.',
+    );
+  }
+
+  if (
+    name === 'KMSInternalException' || name === 'DependencyTimeoutException' || name === 'InternalFailure' ||
+    name === 'ServiceUnavailable' || (status !== undefined && status >= 500)
+  ) {
+    return make(
+      'KMS_ERROR',
+      `AWS had an internal problem with ${op}${key ? ` on ${key}` : ''}${where}${detail} This is usually temporary: retry in a moment.`,
+    );
+  }
+
+  return make(
+    'KMS_ERROR',
+    `${op}${key ? ` on ${key}` : ''}${where} failed: ${name || 'error'}${awsMessage ? `: ${awsMessage.replace(/\.?$/, '')}` : ''}. ` +
+      'Check the key, the Region and your permissions, then retry.',
+  );
 }
 
-function errorName(e: unknown): string {
-  return e && typeof e === 'object' && 'name' in e && typeof e.name === 'string' ? e.name : '';
+/** "alias/x (arn:…)" when both are known, else whichever is. */
+function describeKey(ctx: AwsFailureContext): string {
+  const alias = ctx.alias ?? (ctx.keyId && /^(alias\/|arn:[^:]+:kms:[^:]*:\d*:alias\/)/.test(ctx.keyId) ? ctx.keyId : undefined);
+  const arn = ctx.keyArn ?? (ctx.keyId && ctx.keyId !== alias ? ctx.keyId : undefined);
+  if (alias && arn && alias !== arn) return `${alias} (${arn})`;
+  return alias ?? arn ?? '';
 }
 
-function isNetworkError(e: unknown): boolean {
-  const code = e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
-  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code);
+function verbFor(op: string): string {
+  switch (op) {
+    case 'GenerateDataKey': return 'encrypting a file';
+    case 'Decrypt': return 'decrypting';
+    case 'Encrypt': return 'sealing a secret';
+    case 'ReEncrypt': return 'rewrapping';
+    case 'ListAliases': case 'ListKeys': case 'DescribeKey': case 'GetKeyRotationStatus': return 'listing keys';
+    case 'GetCallerIdentity': return 'showing who you are';
+    default: return op;
+  }
 }
 
-function describeKey(ctx: KmsErrorContext): string {
-  const names = [ctx.alias, ctx.keyArn ?? ctx.keyId].filter(Boolean);
-  return names.length ? `key ${[...new Set(names)].join(' (')}${names.length > 1 ? ')' : ''}` : 'the key';
+function isSsoExpired(name: string, message: string, status: number | undefined, op: string): boolean {
+  if (name === 'UnauthorizedException' && (SSO_OPERATIONS.has(op) || /sso|session|token/i.test(message))) return true;
+  if (name === 'InvalidGrantException' || (name === 'ExpiredTokenException' && /sso/i.test(message))) return true;
+  if (name === 'TokenProviderError' || name === 'CredentialsProviderError') {
+    if (/could not be found|missing required|not configured with SSO|Conflicting SSO|invalid SSO credentials/i.test(message)) return false;
+    // fromSSO wraps a GetRoleCredentials failure as "UnauthorizedException: Session token not found or invalid".
+    return /SSO session|SSO Token|Token is expired|sso login|sso_session|UnauthorizedException/i.test(message);
+  }
+  return status === 401 && SSO_OPERATIONS.has(op);
 }
+
+function isNetworkError(err: Record<string, unknown> | undefined): boolean {
+  if (!err) return false;
+  if (networkCode(err)) return true;
+  const name = stringField(err, 'name');
+  return name === 'TimeoutError' || name === 'RequestTimeout' || name === 'NetworkingError';
+}
+
+function networkCode(err: Record<string, unknown> | undefined, depth = 0): string | undefined {
+  if (!err || depth > 4) return undefined;
+  const code = stringField(err, 'code') ?? stringField(err, 'errno');
+  if (code && NETWORK_CODES.has(code)) return code;
+  const nested = err.errors;
+  if (Array.isArray(nested)) {
+    for (const inner of nested) {
+      const c = networkCode(asRecord(inner), depth + 1);
+      if (c) return c;
+    }
+  }
+  return networkCode(asRecord(err.cause), depth + 1);
+}
+
+function httpStatus(err: Record<string, unknown> | undefined): number | undefined {
+  const meta = asRecord(err?.$metadata);
+  const status = meta?.httpStatusCode ?? asRecord(err?.$response)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function attemptsOf(err: Record<string, unknown> | undefined): number | undefined {
+  const attempts = asRecord(err?.$metadata)?.attempts;
+  return typeof attempts === 'number' && attempts > 1 ? attempts : undefined;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+}
+
+function stringField(obj: Record<string, unknown> | undefined, field: string): string | undefined {
+  const v = obj?.[field];
+  return typeof v === 'string' && v ? v : undefined;
+}
+
+/** The name main's first KMS keyring used for the context. */
+export type KmsErrorContext = AwsFailureContext;

@@ -1,0 +1,36 @@
+import { type CommandIo, fail } from '../aws/command.js';
+import { toErrorInfo } from '../errors.js';
+import { KmsKeyring } from '../keyring/kms-keyring.js';
+import { defaultKmsClientFactory, type KmsClientFactory } from '../kms/client.js';
+import { rewrapFile } from './rewrap.js';
+
+/**
+ * `kenv rewrap FILE.kenv... --to-key KEY [--to-key KEY2] [--keep-old]`: moves files to other KMS keys in place.
+ *
+ * The current data key is opened in discovery mode (the key ARN stored in each file). Every file is reported; the
+ * exit code is 1 when any failed.
+ */
+export async function runRewrapCommand(
+  opts: { files: string[]; toKey: string[]; keepOld?: boolean; profile?: string; region?: string; clients?: KmsClientFactory },
+  io: CommandIo,
+): Promise<number> {
+  try {
+    const clients = opts.clients ?? defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+    const from = new KmsKeyring({ clients });
+    const to = new KmsKeyring({ keyIds: opts.toKey, clients });
+    let failed = 0;
+    for (const file of opts.files) {
+      try {
+        const r = await rewrapFile(file, { from, to, keepOld: !!opts.keepOld });
+        io.out(`${file}: rewrapped to ${opts.toKey.join(', ')}${opts.keepOld ? ' (old keys kept)' : ''}${r.signed ? ', re-signed' : ''}.`);
+      } catch (e) {
+        failed += 1;
+        const info = toErrorInfo(e);
+        io.err(`kenv: ${file}: ${info.code}: ${info.message}`);
+      }
+    }
+    return failed ? 1 : 0;
+  } catch (e) {
+    return fail(e, io);
+  }
+}

@@ -1,0 +1,367 @@
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { toErrorInfo } from '../errors.js';
+import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
+import { inspectFile } from '../files.js';
+import { lockVault } from './lock.js';
+import { pathsNeedingRemoteHash, planSync } from './plan.js';
+import { forEachLimit } from './pool.js';
+import { headRemote, listRemote, toSyncError } from './remote.js';
+import { parseS3Url } from './s3-client.js';
+import { scanVault } from './scan.js';
+import {
+  abortUpload,
+  deleteRemote,
+  downloadObject,
+  taggedPath,
+  trashLocal,
+  uploadFile,
+  type TransferContext,
+} from './transfer.js';
+import type {
+  IndexEntry,
+  SyncActionKind,
+  SyncEventMap,
+  SyncFailure,
+  SyncIndex,
+  SyncPlan,
+  SyncReport,
+  SyncStatus,
+} from './types.js';
+import { watchVault, type SyncWatcher, type WatchOptions } from './watch.js';
+
+export interface VaultSyncOptions {
+  /** The vault folder. */
+  vaultDir: string;
+  /** `s3://bucket/prefix`. */
+  remote: string;
+  s3: S3Client;
+  /** Files transferred at once (default 4); also the parts of one large file in flight at once. */
+  concurrency?: number;
+  /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: its header parses). */
+  isKenv?: (absolutePath: string) => Promise<boolean>;
+  now?: () => Date;
+}
+
+/** Does the file's header parse as a Kenv message? Only those are ever uploaded: plaintext never leaves. */
+async function isKenvMessage(path: string): Promise<boolean> {
+  try {
+    await inspectFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How often the index is written during a long sync (besides at the end and when a multipart upload starts). */
+const INDEX_SAVE_EVERY = 500;
+const PROGRESS_STEP = 8 * 1024 * 1024;
+
+/**
+ * Two-way sync of one vault folder with one S3 prefix.
+ *
+ * Each run scans the folder, lists the prefix, plans from the index of the last sync (see `planSync`) and
+ * executes the plan with conditional writes, verified downloads and parallel transfers. The index is written
+ * atomically as the run goes, so a run that dies half-way resumes where it stopped. One run at a time.
+ */
+export class VaultSync {
+  readonly vaultDir: string;
+  readonly remote: string;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly s3: S3Client;
+  private readonly concurrency: number;
+  private readonly isKenv: (absolutePath: string) => Promise<boolean>;
+  private readonly now: () => Date;
+  private readonly emitter = new EventEmitter<SyncEventMap>();
+  private current: SyncStatus = { state: 'idle', toUpload: 0, toDownload: 0, conflicts: 0, errors: [] };
+  private running: { dryRun: boolean; report: Promise<SyncReport> } | undefined;
+
+  constructor(opts: VaultSyncOptions) {
+    this.vaultDir = opts.vaultDir;
+    const { bucket, prefix } = parseS3Url(opts.remote);
+    this.bucket = bucket;
+    this.prefix = prefix;
+    this.remote = `s3://${bucket}/${prefix}`;
+    this.s3 = opts.s3;
+    this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.isKenv = opts.isKenv ?? isKenvMessage;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof SyncEventMap>(event: K, listener: (...args: SyncEventMap[K]) => void): () => void {
+    // EventEmitter's generic signature does not narrow through K; the map above is the contract.
+    const l = listener as (...args: unknown[]) => void;
+    (this.emitter as EventEmitter).on(event, l);
+    return () => (this.emitter as EventEmitter).off(event, l);
+  }
+
+  get status(): SyncStatus {
+    return this.current;
+  }
+
+  private setStatus(patch: Partial<SyncStatus>): void {
+    this.current = { ...this.current, ...patch };
+    this.emitter.emit('status', this.current);
+  }
+
+  /** Scans, lists and plans without changing anything. */
+  async plan(signal?: AbortSignal): Promise<SyncReport> {
+    return this.sync({ dryRun: true, signal });
+  }
+
+  /**
+   * One full sync (or, with `dryRun`, the plan only).
+   *
+   * A call during a run shares that run's report, except a real sync asked for during a dry run: it starts
+   * when the dry run ends.
+   */
+  sync(opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<SyncReport> {
+    const dryRun = opts.dryRun ?? false;
+    if (this.running && (dryRun || !this.running.dryRun)) return this.running.report;
+    if (this.running) return this.running.report.catch(() => undefined).then(() => this.sync(opts));
+    const report = this.run(dryRun, opts.signal).finally(() => {
+      this.running = undefined;
+    });
+    this.running = { dryRun, report };
+    return report;
+  }
+
+  /** Syncs on file-system events (debounced) and on a periodic remote poll, backing off after errors. */
+  watch(opts: WatchOptions = {}): SyncWatcher {
+    return watchVault(this, opts);
+  }
+
+  private async run(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
+    this.setStatus({ state: 'scanning', errors: [] });
+    try {
+      const report = await this.runInner(dryRun, signal);
+      const errors = report.failed;
+      this.setStatus({
+        state: errors.length ? 'error' : 'idle',
+        toUpload: dryRun ? report.plan.upload.length : 0,
+        toDownload: dryRun ? report.plan.download.length : 0,
+        conflicts: report.conflicts.length + (dryRun ? report.plan.conflict.length : 0),
+        errors,
+        ...(errors.length || dryRun ? {} : { lastSyncAt: this.now().toISOString() }),
+      });
+      this.emitter.emit('report', report);
+      return report;
+    } catch (e) {
+      const failure: SyncFailure = { path: '', ...toErrorInfo(toSyncError(e, this.remote)) };
+      this.emitter.emit('failure', failure);
+      this.setStatus({ state: 'error', errors: [failure] });
+      throw toSyncError(e, this.remote);
+    }
+  }
+
+  private async runInner(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
+    if (dryRun) return this.scanAndPlan(true, signal);
+    const unlock = await lockVault(this.vaultDir);
+    try {
+      // Left by a run that died mid-download; nothing else writes there while the lock is held.
+      await rm(join(this.vaultDir, SYNC_DIR, 'tmp'), { recursive: true, force: true });
+      return await this.scanAndPlan(false, signal);
+    } finally {
+      await unlock();
+    }
+  }
+
+  private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
+    const index = await loadIndex(this.vaultDir, this.remote);
+    const [scan, listing] = await Promise.all([
+      scanVault(this.vaultDir, index.entries, this.isKenv),
+      listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
+        throw toSyncError(e, `listing ${this.remote}`);
+      }),
+    ]);
+    await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, index.entries), 8, async (path) => {
+      const head = await headRemote(this.s3, this.bucket, this.prefix + path, signal).catch((e: unknown) => {
+        throw toSyncError(e, path);
+      });
+      const o = listing.objects.get(path);
+      if (o && head.etag === o.etag && head.sha256) o.sha256 = head.sha256;
+    });
+    const plan = planSync(scan.files, listing.objects, index.entries);
+    this.emitter.emit('plan', plan);
+    const report: SyncReport = {
+      dryRun,
+      plan,
+      uploaded: [],
+      downloaded: [],
+      deletedLocal: [],
+      deletedRemote: [],
+      conflicts: [],
+      unchanged: plan.unchanged.length,
+      skipped: [...scan.skipped, ...listing.skipped],
+      failed: [],
+      bytesUploaded: 0,
+      bytesDownloaded: 0,
+    };
+    this.setStatus({
+      state: dryRun ? 'idle' : 'syncing',
+      toUpload: plan.upload.length + plan.conflict.length,
+      toDownload: plan.download.length + plan.conflict.length,
+      conflicts: plan.conflict.length,
+    });
+    if (dryRun) return report;
+    await this.execute(plan, index, report, signal);
+    // Transfers finish in any order; reports read the same every time.
+    for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
+    report.conflicts.sort((x, y) => x.path.localeCompare(y.path));
+    report.failed.sort((x, y) => x.path.localeCompare(y.path));
+    return report;
+  }
+
+  private async execute(plan: SyncPlan, index: SyncIndex, report: SyncReport, signal: AbortSignal | undefined): Promise<void> {
+    let saving = Promise.resolve();
+    const persist = () => {
+      const snapshot = JSON.parse(JSON.stringify(index)) as SyncIndex;
+      saving = saving.then(() => saveIndex(this.vaultDir, snapshot));
+      return saving;
+    };
+    let sinceSave = 0;
+    const record = async (entry: IndexEntry | undefined, path: string) => {
+      if (entry) index.entries[entry.path] = entry;
+      else delete index.entries[path];
+      if (++sinceSave >= INDEX_SAVE_EVERY) {
+        sinceSave = 0;
+        await persist();
+      }
+    };
+    for (const u of plan.unchanged) index.entries[u.path] = u.entry;
+    for (const p of plan.forget) delete index.entries[p];
+
+    const transferred = new Map<string, number>();
+    const sizes = new Map<string, number>();
+    const kinds = new Map<string, SyncActionKind>();
+    const expect = (path: string, kind: SyncActionKind, size: number) => {
+      sizes.set(path, size);
+      kinds.set(path, kind);
+    };
+    for (const a of plan.upload) expect(a.path, 'upload', a.local.size);
+    for (const a of plan.download) expect(a.path, 'download', a.remote.size);
+    for (const a of plan.conflict) expect(a.path, 'conflict', a.local.size);
+    const ctx: TransferContext = {
+      s3: this.s3,
+      bucket: this.bucket,
+      prefix: this.prefix,
+      vaultDir: this.vaultDir,
+      index,
+      saveIndex: persist,
+      partConcurrency: this.concurrency,
+      now: this.now,
+      signal,
+      onBytes: (path, bytes) => {
+        const before = transferred.get(path) ?? 0;
+        transferred.set(path, before + bytes);
+        // Large transfers report as they go, every 8 MiB (a part), not on every chunk.
+        const total = sizes.get(path);
+        if (total !== undefined && Math.floor((before + bytes) / PROGRESS_STEP) > Math.floor(before / PROGRESS_STEP)) {
+          this.emitter.emit('progress', { kind: kinds.get(path) ?? 'upload', path, bytesDone: before + bytes, bytesTotal: total, done: false });
+        }
+      },
+    };
+    let toUpload = plan.upload.length + plan.conflict.length;
+    let toDownload = plan.download.length + plan.conflict.length;
+    const progress = (kind: SyncActionKind, path: string, total: number) =>
+      this.emitter.emit('progress', { kind, path, bytesDone: transferred.get(path) ?? 0, bytesTotal: total, done: true });
+    const fail = (path: string, e: unknown) => {
+      const failure: SyncFailure = { path, ...toErrorInfo(toSyncError(e, path)) };
+      report.failed.push(failure);
+      this.emitter.emit('failure', failure);
+    };
+
+    type Job = { path: string; run: () => Promise<void> };
+    const job = (path: string, run: () => Promise<void>): Job => ({ path, run });
+    const jobs: Job[] = [];
+    for (const a of plan.upload) {
+      jobs.push(job(a.path, async () => {
+        const entry = await uploadFile(ctx, a.local, a.ifMatch);
+        await record(entry, a.path);
+        report.uploaded.push(a.path);
+        report.bytesUploaded += a.local.size;
+        this.setStatus({ toUpload: --toUpload });
+        progress('upload', a.path, a.local.size);
+      }));
+    }
+    for (const a of plan.download) {
+      jobs.push(job(a.path, async () => {
+        const landed = await downloadObject(ctx, a.remote, a.replaces);
+        report.bytesDownloaded += a.remote.size;
+        this.setStatus({ toDownload: --toDownload });
+        if (landed.path === a.path) {
+          await record(landed.entry, a.path);
+          report.downloaded.push(a.path);
+        } else {
+          // The local file changed under us: the remote version was kept beside it, to be uploaded next time.
+          report.conflicts.push({ path: a.path, conflictCopy: landed.path });
+        }
+        progress('download', a.path, a.remote.size);
+      }));
+    }
+    for (const a of plan.conflict) {
+      jobs.push(job(a.path, async () => {
+        const copy = await taggedPath(this.vaultDir, a.path, 'conflict', this.now());
+        const landed = await downloadObject(ctx, a.remote, undefined, copy);
+        report.bytesDownloaded += a.remote.size;
+        report.conflicts.push({ path: a.path, conflictCopy: landed.path });
+        this.setStatus({ toDownload: --toDownload });
+        // From here the remote version is safe locally: record it as the base, so that a failure below is
+        // retried as a plain upload of the local edit, never as a second conflict.
+        await record({ ...landed.entry, path: a.path, mtimeMs: -1 }, a.path);
+        const copyLocal = { path: landed.path, size: landed.entry.size, mtimeMs: landed.entry.mtimeMs, sha256: landed.entry.sha256 };
+        await record(await uploadFile(ctx, copyLocal, undefined), landed.path);
+        await record(await uploadFile(ctx, a.local, landed.entry.etag), a.path);
+        report.bytesUploaded += a.local.size + landed.entry.size;
+        this.setStatus({ toUpload: --toUpload });
+        progress('conflict', a.path, a.local.size);
+      }));
+    }
+
+    // Deletions run after every transfer: an interrupted rename leaves both names, never neither.
+    const deletions: Job[] = [];
+    for (const a of plan.deleteRemote) {
+      deletions.push(job(a.path, async () => {
+        await deleteRemote(ctx, a.remote);
+        await record(undefined, a.path);
+        report.deletedRemote.push(a.path);
+        progress('deleteRemote', a.path, 0);
+      }));
+    }
+    for (const a of plan.deleteLocal) {
+      deletions.push(job(a.path, async () => {
+        await trashLocal(ctx, a.local);
+        await record(undefined, a.path);
+        report.deletedLocal.push(a.path);
+        progress('deleteLocal', a.path, 0);
+      }));
+    }
+    const runAll = (list: Job[]) =>
+      forEachLimit(list, this.concurrency, async (job) => {
+        try {
+          await job.run();
+        } catch (e) {
+          fail(job.path, e);
+        }
+      });
+    try {
+      await runAll(jobs);
+      await runAll(deletions);
+      // A multipart upload kept for resuming is dropped once its file no longer needs uploading (deleted,
+      // or synced another way), so S3 does not keep its parts forever.
+      const wanted = new Set([...plan.upload, ...plan.conflict].map((a) => a.path));
+      for (const pending of Object.values(index.uploads)) {
+        if (!wanted.has(pending.path)) {
+          await abortUpload(ctx, pending);
+          delete index.uploads[pending.path];
+        }
+      }
+    } finally {
+      await persist();
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { SyncIndex } from './types.js';
+
+/** The folder inside a vault where sync keeps its state; never synced. */
+export const SYNC_DIR = '.kenv-sync';
+/** Where files deleted remotely are moved to; never synced. */
+export const TRASH_DIR = '.kenv-trash';
+
+export function indexPath(vaultDir: string): string {
+  return join(vaultDir, SYNC_DIR, 'index.json');
+}
+
+/** A fresh index for `remote`. */
+export function emptyIndex(remote: string): SyncIndex {
+  return { version: 1, remote, entries: {}, uploads: {} };
+}
+
+/**
+ * Reads the vault's index for `remote`.
+ *
+ * A missing, unreadable or foreign index (one written for another remote) yields an empty one: the next sync is
+ * then a first sync, which merges and never overwrites, so starting over is always safe.
+ */
+export async function loadIndex(vaultDir: string, remote: string): Promise<SyncIndex> {
+  try {
+    const parsed = JSON.parse(await readFile(indexPath(vaultDir), 'utf8')) as Partial<SyncIndex>;
+    if (parsed.version !== 1 || parsed.remote !== remote || typeof parsed.entries !== 'object' || !parsed.entries) {
+      return emptyIndex(remote);
+    }
+    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {} };
+  } catch {
+    return emptyIndex(remote);
+  }
+}
+
+/** Writes `path` atomically: a temporary file in the same folder, fsync, rename, then fsync of the folder. */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  try {
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Some file systems (and Windows) cannot fsync a folder; the rename is still atomic there.
+  }
+}
+
+export async function saveIndex(vaultDir: string, index: SyncIndex): Promise<void> {
+  await writeFileAtomic(indexPath(vaultDir), JSON.stringify(index));
+}

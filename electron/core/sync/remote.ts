@@ -1,0 +1,128 @@
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { KenvError } from '../errors.js';
+import { SYNC_DIR, TRASH_DIR } from './index-store.js';
+import type { RemoteObject, SkippedFile } from './types.js';
+
+/** The object metadata key holding the SHA-256 of the ciphertext (`x-amz-meta-kenv-sha256`). */
+export const SHA256_METADATA = 'kenv-sha256';
+
+export function stripQuotes(etag: string | undefined): string {
+  return (etag ?? '').replace(/"/g, '');
+}
+
+/**
+ * Is `path` (an object key with the vault prefix removed) safe to write under the vault folder?
+ *
+ * Keys come from whoever can write to the bucket: `../x.kenv`, absolute paths, backslashes (a separator on
+ * Windows) or Kenv's own folders must never become local paths.
+ */
+export function isSafeVaultPath(path: string): boolean {
+  if (!path || path.includes('\\') || path.includes('\0') || path.startsWith('/')) return false;
+  const segments = path.split('/');
+  if (segments[0] === SYNC_DIR || segments[0] === TRASH_DIR) return false;
+  return segments.every((s) => s !== '' && s !== '.' && s !== '..' && !/^[a-zA-Z]:$/.test(s));
+}
+
+export interface RemoteListing {
+  objects: Map<string, RemoteObject>;
+  skipped: SkippedFile[];
+}
+
+/** Lists the `.kenv` objects under `prefix`, every page of ListObjectsV2. */
+export async function listRemote(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<RemoteListing> {
+  const objects = new Map<string, RemoteObject>();
+  const skipped: SkippedFile[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+      { abortSignal: signal },
+    );
+    for (const o of page.Contents ?? []) {
+      if (!o.Key || !o.Key.startsWith(prefix) || !o.Key.endsWith('.kenv')) continue;
+      const path = o.Key.slice(prefix.length);
+      if (!isSafeVaultPath(path)) {
+        skipped.push({ path, reason: 'unsafe-remote-key' });
+        continue;
+      }
+      objects.set(path, { path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { objects, skipped };
+}
+
+/** The object's SHA-256 from its metadata (undefined when it has none), and its current ETag. */
+export async function headRemote(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<{ sha256: string | undefined; etag: string; size: number }> {
+  const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  return { sha256: out.Metadata?.[SHA256_METADATA], etag: stripQuotes(out.ETag), size: out.ContentLength ?? 0 };
+}
+
+function errorName(e: unknown): string {
+  return e && typeof e === 'object' && 'name' in e ? String(e.name) : '';
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** Did S3 refuse a conditional request because the object is not (or no longer) what we expected? */
+export function isPreconditionFailure(e: unknown): boolean {
+  const name = errorName(e);
+  const status = httpStatus(e);
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412 || status === 409;
+}
+
+export function isNoSuchKey(e: unknown): boolean {
+  return errorName(e) === 'NoSuchKey' || errorName(e) === 'NotFound' || httpStatus(e) === 404;
+}
+
+/** Turns an SDK or network error into a KenvError whose sentence says what to do. */
+export function toSyncError(e: unknown, what: string): KenvError {
+  if (e instanceof KenvError) return e;
+  const name = errorName(e);
+  const code = e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
+  const message = e instanceof Error ? e.message : String(e);
+  if (e && typeof e === 'object' && 'syscall' in e && typeof e.syscall === 'string') {
+    // A file-system error in the vault, not an S3 one.
+    const writing = ['write', 'rename', 'mkdir', 'unlink', 'rmdir', 'fsync', 'copyfile'].includes(e.syscall) || code === 'ENOSPC';
+    return new KenvError(
+      writing ? 'OUTPUT_FAILED' : 'INPUT_UNREADABLE',
+      `${writing ? 'Could not write' : 'Could not read'} in the vault folder (${what}): ${message}. Check the folder's permissions and free space.`,
+      { cause: e },
+    );
+  }
+  if (name === 'AbortError') {
+    return new KenvError('CANCELLED', `The sync was stopped (${what}). It resumes where it stopped next time.`, { cause: e });
+  }
+  if (isPreconditionFailure(e) || name === 'NoSuchKey') {
+    return new KenvError('SYNC_REMOTE_CHANGED', `${what} changed on S3 while this sync ran. Sync again to reconcile it.`, { cause: e });
+  }
+  if (name === 'AccessDenied' || httpStatus(e) === 403) {
+    return new KenvError('S3_ACCESS_DENIED', `S3 denied access (${what}). Check the profile's permissions on the bucket.`, { cause: e });
+  }
+  if (name === 'NoSuchBucket') {
+    return new KenvError('S3_NO_SUCH_BUCKET', `The bucket does not exist (${what}). Check the s3:// location and the Region.`, { cause: e });
+  }
+  if (name === 'CredentialsProviderError') {
+    return new KenvError('NO_CREDENTIALS', 'No AWS credentials were found. Sign in or choose a profile with --profile.', { cause: e });
+  }
+  if (/region is missing/i.test(message)) {
+    return new KenvError('NO_REGION', 'No AWS Region is configured. Pass --region or set one in the profile.', { cause: e });
+  }
+  if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code) ||
+    name === 'TimeoutError' ||
+    /socket hang up|ECONNRESET|ECONNREFUSED/.test(message)
+  ) {
+    return new KenvError('NETWORK_UNREACHABLE', `S3 could not be reached (${what}). Check the network; the sync resumes where it stopped.`, {
+      cause: e,
+    });
+  }
+  return new KenvError('S3_ERROR', `S3 answered with an error (${what}): ${name || 'Error'}: ${message}`, { cause: e });
+}

@@ -1,0 +1,345 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { KenvError } from '../errors.js';
+import { SYNC_DIR, TRASH_DIR } from './index-store.js';
+import { forEachLimit } from './pool.js';
+import { SHA256_METADATA, isNoSuchKey, stripQuotes } from './remote.js';
+import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
+
+const MiB = 1024 * 1024;
+/** S3's limits: at most 10,000 parts, objects up to 5 TiB. Kenv never uses parts under 8 MiB. */
+export const MAX_PARTS = 10_000;
+export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
+export const MIN_PART_SIZE = 8 * MiB;
+/** Memory a single multipart upload may hold in part buffers at once. */
+const PART_MEMORY_BUDGET = 256 * MiB;
+
+/** The part size for a file of `size` bytes: 8 MiB, or the next whole MiB that fits the file in 10,000 parts. */
+export function choosePartSize(size: number): number {
+  return Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
+
+export interface TransferContext {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  vaultDir: string;
+  index: SyncIndex;
+  /** Persists the index now (used as soon as a multipart upload id exists, so a restart can resume it). */
+  saveIndex: () => Promise<void>;
+  /** Parts of one file in flight at once (bounded further by a memory budget for very large parts). */
+  partConcurrency: number;
+  onBytes: (path: string, bytes: number) => void;
+  now: () => Date;
+  signal?: AbortSignal;
+}
+
+function localChanged(path: string): KenvError {
+  return new KenvError('SYNC_LOCAL_CHANGED', `${path} changed while it was being synced. Sync again to send the new version.`);
+}
+
+function condition(ifMatch: string | undefined): { IfMatch: string } | { IfNoneMatch: string } {
+  return ifMatch !== undefined ? { IfMatch: `"${ifMatch}"` } : { IfNoneMatch: '*' };
+}
+
+async function readFully(fh: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buffer.length) {
+    const { bytesRead } = await fh.read(buffer, done, buffer.length - done, position + done);
+    if (bytesRead === 0) throw new KenvError('SYNC_LOCAL_CHANGED', 'A file became shorter while it was being uploaded. Sync again.');
+    done += bytesRead;
+  }
+}
+
+/**
+ * Uploads a local file to its key with a conditional write, returning what the index records.
+ *
+ * `ifMatch` absent: the object must not exist (`If-None-Match: *`); present: the object must still have that ETag.
+ * Either way another machine's concurrent write makes this fail with SYNC_REMOTE_CHANGED instead of clobbering.
+ * The file must be the one that was scanned (size, mtime, SHA-256), else SYNC_LOCAL_CHANGED.
+ */
+export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch: string | undefined): Promise<IndexEntry> {
+  const abs = join(ctx.vaultDir, local.path);
+  const key = ctx.prefix + local.path;
+  const info = await lstat(abs);
+  if (info.size !== local.size || info.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
+  if (info.size > MAX_OBJECT_SIZE) {
+    throw new KenvError('S3_ERROR', `${local.path} is larger than the 5 TiB S3 allows for one object.`);
+  }
+  const partSize = choosePartSize(info.size);
+  if (info.size <= partSize) {
+    const body = await readFile(abs);
+    const digest = createHash('sha256').update(body).digest();
+    const sha256 = digest.toString('hex');
+    if (sha256 !== local.sha256) throw localChanged(local.path);
+    const out = await ctx.s3.send(
+      new PutObjectCommand({
+        Bucket: ctx.bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/octet-stream',
+        Metadata: { [SHA256_METADATA]: sha256 },
+        // S3 itself then refuses a body damaged in transit (servers without checksums ignore it).
+        ChecksumSHA256: digest.toString('base64'),
+        ...condition(ifMatch),
+      }),
+      { abortSignal: ctx.signal },
+    );
+    ctx.onBytes(local.path, body.length);
+    return { path: local.path, size: info.size, mtimeMs: info.mtimeMs, etag: stripQuotes(out.ETag), sha256 };
+  }
+  return uploadMultipart(ctx, local, key, partSize, ifMatch);
+}
+
+async function listUploadedParts(ctx: TransferContext, pending: PendingUpload): Promise<Map<number, { etag: string; size: number }>> {
+  const parts = new Map<number, { etag: string; size: number }>();
+  let marker: string | undefined;
+  do {
+    const page = await ctx.s3.send(
+      new ListPartsCommand({ Bucket: ctx.bucket, Key: pending.key, UploadId: pending.uploadId, PartNumberMarker: marker }),
+      { abortSignal: ctx.signal },
+    );
+    for (const p of page.Parts ?? []) {
+      if (p.PartNumber !== undefined && p.ETag) parts.set(p.PartNumber, { etag: p.ETag, size: p.Size ?? -1 });
+    }
+    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+  } while (marker);
+  return parts;
+}
+
+/** Aborts a multipart upload, ignoring failures (a bucket lifecycle rule cleans up what is left). */
+export async function abortUpload(ctx: TransferContext, pending: PendingUpload): Promise<void> {
+  try {
+    await ctx.s3.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: pending.key, UploadId: pending.uploadId }));
+  } catch {
+    // Already gone, or unreachable: a bucket lifecycle rule for incomplete uploads cleans up what is left.
+  }
+}
+
+async function uploadMultipart(
+  ctx: TransferContext,
+  local: LocalFile,
+  key: string,
+  partSize: number,
+  ifMatch: string | undefined,
+): Promise<IndexEntry> {
+  const partCount = Math.ceil(local.size / partSize);
+  const partLength = (n: number) => Math.min(partSize, local.size - (n - 1) * partSize);
+  const done = new Map<number, string>();
+  let pending = ctx.index.uploads[local.path];
+  const resumable =
+    pending &&
+    pending.key === key &&
+    pending.size === local.size &&
+    pending.mtimeMs === local.mtimeMs &&
+    pending.sha256 === local.sha256 &&
+    pending.partSize === partSize;
+  if (pending && resumable) {
+    try {
+      for (const [n, p] of await listUploadedParts(ctx, pending)) {
+        if (n >= 1 && n <= partCount && p.size === partLength(n)) done.set(n, p.etag);
+      }
+    } catch (e) {
+      if ((e as { name?: string }).name !== 'NoSuchUpload') throw e;
+      pending = undefined;
+    }
+  } else if (pending) {
+    await abortUpload(ctx, pending);
+    pending = undefined;
+  }
+  if (!pending) {
+    const created = await ctx.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: ctx.bucket,
+        Key: key,
+        ContentType: 'application/octet-stream',
+        Metadata: { [SHA256_METADATA]: local.sha256 },
+      }),
+      { abortSignal: ctx.signal },
+    );
+    if (!created.UploadId) throw new KenvError('S3_ERROR', `S3 did not return an upload id for ${local.path}. Sync again.`);
+    pending = { path: local.path, key, uploadId: created.UploadId, size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize };
+    ctx.index.uploads[local.path] = pending;
+    await ctx.saveIndex();
+  }
+  const upload = pending;
+  for (const n of done.keys()) ctx.onBytes(local.path, partLength(n));
+
+  const todo: number[] = [];
+  for (let n = 1; n <= partCount; n++) if (!done.has(n)) todo.push(n);
+  const concurrency = Math.max(1, Math.min(ctx.partConcurrency, Math.floor(PART_MEMORY_BUDGET / partSize)));
+  const fh = await open(join(ctx.vaultDir, local.path), 'r');
+  try {
+    await forEachLimit(todo, concurrency, async (n) => {
+      const body = Buffer.allocUnsafe(partLength(n));
+      await readFully(fh, body, (n - 1) * partSize);
+      const out = await ctx.s3.send(
+        new UploadPartCommand({ Bucket: ctx.bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body }),
+        { abortSignal: ctx.signal },
+      );
+      if (!out.ETag) throw new KenvError('S3_ERROR', `S3 did not return an ETag for part ${n} of ${local.path}. Sync again.`);
+      done.set(n, out.ETag);
+      ctx.onBytes(local.path, body.length);
+    });
+  } finally {
+    await fh.close();
+  }
+
+  // The metadata promises a SHA-256 computed before the upload: the parts must come from that same file.
+  const after = await lstat(join(ctx.vaultDir, local.path));
+  if (after.size !== local.size || after.mtimeMs !== local.mtimeMs) {
+    await abortUpload(ctx, upload);
+    delete ctx.index.uploads[local.path];
+    throw localChanged(local.path);
+  }
+  const out = await ctx.s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: ctx.bucket,
+      Key: key,
+      UploadId: upload.uploadId,
+      MultipartUpload: { Parts: [...done].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
+      ...condition(ifMatch),
+    }),
+    { abortSignal: ctx.signal },
+  );
+  delete ctx.index.uploads[local.path];
+  return { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag: stripQuotes(out.ETag), sha256: local.sha256 };
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+async function exists(abs: string): Promise<boolean> {
+  return lstat(abs).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A free vault path next to `path` tagged `(<tag> YYYY-MM-DD HHMMSS)`, e.g. `a (conflict 2026-11-23 101500).kenv`. */
+export async function taggedPath(vaultDir: string, path: string, tag: string, now: Date): Promise<string> {
+  const stem = path.endsWith('.kenv') ? path.slice(0, -'.kenv'.length) : path;
+  for (let n = 1; ; n++) {
+    const candidate = `${stem} (${tag} ${stamp(now)}${n > 1 ? ` ${n}` : ''}).kenv`;
+    if (!(await exists(join(vaultDir, candidate)))) return candidate;
+  }
+}
+
+export interface DownloadResult {
+  /** Where the file landed: `path`, or a conflict copy when the local file changed meanwhile. */
+  path: string;
+  entry: IndexEntry;
+}
+
+async function fetchVerified(ctx: TransferContext, remote: RemoteObject, tmp: string): Promise<{ sha256: string; etag: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const out = await ctx.s3.send(
+      new GetObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + remote.path, IfMatch: `"${remote.etag}"` }),
+      { abortSignal: ctx.signal },
+    );
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      for await (const chunk of out.Body as Readable) {
+        const b = chunk as Buffer;
+        hash.update(b);
+        bytes += b.length;
+        await fh.write(b);
+        ctx.onBytes(remote.path, b.length);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const sha256 = hash.digest('hex');
+    const expected = out.Metadata?.[SHA256_METADATA];
+    const lengthOk = out.ContentLength === undefined || out.ContentLength === bytes;
+    if (lengthOk && (expected === undefined || expected === sha256)) return { sha256, etag: stripQuotes(out.ETag) || remote.etag };
+    await rm(tmp, { force: true });
+    if (attempt >= 2) {
+      throw new KenvError(
+        'SYNC_CHECKSUM_MISMATCH',
+        `${remote.path} arrived corrupted twice (its SHA-256 does not match the one stored with it). Nothing was written; sync again later.`,
+      );
+    }
+  }
+}
+
+/**
+ * Downloads a remote object into the vault: to a temporary file, verified against the SHA-256 in its metadata
+ * (one retry on mismatch), fsynced, then renamed into place.
+ *
+ * `replaces` is the local file the plan expects at the destination (absent: none). When the destination no
+ * longer matches that expectation, the download lands as a conflict copy instead, so no local edit is lost.
+ * `target` overrides the destination path (conflict copies).
+ */
+export async function downloadObject(
+  ctx: TransferContext,
+  remote: RemoteObject,
+  replaces: LocalFile | undefined,
+  target?: string,
+): Promise<DownloadResult> {
+  const tmpDir = join(ctx.vaultDir, SYNC_DIR, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+  try {
+    const { sha256, etag } = await fetchVerified(ctx, remote, tmp);
+    let path = target ?? remote.path;
+    const current = await lstat(join(ctx.vaultDir, path)).catch(() => undefined);
+    const expected = target === undefined ? replaces : undefined;
+    const untouched = expected
+      ? !current || (current.size === expected.size && current.mtimeMs === expected.mtimeMs)
+      : !current;
+    if (!untouched) path = await taggedPath(ctx.vaultDir, path, 'conflict', ctx.now());
+    const abs = join(ctx.vaultDir, path);
+    await mkdir(dirname(abs), { recursive: true });
+    await rename(tmp, abs);
+    const info = await lstat(abs);
+    return { path, entry: { path, size: info.size, mtimeMs: info.mtimeMs, etag, sha256 } };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/**
+ * Moves a local file deleted on the remote to `.kenv-trash/` (keeping its folders); never unlinks it.
+ * A file that changed since the scan is left alone (SYNC_LOCAL_CHANGED): the next sync uploads it.
+ */
+export async function trashLocal(ctx: TransferContext, local: LocalFile): Promise<void> {
+  const abs = join(ctx.vaultDir, local.path);
+  const current = await lstat(abs).catch(() => undefined);
+  if (!current) return;
+  if (current.size !== local.size || current.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
+  let dest = `${TRASH_DIR}/${local.path}`;
+  if (await exists(join(ctx.vaultDir, dest))) dest = await taggedPath(ctx.vaultDir, dest, 'deleted', ctx.now());
+  await mkdir(dirname(join(ctx.vaultDir, dest)), { recursive: true });
+  await rename(abs, join(ctx.vaultDir, dest));
+}
+
+/** Deletes a remote object only if it still has the ETag the plan saw (`If-Match`). */
+export async function deleteRemote(ctx: TransferContext, remote: RemoteObject): Promise<void> {
+  try {
+    await ctx.s3.send(
+      new DeleteObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + remote.path, IfMatch: `"${remote.etag}"` }),
+      { abortSignal: ctx.signal },
+    );
+  } catch (e) {
+    if (!isNoSuchKey(e)) throw e;
+  }
+}

@@ -1,0 +1,118 @@
+/** The shapes the sync engine works with. Paths are vault-relative, '/'-separated, and end in `.kenv`. */
+import type { SyncFailure, SyncProgress, SyncStatus } from '../../../shared/sync.js';
+
+export type { SyncActionKind, SyncFailure, SyncProgress, SyncState, SyncStatus } from '../../../shared/sync.js';
+
+/** A `.kenv` file in the vault folder, as scanned. */
+export interface LocalFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** SHA-256 (hex) of the file's bytes: the ciphertext. */
+  sha256: string;
+}
+
+/** An object under the vault's prefix, as listed. */
+export interface RemoteObject {
+  path: string;
+  size: number;
+  /** Without quotes. */
+  etag: string;
+  /** From the object's `kenv-sha256` metadata, when it was fetched (listings do not carry metadata). */
+  sha256?: string;
+}
+
+/** What both sides held after the last sync that touched this path. */
+export interface IndexEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  etag: string;
+  sha256: string;
+}
+
+/** A multipart upload in flight, kept so that a restarted sync resumes it instead of starting over. */
+export interface PendingUpload {
+  path: string;
+  key: string;
+  uploadId: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  partSize: number;
+}
+
+/** `<vault>/.kenv-sync/index.json`. */
+export interface SyncIndex {
+  version: 1;
+  /** The `s3://bucket/prefix` this index describes; an index for another remote is ignored. */
+  remote: string;
+  entries: Record<string, IndexEntry>;
+  uploads: Record<string, PendingUpload>;
+}
+
+export interface UploadAction {
+  path: string;
+  local: LocalFile;
+  /** The ETag the remote object must still have (`If-Match`); absent: it must not exist (`If-None-Match: *`). */
+  ifMatch?: string;
+}
+
+export interface DownloadAction {
+  path: string;
+  remote: RemoteObject;
+  /** The local file the download replaces; absent: no local file is expected at `path`. */
+  replaces?: LocalFile;
+}
+
+export interface ConflictAction {
+  path: string;
+  local: LocalFile;
+  remote: RemoteObject;
+}
+
+/** What one sync will do, decided from the local scan, the remote listing and the index alone. */
+export interface SyncPlan {
+  upload: UploadAction[];
+  download: DownloadAction[];
+  /** Moved to `.kenv-trash/`, never unlinked. */
+  deleteLocal: { path: string; local: LocalFile }[];
+  deleteRemote: { path: string; remote: RemoteObject }[];
+  /** Both sides changed: the remote version lands next to the local one, and both are kept on both sides. */
+  conflict: ConflictAction[];
+  /** In sync; `entry` is what the index records (it may refresh a touched mtime or adopt identical files). */
+  unchanged: { path: string; entry: IndexEntry }[];
+  /** Gone on both sides: dropped from the index. */
+  forget: string[];
+}
+
+/** A file in the vault folder that sync leaves alone. */
+export interface SkippedFile {
+  path: string;
+  reason: 'not-kenv' | 'invalid-kenv' | 'unsafe-remote-key';
+}
+
+export interface SyncReport {
+  dryRun: boolean;
+  plan: SyncPlan;
+  uploaded: string[];
+  downloaded: string[];
+  deletedLocal: string[];
+  deletedRemote: string[];
+  /** Each conflict: the path, and where the remote version was kept. */
+  conflicts: { path: string; conflictCopy: string }[];
+  unchanged: number;
+  skipped: SkippedFile[];
+  failed: SyncFailure[];
+  bytesUploaded: number;
+  bytesDownloaded: number;
+}
+
+/** The engine's events, for `VaultSync.on`. */
+export interface SyncEventMap {
+  status: [SyncStatus];
+  plan: [SyncPlan];
+  progress: [SyncProgress];
+  failure: [SyncFailure];
+  report: [SyncReport];
+}

@@ -1,0 +1,156 @@
+/** What the bench runs: the contenders and the jobs a child process performs. */
+
+export const BENCH_NAMESPACE = 'kenv-bench';
+export const BENCH_KEY_NAME = 'raw-aes-256';
+
+export type Op = 'encrypt' | 'decrypt';
+
+/** A job for test/bench/child.ts. */
+export interface NodeJob {
+  tool: 'kenv' | 'esdk';
+  op: Op;
+  input: string;
+  output: string;
+  keyHex: string;
+  frameLength?: number;
+  sign: boolean;
+  /** Kenv only: `file` = encryptFile/decryptFile (the app and CLI), `stream` = the Transforms in a stream.pipeline. */
+  api?: 'file' | 'stream';
+}
+
+export type Command = { kind: 'node'; job: NodeJob } | { kind: 'exec'; argv: string[] };
+
+/** Files and keys shared by every contender in one bench run. */
+export interface Setup {
+  dir: string;
+  plaintext: string;
+  /** 32-byte wrapping key (raw AES keyring) as hex. */
+  keyHex: string;
+  /** openssl enc key and IV, hex. */
+  ctrKeyHex: string;
+  ctrIvHex: string;
+  ageIdentityFile: string;
+  ageRecipient: string;
+}
+
+export interface Contender {
+  /** Unique, for the table and for BENCH_ONLY. */
+  id: string;
+  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'esdk' | 'age' | 'openssl-ctr' | 'cp';
+  frameLength?: number;
+  /** The commands for one round: encrypt the plaintext to `sealed`, then decrypt `sealed` to `opened`. */
+  commands(setup: Setup, sealed: string, opened: string): Record<Op, Command>;
+}
+
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const GIB = 1024 * MIB;
+
+/** `64K`, `1MiB`, `1 GiB`, `1073741824`: bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!m) throw new Error(`Cannot read the size "${text}"; write it like 1GiB, 256MiB or 1073741824.`);
+  const unit = { '': 1, k: KIB, m: MIB, g: GIB, t: 1024 * GIB }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `4 KiB`, `1 MiB`. */
+export function formatSize(bytes: number): string {
+  if (bytes >= GIB && bytes % GIB === 0) return `${bytes / GIB} GiB`;
+  if (bytes >= MIB && bytes % MIB === 0) return `${bytes / MIB} MiB`;
+  if (bytes >= KIB && bytes % KIB === 0) return `${bytes / KIB} KiB`;
+  return `${bytes} B`;
+}
+
+function nodeCommands(
+  tool: 'kenv' | 'esdk',
+  setup: Setup,
+  sealed: string,
+  opened: string,
+  frameLength: number | undefined,
+  sign: boolean,
+  api: 'file' | 'stream' = 'file',
+): Record<Op, Command> {
+  const base = { tool, keyHex: setup.keyHex, sign, api, ...(frameLength ? { frameLength } : {}) };
+  return {
+    encrypt: { kind: 'node', job: { ...base, op: 'encrypt', input: setup.plaintext, output: sealed } },
+    decrypt: { kind: 'node', job: { ...base, op: 'decrypt', input: sealed, output: opened } },
+  };
+}
+
+/** Kenv at each frame length of the sweep; the default is among them. */
+export function kenvContenders(frameLengths: number[]): Contender[] {
+  return frameLengths.map((frameLength) => ({
+    id: `kenv ${formatSize(frameLength)}`,
+    group: 'kenv',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('kenv', setup, sealed, opened, frameLength, false),
+  }));
+}
+
+/** Kenv with suite 0x0578 (ECDSA P-384 footer): not a target, shown for what signing costs. */
+export function kenvSignedContender(frameLength: number): Contender {
+  return {
+    id: `kenv signed ${formatSize(frameLength)}`,
+    group: 'kenv-signed',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('kenv', setup, sealed, opened, frameLength, true),
+  };
+}
+
+/** Kenv's streaming API (EncryptStream / DecryptStream in a stream.pipeline), the path stdin/stdout take. */
+export function kenvStreamContender(frameLength: number): Contender {
+  return {
+    id: `kenv stream ${formatSize(frameLength)}`,
+    group: 'kenv-stream',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('kenv', setup, sealed, opened, frameLength, false, 'stream'),
+  };
+}
+
+/** The official JS ESDK, same suite (0x0478) and same raw AES keyring, at each frame length. */
+export function esdkContenders(frameLengths: number[]): Contender[] {
+  return frameLengths.map((frameLength) => ({
+    id: `esdk ${formatSize(frameLength)}`,
+    group: 'esdk',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('esdk', setup, sealed, opened, frameLength, false),
+  }));
+}
+
+export function ageContender(): Contender {
+  return {
+    id: 'age X25519',
+    group: 'age',
+    commands: (setup, sealed, opened) => ({
+      encrypt: { kind: 'exec', argv: ['age', '-r', setup.ageRecipient, '-o', sealed, setup.plaintext] },
+      decrypt: { kind: 'exec', argv: ['age', '-d', '-i', setup.ageIdentityFile, '-o', opened, sealed] },
+    }),
+  };
+}
+
+export function opensslCtrContender(): Contender {
+  const argv = (setup: Setup, input: string, output: string, decrypt: boolean): string[] => [
+    'openssl', 'enc', '-aes-256-ctr', ...(decrypt ? ['-d'] : []), '-K', setup.ctrKeyHex, '-iv', setup.ctrIvHex, '-in', input, '-out', output,
+  ];
+  return {
+    id: 'openssl aes-256-ctr',
+    group: 'openssl-ctr',
+    commands: (setup, sealed, opened) => ({
+      encrypt: { kind: 'exec', argv: argv(setup, setup.plaintext, sealed, false) },
+      decrypt: { kind: 'exec', argv: argv(setup, sealed, opened, true) },
+    }),
+  };
+}
+
+/** `cp`: what the disk and page cache allow file to file, with no crypto at all. */
+export function copyContender(): Contender {
+  return {
+    id: 'cp (no crypto)',
+    group: 'cp',
+    commands: (setup, sealed, opened) => ({
+      encrypt: { kind: 'exec', argv: ['cp', setup.plaintext, sealed] },
+      decrypt: { kind: 'exec', argv: ['cp', sealed, opened] },
+    }),
+  };
+}

@@ -1,0 +1,97 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptFile } from '../../../electron/core/files.js';
+import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
+import { encryptBatch } from '../../../electron/core/kms/batch.js';
+import { DEMO_KEY_ALIAS, type LocalKms } from '../../../electron/core/local-kms/server.js';
+import { kmsClient, LocalKmsFixture } from '../../support/local-kms.js';
+
+const fixture = new LocalKmsFixture();
+let kms: LocalKms;
+let inFlight = 0;
+let peak = 0;
+let client: KMSClient;
+
+beforeAll(async () => {
+  kms = await fixture.start();
+  // maxAttempts 2 keeps each throttled call short; the batch's own backoff does the rest.
+  client = kmsClient(kms, 'us-east-1', { maxAttempts: 2 });
+  client.middlewareStack.add((next) => async (args) => {
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    try {
+      return await next(args);
+    } finally {
+      inFlight -= 1;
+    }
+  }, { step: 'initialize', name: 'countInFlight' });
+});
+afterAll(async () => {
+  client.destroy();
+  await fixture.closeAll();
+});
+
+function makeFiles(n: number): string[] {
+  const dir = join(fixture.tempDir(), 'in');
+  mkdirSync(dir);
+  return Array.from({ length: n }, (_, i) => {
+    const path = join(dir, `file-${i}.txt`);
+    writeFileSync(path, `content of file ${i}\n`);
+    return path;
+  });
+}
+
+describe('encryptBatch against the local KMS', () => {
+  it('500 files, the first 50 KMS calls throttled, cache off: every file done, at most 4 KMS calls in flight', async () => {
+    const files = makeFiles(500);
+    const before = kms.counts().GenerateDataKey ?? 0;
+    peak = 0;
+    kms.throttleNext(50);
+    const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client });
+    // Short backoffs keep the test fast; 30 tries of 2 SDK attempts each can outlast all 50 throttled answers even
+    // if one file drew every one of them, so the outcome does not depend on timing.
+    const results = await encryptBatch(files, { keyring, cache: false, concurrency: 4, retry: { attempts: 30, baseDelayMs: 5, maxDelayMs: 50 } });
+    expect(results.flatMap((r) => (r.ok ? [] : [{ input: r.input, tries: r.tries, ...r.error }]))).toEqual([]);
+    expect(results.some((r) => r.tries > 1)).toBe(true);
+    expect(peak).toBeLessThanOrEqual(4);
+    expect((kms.counts().GenerateDataKey ?? 0) - before).toBe(550);
+    const sample = results[499]!;
+    if (!sample.ok) throw new Error('unreachable');
+    const out = join(fixture.tempDir(), 'back.txt');
+    await decryptFile(sample.outputPath, { keyring, outputPath: out });
+    expect(readFileSync(out, 'utf8')).toBe('content of file 499\n');
+  });
+
+  it('1,000 files with the data key cache on: a handful of GenerateDataKey calls, distinct message ids, all decrypt', async () => {
+    const files = makeFiles(1000);
+    const before = kms.counts().GenerateDataKey ?? 0;
+    const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client });
+    const results = await encryptBatch(files, { keyring, context: { batch: 'b1' }, concurrency: 8 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    const calls = (kms.counts().GenerateDataKey ?? 0) - before;
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(3);
+    const ids = new Set(results.map((r) => (r.ok ? r.messageId : '')));
+    expect(ids.size).toBe(1000);
+    for (const i of [0, 555, 999]) {
+      const r = results[i]!;
+      if (!r.ok) throw new Error('unreachable');
+      const out = join(fixture.tempDir(), `back-${i}.txt`);
+      await decryptFile(r.outputPath, { keyring: new KmsKeyring({ clients: () => client }), outputPath: out });
+      expect(readFileSync(out, 'utf8')).toBe(`content of file ${i}\n`);
+    }
+  });
+
+  it('a denied file fails alone with its code; the others finish', async () => {
+    const files = makeFiles(5);
+    kms.deny({ operation: 'GenerateDataKey', key: DEMO_KEY_ALIAS });
+    try {
+      const results = await encryptBatch(files, { keyring: new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client }), cache: false });
+      expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(Array(5).fill('KMS_ACCESS_DENIED'));
+    } finally {
+      kms.allow();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+// Shared set-up for the sync integration tests: a real S3-compatible server and throwaway vault folders.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { VaultSync, type VaultSyncOptions } from '../../../electron/core/sync/engine.js';
+import { createS3Client } from '../../../electron/core/sync/s3-client.js';
+import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
+
+export interface SyncWorld {
+  server: S3TestServer;
+  s3: S3Client;
+  bucket: string;
+  /** A fresh, empty prefix for one test. */
+  newRemote(): string;
+  newVault(): Promise<string>;
+  /** A VaultSync built the way the CLI builds it: the client comes from the environment. */
+  syncer(vaultDir: string, remote: string, opts?: Partial<VaultSyncOptions>): Promise<VaultSync>;
+  close(): Promise<void>;
+}
+
+export async function startSyncWorld(): Promise<SyncWorld> {
+  const server = await startS3Server();
+  const home = await mkdtemp(join(tmpdir(), 'kenv-home-'));
+  Object.assign(process.env, server.env(), { HOME: home, AWS_CONFIG_FILE: join(home, 'config') });
+  const bucket = 'vaults';
+  await server.createBucket(bucket);
+  const s3 = server.client();
+  const dirs: string[] = [home];
+  const clients: S3Client[] = [];
+  let n = 0;
+  return {
+    server,
+    s3,
+    bucket,
+    newRemote: () => `s3://${bucket}/team-${++n}/vault`,
+    async newVault() {
+      const dir = await mkdtemp(join(tmpdir(), 'kenv-vault-'));
+      dirs.push(dir);
+      return dir;
+    },
+    async syncer(vaultDir, remote, opts = {}) {
+      const client = await createS3Client();
+      clients.push(client);
+      return new VaultSync({ vaultDir, remote, s3: client, ...opts });
+    },
+    async close() {
+      for (const c of clients) c.destroy();
+      await server.close();
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** Keys under `s3://bucket/prefix`, relative to the prefix, sorted. */
+export async function remoteKeys(s3: S3Client, remote: string): Promise<string[]> {
+  const [, bucket = '', prefix = ''] = /^s3:\/\/([^/]+)\/(.*)$/.exec(remote) ?? [];
+  const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: p, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(p.length));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+export async function remoteBytes(s3: S3Client, remote: string, path: string): Promise<Buffer> {
+  const [, bucket = '', prefix = ''] = /^s3:\/\/([^/]+)\/(.*)$/.exec(remote) ?? [];
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix.replace(/\/?$/, '/')}${path}` }));
+  return Buffer.from(await out.Body!.transformToByteArray());
+}
+
+export async function remoteMetadata(s3: S3Client, remote: string, path: string): Promise<Record<string, string>> {
+  const [, bucket = '', prefix = ''] = /^s3:\/\/([^/]+)\/(.*)$/.exec(remote) ?? [];
+  const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix.replace(/\/?$/, '/')}${path}` }));
+  return out.Metadata ?? {};
+}
+
+/** Files under `dir` (relative, '/'-separated, sorted), optionally including Kenv's own folders. */
+export async function localFiles(dir: string, withState = false): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1).replace(/\\/g, '/'))
+    .filter((p) => withState || !(p.startsWith('.kenv-sync/') || p.startsWith('.kenv-trash/')))
+    .sort();
+}
+
+export function readLocal(dir: string, path: string): Promise<Buffer> {
+  return readFile(join(dir, path));
+}

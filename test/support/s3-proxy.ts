@@ -1,0 +1,321 @@
+/**
+ * An HTTP proxy in front of s3rver that adds what s3rver lacks and injects faults (see ./s3-server.ts).
+ *
+ * Requests are forwarded byte for byte (headers included, so SigV4 signatures still verify upstream), except:
+ * - writes carrying `If-None-Match` / `If-Match` (PutObject, CompleteMultipartUpload, DeleteObject) are checked
+ *   first against a HEAD of the object, under a per-key lock held until the write has answered, so two concurrent
+ *   conditional writes cannot both pass;
+ * - ListParts and AbortMultipartUpload are answered from s3rver's upload folder.
+ * It trusts every caller: it is a test harness, not an authorization layer.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+
+export interface ProxyStats {
+  puts: number;
+  partUploads: number;
+  gets: number;
+  preconditionFailures: number;
+  corruptedGets: number;
+  droppedUploads: number;
+}
+
+interface Fault {
+  match: (key: string) => boolean;
+}
+
+interface DropFault extends Fault {
+  afterBytes: number;
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function s3Error(res: http.ServerResponse, status: number, code: string, message: string, key?: string): void {
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message>` +
+    (key ? `<Key>${xmlEscape(key)}</Key>` : '') +
+    `<RequestId>kenv-test-proxy</RequestId></Error>`;
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function stripQuotes(etag: string): string {
+  return etag.replace(/"/g, '').trim();
+}
+
+/** The headers SigV4 never signs and a proxy must not pass on blindly. */
+const HOP_HEADERS = new Set(['expect', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> {
+  upstreamPort: number;
+  readonly stats: ProxyStats = { puts: 0, partUploads: 0, gets: 0, preconditionFailures: 0, corruptedGets: 0, droppedUploads: 0 };
+  private readonly dataDir: string;
+  private readonly server: http.Server;
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly locks = new Map<string, Promise<void>>();
+  private corruptFaults: Fault[] = [];
+  private dropFaults: DropFault[] = [];
+
+  constructor(opts: { upstreamPort: number; dataDir: string }) {
+    super();
+    this.upstreamPort = opts.upstreamPort;
+    this.dataDir = opts.dataDir;
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) s3Error(res, 500, 'InternalError', String(error));
+        else res.destroy();
+      });
+    });
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Flips one byte in the body of the next GetObject whose key matches (once). */
+  corruptNextGet(match: (key: string) => boolean = () => true): void {
+    this.corruptFaults.push({ match });
+  }
+
+  /** Cuts the connection of the next upload (PutObject or UploadPart) whose key matches after `afterBytes` bytes. */
+  dropNextUpload(afterBytes: number, match: (key: string) => boolean = () => true): void {
+    this.dropFaults.push({ afterBytes, match });
+  }
+
+  /** Forgets faults that were armed but not triggered. */
+  clearFaults(): void {
+    this.corruptFaults = [];
+    this.dropFaults = [];
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+
+    if (key && q.has('uploadId') && method === 'GET') return this.listParts(res, bucket, key, q);
+    if (key && q.has('uploadId') && method === 'DELETE') return this.abortUpload(res, bucket, q.get('uploadId') ?? '');
+
+    const isWrite =
+      key &&
+      ((method === 'PUT' && !q.has('uploadId') && !q.has('tagging') && !q.has('acl')) ||
+        (method === 'POST' && q.has('uploadId')) ||
+        (method === 'DELETE' && [...q.keys()].every((k) => k === 'x-id')));
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifMatch = req.headers['if-match'];
+    if (isWrite && (ifNoneMatch !== undefined || ifMatch !== undefined)) {
+      await this.withLock(`${bucket}/${key}`, async () => {
+        const current = await this.headEtag(bucket, key);
+        let failure: [number, string, string] | undefined;
+        if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && current !== undefined) {
+          failure = [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'];
+        } else if (ifMatch !== undefined && current === undefined) {
+          failure = [404, 'NoSuchKey', 'The specified key does not exist.'];
+        } else if (ifMatch !== undefined && current !== undefined && stripQuotes(ifMatch) !== current) {
+          failure = [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'];
+        }
+        if (failure) {
+          this.stats.preconditionFailures++;
+          req.resume();
+          s3Error(res, failure[0], failure[1], failure[2], key);
+          return;
+        }
+        await this.forward(req, res, key, q);
+      });
+      return;
+    }
+    await this.forward(req, res, key, q);
+  }
+
+  private async withLock(name: string, fn: () => Promise<void>): Promise<void> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    this.locks.set(name, chained);
+    await previous;
+    try {
+      await fn();
+    } finally {
+      release();
+      if (this.locks.get(name) === chained) this.locks.delete(name);
+    }
+  }
+
+  /** The object's ETag without quotes, or undefined when there is no such object. */
+  private headEtag(bucket: string, key: string): Promise<string | undefined> {
+    const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    return new Promise((resolve, reject) => {
+      const r = http.request(
+        { host: '127.0.0.1', port: this.upstreamPort, method: 'HEAD', path, agent: this.agent },
+        (up) => {
+          up.resume();
+          if (up.statusCode === 404) resolve(undefined);
+          else if (up.statusCode === 200) resolve(stripQuotes(String(up.headers.etag ?? '')));
+          else reject(new Error(`HEAD ${path} answered ${up.statusCode}`));
+        },
+      );
+      r.on('error', reject);
+      r.end();
+    });
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, key: string, q: URLSearchParams): Promise<void> {
+    const method = req.method ?? 'GET';
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (!HOP_HEADERS.has(name) && value !== undefined) headers[name] = value;
+    }
+    const isUpload = method === 'PUT' && key !== '';
+    const isPart = isUpload && q.has('partNumber');
+    const isGetObject = method === 'GET' && key !== '' && [...q.keys()].every((k) => k === 'x-id');
+    const drop = isUpload ? this.takeFault(this.dropFaults, key) : undefined;
+    const corrupt = isGetObject ? this.takeFault(this.corruptFaults, key) : undefined;
+    if (isUpload) this.stats.puts++;
+    if (isGetObject) this.stats.gets++;
+
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const done = () => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      const upstream = http.request(
+        { host: '127.0.0.1', port: this.upstreamPort, method, path: req.url, headers, agent: this.agent },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          if (corrupt && up.statusCode === 200) {
+            let flipped = false;
+            up.on('data', (chunk: Buffer) => {
+              if (!flipped && chunk.length > 0) {
+                const copy = Buffer.from(chunk);
+                const at = Math.floor(copy.length / 2);
+                copy[at] = (copy[at] ?? 0) ^ 0xff;
+                flipped = true;
+                this.stats.corruptedGets++;
+                res.write(copy);
+              } else {
+                res.write(chunk);
+              }
+            });
+            up.on('end', () => res.end());
+          } else {
+            up.pipe(res);
+          }
+          up.on('error', () => res.destroy());
+          res.on('close', () => {
+            if (isPart && up.statusCode === 200) {
+              this.stats.partUploads++;
+              this.emit('part-uploaded', this.stats.partUploads);
+            }
+            done();
+          });
+        },
+      );
+      upstream.on('error', () => {
+        // The server is down or died mid-request: the client sees a broken connection, as on a real network.
+        req.socket.destroy();
+        done();
+      });
+      res.on('close', done);
+      if (drop) {
+        let sent = 0;
+        req.on('data', (chunk: Buffer) => {
+          if (sent + chunk.length >= drop.afterBytes) {
+            upstream.write(chunk.subarray(0, Math.max(0, drop.afterBytes - sent)));
+            this.stats.droppedUploads++;
+            upstream.destroy();
+            req.socket.destroy();
+            done();
+            return;
+          }
+          sent += chunk.length;
+          upstream.write(chunk);
+        });
+        req.on('end', () => upstream.end());
+      } else {
+        req.pipe(upstream);
+      }
+    });
+  }
+
+  private takeFault<F extends Fault>(faults: F[], key: string): F | undefined {
+    const i = faults.findIndex((f) => f.match(key));
+    if (i < 0) return undefined;
+    const [fault] = faults.splice(i, 1);
+    return fault;
+  }
+
+  private uploadDir(bucket: string, uploadId: string): string | undefined {
+    if (!/^[0-9a-f]+$/.test(uploadId)) return undefined;
+    return join(this.dataDir, bucket, '._S3rver_uploads', uploadId);
+  }
+
+  private async listParts(res: http.ServerResponse, bucket: string, key: string, q: URLSearchParams): Promise<void> {
+    const uploadId = q.get('uploadId') ?? '';
+    const dir = this.uploadDir(bucket, uploadId);
+    const storedKey = dir ? await readFile(join(dir, 'key'), 'utf8').catch(() => undefined) : undefined;
+    if (!dir || storedKey !== key) {
+      s3Error(res, 404, 'NoSuchUpload', 'The specified upload does not exist.', key);
+      return;
+    }
+    const marker = Number(q.get('part-number-marker') ?? 0);
+    const maxParts = Math.min(1000, Number(q.get('max-parts') ?? 1000));
+    // A part whose upload finished has its `.md5` file next to it; a killed upload leaves the part without one.
+    const names = await readdir(dir);
+    const numbers = names
+      .filter((n) => /^\d+\.md5$/.test(n))
+      .map((n) => Number(n.slice(0, -4)))
+      .filter((n) => n > marker)
+      .sort((a, b) => a - b);
+    const page = numbers.slice(0, maxParts);
+    const truncated = numbers.length > page.length;
+    let parts = '';
+    for (const n of page) {
+      const bytes = await readFile(join(dir, String(n)));
+      const info = await stat(join(dir, String(n)));
+      const md5 = createHash('md5').update(bytes).digest('hex');
+      parts +=
+        `<Part><PartNumber>${n}</PartNumber><LastModified>${info.mtime.toISOString()}</LastModified>` +
+        `<ETag>"${md5}"</ETag><Size>${bytes.length}</Size></Part>`;
+    }
+    const body =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+      `<Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId>` +
+      `<PartNumberMarker>${marker}</PartNumberMarker><NextPartNumberMarker>${page.at(-1) ?? marker}</NextPartNumberMarker>` +
+      `<MaxParts>${maxParts}</MaxParts><IsTruncated>${truncated}</IsTruncated>${parts}</ListPartsResult>`;
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private async abortUpload(res: http.ServerResponse, bucket: string, uploadId: string): Promise<void> {
+    const dir = this.uploadDir(bucket, uploadId);
+    if (!dir || !(await stat(dir).catch(() => undefined))) {
+      s3Error(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+      return;
+    }
+    await rm(dir, { recursive: true, force: true });
+    res.writeHead(204);
+    res.end();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A real S3-compatible server for tests: s3rver 3.7.1 behind an enforcing proxy of ours.
+ *
+ * What s3rver 3.7.1 lacks, and how this harness covers it (see S3Proxy in ./s3-proxy.ts):
+ * - Conditional writes: it ignores `If-None-Match: *` and `If-Match` on PutObject and CompleteMultipartUpload
+ *   (the object is overwritten) and on DeleteObject. The proxy evaluates them itself, atomically per key (a per-key
+ *   lock held from its HEAD of the object until the upstream write has answered), and answers 412
+ *   PreconditionFailed / 404 NoSuchKey in S3's XML error shape. test/integration/sync/s3-harness.test.ts proves it.
+ * - ListParts and AbortMultipartUpload are not implemented (405 / NotImplemented). The proxy answers them from
+ *   s3rver's upload folder on disk (only parts whose upload finished, with their MD5 recomputed from the bytes).
+ * - Checksums (`x-amz-checksum-*`) are never verified nor returned, and multipart ETags are not S3's `md5-N` shape.
+ *   Kenv does not rely on either: it verifies its own SHA-256 kept in object metadata, and treats ETags as opaque.
+ *   The proxy can corrupt a GET body once so tests prove that verification.
+ * - Versioning: not used by Kenv.
+ * Network faults: the proxy can drop a connection in the middle of an upload, and the s3rver process can be
+ * killed (SIGKILL) and restarted on the same data folder and port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { S3Proxy } from './s3-proxy.js';
+
+const require = createRequire(import.meta.url);
+
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** Asks the OS for a port nobody listens on, then frees it. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface S3TestServer {
+  /** The endpoint clients use: our proxy, in front of s3rver. */
+  readonly endpoint: string;
+  readonly proxy: S3Proxy;
+  readonly dataDir: string;
+  /** Environment for the SDK under test: endpoint, credentials, Region. */
+  env(): Record<string, string>;
+  /** A client that talks to the server directly through the proxy, for test setup and assertions. */
+  client(): S3Client;
+  createBucket(name: string): Promise<void>;
+  /** SIGKILLs s3rver (in-flight requests die with it). */
+  kill(): Promise<void>;
+  /** Starts s3rver again on the same data folder. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
+  const bin = join(require.resolve('s3rver/package.json'), '..', 'bin', 's3rver.js');
+  const child = spawn(process.execPath, [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), '--silent'], {
+    // Without the legacy provider s3rver's paginated ListObjectsV2 answers 500 on Node 17+.
+    env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('S3rver listening')) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code} before listening: ${out}`)));
+  });
+  child.stdout?.resume();
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(chunk);
+  });
+  // Never outlive the test process, even when it dies without closing the harness.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  child.on('exit', (code, sig) => {
+    process.off('exit', killChild);
+    if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(`s3rver exited ${code} ${sig}\n`);
+  });
+  return child;
+}
+
+/** Starts s3rver on a free 127.0.0.1 port with a temporary data folder, and our proxy in front of it. */
+export async function startS3Server(): Promise<S3TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kenv-s3rver-'));
+  let port = await freePort();
+  let child: ChildProcess | undefined = await runS3rver(dataDir, port);
+  const proxy = new S3Proxy({ upstreamPort: port, dataDir });
+  await proxy.listen();
+  const endpoint = `http://127.0.0.1:${proxy.port}`;
+  const clients: S3Client[] = [];
+
+  function client(): S3Client {
+    const c = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    clients.push(c);
+    return c;
+  }
+
+  async function kill(): Promise<void> {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGKILL');
+    });
+  }
+
+  return {
+    endpoint,
+    proxy,
+    dataDir,
+    env() {
+      return {
+        AWS_ENDPOINT_URL_S3: endpoint,
+        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+      };
+    },
+    client,
+    async createBucket(name) {
+      await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    kill,
+    async restart() {
+      await kill();
+      try {
+        child = await runS3rver(dataDir, port);
+      } catch {
+        // The port was taken in between: use another one and point the proxy at it.
+        port = await freePort();
+        child = await runS3rver(dataDir, port);
+      }
+      proxy.upstreamPort = port;
+    },
+    async close() {
+      for (const c of clients) c.destroy();
+      await proxy.close();
+      await kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

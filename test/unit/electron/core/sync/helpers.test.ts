@@ -1,0 +1,139 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyIndex, indexPath, loadIndex, saveIndex } from '../../../../../electron/core/sync/index-store.js';
+import { lockVault } from '../../../../../electron/core/sync/lock.js';
+import { isSafeVaultPath, toSyncError } from '../../../../../electron/core/sync/remote.js';
+import { scanVault } from '../../../../../electron/core/sync/scan.js';
+import { MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE, choosePartSize, taggedPath } from '../../../../../electron/core/sync/transfer.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kenv-sync-unit-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('choosePartSize', () => {
+  it('uses 8 MiB parts up to 80,000 MiB', () => {
+    expect(choosePartSize(0)).toBe(MIN_PART_SIZE);
+    expect(choosePartSize(200 * 1024 * 1024)).toBe(MIN_PART_SIZE);
+    expect(choosePartSize(MIN_PART_SIZE * MAX_PARTS)).toBe(MIN_PART_SIZE);
+  });
+  it('fits any size up to 5 TiB in 10,000 whole-MiB parts', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_OBJECT_SIZE }), (size) => {
+        const part = choosePartSize(size);
+        expect(part % (1024 * 1024)).toBe(0);
+        expect(part).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+        expect(Math.ceil(size / part)).toBeLessThanOrEqual(MAX_PARTS);
+      }),
+    );
+    expect(Math.ceil(MAX_OBJECT_SIZE / choosePartSize(MAX_OBJECT_SIZE))).toBeLessThanOrEqual(MAX_PARTS);
+  });
+});
+
+describe('isSafeVaultPath', () => {
+  it('accepts plain relative paths', () => {
+    expect(isSafeVaultPath('a.kenv')).toBe(true);
+    expect(isSafeVaultPath('team/q3/report.pdf.kenv')).toBe(true);
+  });
+  it.each([
+    '../escape.kenv',
+    'a/../../escape.kenv',
+    '/etc/passwd.kenv',
+    'a//b.kenv',
+    './a.kenv',
+    'a\\..\\b.kenv',
+    'C:/x.kenv',
+    '.kenv-sync/index.kenv',
+    '.kenv-trash/x.kenv',
+    '',
+  ])('refuses %j', (path) => {
+    expect(isSafeVaultPath(path)).toBe(false);
+  });
+});
+
+describe('toSyncError', () => {
+  it('maps S3 and network errors to codes that say what to do', () => {
+    const named = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    expect(toSyncError(named('PreconditionFailed', 412), 'a.kenv').code).toBe('SYNC_REMOTE_CHANGED');
+    expect(toSyncError(named('AccessDenied', 403), 'a.kenv').code).toBe('S3_ACCESS_DENIED');
+    expect(toSyncError(named('NoSuchBucket', 404), 'a.kenv').code).toBe('S3_NO_SUCH_BUCKET');
+    expect(toSyncError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'x').code).toBe('NETWORK_UNREACHABLE');
+    expect(toSyncError(named('InternalError', 500), 'a.kenv').code).toBe('S3_ERROR');
+    expect(toSyncError(named('AbortError'), 'x').code).toBe('CANCELLED');
+  });
+  it('tells vault file-system errors from S3 ones', () => {
+    const fsError = (syscall: string, code: string) => Object.assign(new Error(`${code}: ${syscall}`), { syscall, code });
+    expect(toSyncError(fsError('scandir', 'EACCES'), 'scanning').code).toBe('INPUT_UNREADABLE');
+    expect(toSyncError(fsError('rename', 'EXDEV'), 'a.kenv').code).toBe('OUTPUT_FAILED');
+    expect(toSyncError(fsError('write', 'ENOSPC'), 'a.kenv').message).toMatch(/free space/);
+  });
+});
+
+describe('taggedPath', () => {
+  it('names a conflict copy with the UTC date and time, numbering clashes', async () => {
+    const now = new Date(Date.UTC(2026, 10, 23, 9, 5, 7));
+    expect(await taggedPath(dir, 'sub/doc.kenv', 'conflict', now)).toBe('sub/doc (conflict 2026-11-23 090507).kenv');
+    await writeFile(join(dir, 'doc (conflict 2026-11-23 090507).kenv'), '');
+    expect(await taggedPath(dir, 'doc.kenv', 'conflict', now)).toBe('doc (conflict 2026-11-23 090507 2).kenv');
+  });
+});
+
+describe('index store', () => {
+  it('round-trips, and ignores an index written for another remote or damaged', async () => {
+    const index = emptyIndex('s3://b/p/');
+    index.entries['a.kenv'] = { path: 'a.kenv', size: 1, mtimeMs: 2, etag: 'e', sha256: 's' };
+    await saveIndex(dir, index);
+    expect(await loadIndex(dir, 's3://b/p/')).toEqual(index);
+    expect(await loadIndex(dir, 's3://b/other/')).toEqual(emptyIndex('s3://b/other/'));
+    await writeFile(indexPath(dir), '{"version":1,"remote":"s3://b/p/","entr');
+    expect(await loadIndex(dir, 's3://b/p/')).toEqual(emptyIndex('s3://b/p/'));
+  });
+  it('leaves no temporary file behind', async () => {
+    await saveIndex(dir, emptyIndex('s3://b/'));
+    await saveIndex(dir, emptyIndex('s3://b/'));
+    expect(await readdir(join(dir, '.kenv-sync'))).toEqual(['index.json']);
+  });
+});
+
+describe('lockVault', () => {
+  it('lets one sync in at a time and releases', async () => {
+    const release = await lockVault(dir);
+    await expect(lockVault(dir)).rejects.toMatchObject({ code: 'SYNC_BUSY' });
+    await release();
+    await (await lockVault(dir))();
+  });
+  it('takes over a lock left by a process that is gone', async () => {
+    const release = await lockVault(dir);
+    const lock = JSON.parse(await readFile(join(dir, '.kenv-sync', 'lock'), 'utf8'));
+    await writeFile(join(dir, '.kenv-sync', 'lock'), JSON.stringify({ ...lock, pid: 2 ** 22 + 12345 }));
+    await (await lockVault(dir))();
+    await release();
+  });
+});
+
+describe('scanVault', () => {
+  it('skips Kenv folders at the root, reports plaintext, and rehashes only changed files', async () => {
+    await writeFile(join(dir, 'a.kenv'), 'AAAA');
+    await writeFile(join(dir, 'notes.txt'), 'plain');
+    await rm(join(dir, '.kenv-sync'), { recursive: true, force: true });
+    await saveIndex(dir, emptyIndex('s3://b/'));
+    let checked = 0;
+    const isKenv = async () => {
+      checked++;
+      return true;
+    };
+    const first = await scanVault(dir, {}, isKenv);
+    expect([...first.files.keys()]).toEqual(['a.kenv']);
+    expect(first.skipped).toEqual([{ path: 'notes.txt', reason: 'not-kenv' }]);
+    const a = first.files.get('a.kenv')!;
+    const second = await scanVault(dir, { 'a.kenv': { ...a, etag: 'e', sha256: 'from-index' } }, isKenv);
+    expect(second.files.get('a.kenv')?.sha256).toBe('from-index');
+    expect(checked).toBe(1);
+  });
+});
