@@ -476,7 +476,10 @@ describe('the renderer in Chromium', () => {
     shell.chooseFolder = async () => { asked++; return outDir; };
     await writeFile(join(drops, 'payroll.csv'), 'name,amount');
     await drop(page, [{ name: 'payroll.csv', bytes: Buffer.from('x') }]);
-    await page.getByText('original deleted').waitFor();
+    const row = page.getByRole('listitem', { name: 'Encrypt payroll.csv' });
+    await row.getByText(/^(Encrypted|Failed)$/).waitFor();
+    await shot(page, '07c-settings-applied');
+    expect(await row.textContent()).toContain('original deleted');
     expect(asked).toBe(1);
     expect((await readFile(join(outDir, 'payroll.csv.kenv'))).readUInt8(0)).toBe(0x02);
     await expect(stat(join(drops, 'payroll.csv'))).rejects.toThrow();
