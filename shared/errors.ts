@@ -55,6 +55,7 @@ export const ErrorCodes = {
   SYNC_LOCAL_CHANGED: 'A local file changed while this sync ran.',
   SYNC_CHECKSUM_MISMATCH: 'A transferred file does not match its SHA-256.',
   SYNC_BUSY: 'Another sync of this vault is running.',
+  SYNC_ARRIVAL_UNVERIFIED: 'A file encrypted on arrival did not decrypt back to the same bytes.',
   S3_ACCESS_DENIED: 'S3 denied the operation.',
   S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
   S3_ERROR: 'S3 returned an error.',

@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { DecryptStream } from '../core/crypto/decrypt-stream.js';
 import { DEFAULT_FRAME_LENGTH, EncryptStream, prepareEncryption } from '../core/crypto/encrypt-stream.js';
-import { toErrorInfo } from '../core/errors.js';
-import { type MessageInfo, decryptFile, encryptFile, inspectFile, transformStream } from '../core/files.js';
+import { KenvError, toErrorInfo } from '../core/errors.js';
+import { type MessageInfo, type Progress, decryptFile, encryptFile, inspectFile, transformStream } from '../core/files.js';
 import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
 import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
 import { encryptBatch } from '../core/kms/batch.js';
@@ -67,16 +68,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   ).action(async (files: string[], opts: FileCommandOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
     const context = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'encrypt');
+    const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign };
+    const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
     const plainFiles = files.filter((f) => f !== '-');
     if (plainFiles.length > 1) {
       // A batch: capped KMS concurrency, throttling ridden out, one data key reused within the cache limits.
       const results = await encryptBatch(plainFiles, {
         keyring,
         context,
-        ...(opts.out ? { outDir: opts.out } : {}),
-        ...(opts.frameSize ? { frameLength: opts.frameSize } : {}),
-        sign: !!opts.sign,
-        force: !!opts.force,
+        ...shape,
+        ...placement,
         cache: opts.cache === false ? false : {},
         onFileDone: (r) =>
           r.ok ? io.out(`encrypted ${r.input} -> ${r.outputPath}`) : io.err(`kenv: ${r.input}: ${oneLine(r.error.message)} [${r.error.code}]`),
@@ -87,26 +88,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     setExit(
       await eachFile(plainFiles.length > 1 ? ['-'] : files, io, async (file) => {
         if (file === '-') {
-          const materials = await prepareEncryption({ keyring, context, ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign });
-          await transformStream(io.stdin as NodeJS.ReadableStream & import('node:stream').Readable, new EncryptStream(materials), io.stdout as import('node:stream').Writable);
+          const materials = await prepareEncryption({ keyring, context, ...shape });
+          await transformStream(io.stdin as Readable, new EncryptStream(materials), io.stdout as Writable);
           return;
         }
-        const bar = progressFor(`encrypt ${file}`, await sizeOf(file));
-        try {
-          const done = await encryptFile(file, {
-            keyring,
-            context,
-            ...(opts.out ? { outDir: opts.out } : {}),
-            ...(opts.frameSize ? { frameLength: opts.frameSize } : {}),
-            sign: !!opts.sign,
-            force: !!opts.force,
-            ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
-          });
-          bar.stop();
-          io.out(`encrypted ${file} -> ${done.outputPath}`);
-        } finally {
-          bar.stop();
-        }
+        const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress }));
+        io.out(`encrypted ${file} -> ${done.outputPath}`);
       }),
     );
   });
@@ -126,23 +113,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     setExit(
       await eachFile(files, io, async (file) => {
         if (file === '-') {
-          await transformStream(io.stdin as import('node:stream').Readable, new DecryptStream({ keyring, requiredContext }), io.stdout as import('node:stream').Writable);
+          await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext }), io.stdout as Writable);
           return;
         }
-        const bar = progressFor(`decrypt ${file}`, await sizeOf(file));
-        try {
-          const done = await decryptFile(file, {
-            keyring,
-            requiredContext,
-            ...(opts.out ? { outDir: opts.out } : {}),
-            force: !!opts.force,
-            ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
-          });
-          bar.stop();
-          io.out(`decrypted ${file} -> ${done.outputPath}`);
-        } finally {
-          bar.stop();
-        }
+        const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
+        const done = await withProgress(`decrypt ${file}`, file, (progress) => decryptFile(file, { keyring, requiredContext, ...placement, ...progress }));
+        io.out(`decrypted ${file} -> ${done.outputPath}`);
       }),
     );
   });
@@ -266,9 +242,32 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--watch', 'keep syncing on local changes and a periodic remote poll')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'one JSON object per line')
-    .action(async (vaultDir: string, remote: string, opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean }) => {
-      setExit(await runSyncCommand({ vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json }, io));
-    });
+    .option('--encrypt-on-arrival', 'encrypt plaintext placed in the vault with --key, verify it, move the plaintext to .kenv-trash, sync the .kenv')
+    .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
+    .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
+    .action(
+      async (
+        vaultDir: string,
+        remote: string,
+        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[] },
+      ) => {
+        if (!opts.encryptOnArrival && (opts.key?.length || opts.context?.length)) {
+          throw new KenvError('INVALID_ARGUMENT', '--key and --context only apply with --encrypt-on-arrival.');
+        }
+        if (opts.encryptOnArrival && !opts.key?.length) {
+          throw new KenvError('INVALID_ARGUMENT', '--encrypt-on-arrival needs the keys to encrypt with: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN).');
+        }
+        const encryptOnArrival = opts.encryptOnArrival
+          ? { keyring: await keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context) }
+          : undefined;
+        setExit(
+          await runSyncCommand(
+            { vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json, ...(encryptOnArrival ? { encryptOnArrival } : {}) },
+            io,
+          ),
+        );
+      },
+    );
 
   return program;
 }
@@ -296,8 +295,14 @@ function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, ' ');
 }
 
-async function sizeOf(file: string): Promise<number> {
-  return stat(file).then((s) => s.size).catch(() => 0);
+/** Runs one file operation with a progress bar on a terminal for a large file; the bar is gone when it ends. */
+async function withProgress<T>(label: string, file: string, run: (progress: { onProgress?: (p: Progress) => void }) => Promise<T>): Promise<T> {
+  const bar = progressFor(label, await stat(file).then((s) => s.size).catch(() => 0));
+  try {
+    return await run(bar.onProgress ? { onProgress: bar.onProgress } : {});
+  } finally {
+    bar.stop();
+  }
 }
 
 /** The human form of `inspect`. */

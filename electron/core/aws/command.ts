@@ -55,10 +55,10 @@ export async function runWhoamiCommand(opts: { profile?: string; region?: string
   }
 }
 
-/** Prints an error as "kenv: CODE: sentence" and returns exit code 1. */
+/** Prints an error as "kenv: sentence [CODE]" (the form every kenv command uses) and returns exit code 1. */
 export function fail(e: unknown, io: CommandIo): number {
   const info = toErrorInfo(e);
-  io.err(`kenv: ${info.code}: ${info.message}`);
+  io.err(`kenv: ${info.message} [${info.code}]`);
   return 1;
 }
 

@@ -19,10 +19,9 @@ import { type Signer, createMessageSigner, finishSignature, generateSigningKey }
 
 /**
  * The default frame length: 1 MiB, chosen with `npm run bench` (test/bench/RESULTS.md). Kenv's own file-to-file
- * speed is flat from 64 KiB to 4 MiB (within the noise of a shared machine), so the other readers decide: the
- * official ESDK decrypts 1 MiB frames about 1.5x faster than 64 KiB ones and no slower than 4 MiB ones, and every
- * streaming reader holds a whole frame in memory, which 4 MiB would quadruple for nothing. The per-frame overhead
- * (32 bytes) is 0.003 %.
+ * speed is flat from 64 KiB to 4 MiB (within the noise of a shared machine). Below 1 MiB the official ESDK reads
+ * Kenv files markedly slower (64 KiB: ~0.7× its 1 MiB speed); at 4 MiB every reader holds 4× more per frame and
+ * Kenv's own peak RSS went over the 200 MiB budget (222 MiB). Per-frame overhead at 1 MiB: 32 bytes, 0.003 %.
  */
 export const DEFAULT_FRAME_LENGTH = 1024 * 1024;
 export const MIN_FRAME_LENGTH = 1;

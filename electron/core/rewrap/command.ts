@@ -26,7 +26,7 @@ export async function runRewrapCommand(
       } catch (e) {
         failed += 1;
         const info = toErrorInfo(e);
-        io.err(`kenv: ${file}: ${info.code}: ${info.message}`);
+        io.err(`kenv: ${file}: ${info.message} [${info.code}]`);
       }
     }
     return failed ? 1 : 0;

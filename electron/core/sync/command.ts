@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KenvError, toErrorInfo } from '../errors.js';
+import type { EncryptOnArrival } from './arrival.js';
 import { VaultSync } from './engine.js';
 import { createS3Client, parseS3Url } from './s3-client.js';
 import type { SkippedFile, SyncPlan, SyncReport } from './types.js';
@@ -24,6 +25,8 @@ export interface SyncCommandOptions {
   pollSeconds?: number;
   /** Stops watch mode (besides SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Encrypt plaintext placed in the vault with these keys, verify, move the plaintext to `.kenv-trash/`, sync. */
+  encryptOnArrival?: EncryptOnArrival;
 }
 
 export interface SyncCommandIo {
@@ -39,6 +42,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
   'not-kenv': 'not a .kenv file, never uploaded',
   'invalid-kenv': 'not a valid .kenv message, never uploaded',
   'unsafe-remote-key': 'remote key cannot be a local path, ignored',
+  'arrival-kenv-exists': 'not encrypted on arrival: its .kenv name exists already, nothing was overwritten; rename one of them',
 };
 
 function bytes(n: number): string {
@@ -73,6 +77,7 @@ export function summarize(report: SyncReport) {
     conflicts: report.conflicts.length,
     unchanged: report.unchanged,
     skipped: report.skipped.length,
+    encrypted: report.encrypted.length,
     failed: report.failed.length,
     bytesUploaded: report.bytesUploaded,
     bytesDownloaded: report.bytesDownloaded,
@@ -97,7 +102,7 @@ function printReport(report: SyncReport, io: SyncCommandIo, json: boolean): void
   io.out(
     `uploaded ${s.uploaded} (${bytes(s.bytesUploaded)}), downloaded ${s.downloaded} (${bytes(s.bytesDownloaded)}), ` +
       `deleted ${s.deletedLocal} local / ${s.deletedRemote} remote, conflicts ${s.conflicts}, unchanged ${s.unchanged}` +
-      `${s.skipped ? `, skipped ${s.skipped}` : ''}${s.failed ? `, FAILED ${s.failed}` : ''}`,
+      `${s.encrypted ? `, encrypted on arrival ${s.encrypted}` : ''}${s.skipped ? `, skipped ${s.skipped}` : ''}${s.failed ? `, FAILED ${s.failed}` : ''}`,
   );
 }
 
@@ -129,7 +134,13 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
       throw new KenvError('INVALID_ARGUMENT', 'The concurrency must be a whole number from 1 to 64.');
     }
     const s3 = await createS3Client({ profile: opts.profile, region: opts.region });
-    sync = new VaultSync({ vaultDir, remote: opts.remote, s3, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    sync = new VaultSync({
+      vaultDir,
+      remote: opts.remote,
+      s3,
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.encryptOnArrival ? { encryptOnArrival: opts.encryptOnArrival } : {}),
+    });
   } catch (e) {
     return fail(e);
   }
@@ -169,7 +180,10 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
   try {
     if (!opts.watch) {
       const report = await sync.sync({ dryRun: !!opts.dryRun, ...(opts.signal ? { signal: opts.signal } : {}) });
-      if (!json) for (const s of report.skipped) io.out(`skipped        ${s.path} (${SKIP_REASONS[s.reason]})`);
+      if (!json) {
+        for (const e of report.encrypted) io.out(`encrypted      ${e.path} -> ${e.kenvPath} (verified; plaintext moved to .kenv-trash)`);
+        for (const s of report.skipped) io.out(`skipped        ${s.path} (${SKIP_REASONS[s.reason]})`);
+      }
       printReport(report, io, json);
       return report.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
     }

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { toErrorInfo } from '../errors.js';
+import { type ArrivalResult, type EncryptOnArrival, encryptArrivals } from './arrival.js';
 import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
 import { inspectFile } from '../files.js';
 import { lockVault } from './lock.js';
@@ -42,6 +43,12 @@ export interface VaultSyncOptions {
   concurrency?: number;
   /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: its header parses). */
   isKenv?: (absolutePath: string) => Promise<boolean>;
+  /**
+   * Encrypt on arrival: plaintext files placed in the vault are encrypted with these keys to `name.kenv`, which
+   * is verified by decrypting it, then the plaintext is moved to `.kenv-trash/` and the `.kenv` synced. Off by
+   * default (plaintext is skipped). Dry runs encrypt nothing.
+   */
+  encryptOnArrival?: EncryptOnArrival;
   now?: () => Date;
 }
 
@@ -74,6 +81,7 @@ export class VaultSync {
   private readonly s3: S3Client;
   private readonly concurrency: number;
   private readonly isKenv: (absolutePath: string) => Promise<boolean>;
+  private readonly encryptOnArrival: EncryptOnArrival | undefined;
   private readonly now: () => Date;
   private readonly emitter = new EventEmitter<SyncEventMap>();
   private current: SyncStatus = { state: 'idle', toUpload: 0, toDownload: 0, conflicts: 0, errors: [] };
@@ -88,6 +96,7 @@ export class VaultSync {
     this.s3 = opts.s3;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.isKenv = opts.isKenv ?? isKenvMessage;
+    this.encryptOnArrival = opts.encryptOnArrival;
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -172,12 +181,23 @@ export class VaultSync {
 
   private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
     const index = await loadIndex(this.vaultDir, this.remote);
-    const [scan, listing] = await Promise.all([
+    const [firstScan, listing] = await Promise.all([
       scanVault(this.vaultDir, index.entries, this.isKenv),
       listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
         throw toSyncError(e, `listing ${this.remote}`);
       }),
     ]);
+    let scan = firstScan;
+    let arrivals: ArrivalResult = { encrypted: [], skipped: [], failed: [] };
+    if (this.encryptOnArrival && !dryRun) {
+      const plaintext = scan.skipped.filter((s) => s.reason === 'not-kenv').map((s) => s.path);
+      arrivals = await encryptArrivals(this.vaultDir, plaintext, this.encryptOnArrival, this.concurrency, this.now);
+      // The new .kenv files are synced in this same run.
+      if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.isKenv);
+      const leftAlone = new Set(arrivals.skipped.map((s) => s.path));
+      scan.skipped = [...scan.skipped.filter((s) => !leftAlone.has(s.path)), ...arrivals.skipped].sort((a, b) => a.path.localeCompare(b.path));
+      for (const f of arrivals.failed) this.emitter.emit('failure', f);
+    }
     await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, index.entries), 8, async (path) => {
       const head = await headRemote(this.s3, this.bucket, this.prefix + path, signal).catch((e: unknown) => {
         throw toSyncError(e, path);
@@ -197,7 +217,8 @@ export class VaultSync {
       conflicts: [],
       unchanged: plan.unchanged.length,
       skipped: [...scan.skipped, ...listing.skipped],
-      failed: [],
+      encrypted: arrivals.encrypted,
+      failed: [...arrivals.failed],
       bytesUploaded: 0,
       bytesDownloaded: 0,
     };

@@ -233,9 +233,11 @@ async function exists(abs: string): Promise<boolean> {
 
 /** A free vault path next to `path` tagged `(<tag> YYYY-MM-DD HHMMSS)`, e.g. `a (conflict 2026-11-23 101500).kenv`. */
 export async function taggedPath(vaultDir: string, path: string, tag: string, now: Date): Promise<string> {
-  const stem = path.endsWith('.kenv') ? path.slice(0, -'.kenv'.length) : path;
+  // A trashed plaintext (encrypt on arrival) must not come out looking like a .kenv file.
+  const ext = path.endsWith('.kenv') ? '.kenv' : '';
+  const stem = path.slice(0, path.length - ext.length);
   for (let n = 1; ; n++) {
-    const candidate = `${stem} (${tag} ${stamp(now)}${n > 1 ? ` ${n}` : ''}).kenv`;
+    const candidate = `${stem} (${tag} ${stamp(now)}${n > 1 ? ` ${n}` : ''})${ext}`;
     if (!(await exists(join(vaultDir, candidate)))) return candidate;
   }
 }
@@ -321,7 +323,7 @@ export async function downloadObject(
  * Moves a local file deleted on the remote to `.kenv-trash/` (keeping its folders); never unlinks it.
  * A file that changed since the scan is left alone (SYNC_LOCAL_CHANGED): the next sync uploads it.
  */
-export async function trashLocal(ctx: TransferContext, local: LocalFile): Promise<void> {
+export async function trashLocal(ctx: Pick<TransferContext, 'vaultDir' | 'now'>, local: LocalFile): Promise<void> {
   const abs = join(ctx.vaultDir, local.path);
   const current = await lstat(abs).catch(() => undefined);
   if (!current) return;

@@ -89,7 +89,8 @@ export interface SyncPlan {
 /** A file in the vault folder that sync leaves alone. */
 export interface SkippedFile {
   path: string;
-  reason: 'not-kenv' | 'invalid-kenv' | 'unsafe-remote-key';
+  /** `arrival-kenv-exists`: encrypt on arrival left a plaintext alone because `name.kenv` exists already. */
+  reason: 'not-kenv' | 'invalid-kenv' | 'unsafe-remote-key' | 'arrival-kenv-exists';
 }
 
 export interface SyncReport {
@@ -103,6 +104,8 @@ export interface SyncReport {
   conflicts: { path: string; conflictCopy: string }[];
   unchanged: number;
   skipped: SkippedFile[];
+  /** Plaintext files encrypted on arrival: each now sits in `.kenv-trash/`, its verified `.kenv` beside where it was. */
+  encrypted: { path: string; kenvPath: string }[];
   failed: SyncFailure[];
   bytesUploaded: number;
   bytesDownloaded: number;

@@ -111,7 +111,7 @@ describe('whoami', () => {
     const { out, err, io } = captureIo();
     expect(await runWhoamiCommand({ profile: 'ghost' }, io)).toBe(1);
     expect(out).toEqual([]);
-    expect(err[0]).toMatch(/^kenv: NO_CREDENTIALS: /);
+    expect(err[0]).toMatch(/^kenv: .*\[NO_CREDENTIALS\]$/);
   });
 });
 

@@ -153,6 +153,6 @@ describe('kenv keys', () => {
     aws.setEnv('AWS_REGION', undefined);
     const { err, io } = captureIo();
     expect(await runKeysCommand({}, io)).toBe(1);
-    expect(err[0]).toMatch(/^kenv: NO_REGION: /);
+    expect(err[0]).toMatch(/^kenv: .*\[NO_REGION\]$/);
   });
 });

@@ -89,7 +89,7 @@ describe('kenv seal / kenv unseal', () => {
   it('kenv seal over 4 KB exits 1 with SECRET_TOO_LARGE', async () => {
     const { err, io } = captureIo();
     expect(await runSealCommand({ key: 'alias/kenv-demo', input: Buffer.alloc(5000, 1), clients }, io)).toBe(1);
-    expect(err[0]).toMatch(/^kenv: SECRET_TOO_LARGE: The secret is 5000 bytes.*kenv encrypt/);
+    expect(err[0]).toMatch(/^kenv: The secret is 5000 bytes.*kenv encrypt.*\[SECRET_TOO_LARGE\]$/);
   });
 
   it('reads standard input in a real process, stopping past the limit', async () => {
