@@ -4,11 +4,11 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session, shell as electronShellApi } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
 import { DataKeyCache } from '../core/app/data-key-cache.js';
 import { registerHandlers } from '../core/app/handlers.js';
-import { credentialChainIdentity } from '../core/app/identity.js';
+import { awsIdentityService } from '../core/app/aws-identity.js';
 import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
 import { JobQueue } from '../core/app/jobs.js';
 import { kmsKeyCatalogue } from '../core/app/key-catalogue.js';
@@ -78,8 +78,9 @@ async function start(): Promise<void> {
   denyAllPermissions(session.defaultSession);
   serveRenderer(join(appRoot, 'renderer-dist'));
 
-  let profile = process.env.AWS_PROFILE || 'default';
-  let clients: KmsClientFactory = defaultKmsClientFactory({ profile });
+  // undefined: the AWS CLI's choice (AWS_PROFILE, the default profile, or the environment's keys).
+  let profile: string | undefined;
+  let clients: KmsClientFactory = defaultKmsClientFactory();
   const events: EventSink = {
     emit(event, payload) {
       if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT, { event, payload });
@@ -94,14 +95,14 @@ async function start(): Promise<void> {
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
     vault,
-    identity: credentialChainIdentity({
+    identity: awsIdentityService({
       profile: () => profile,
-      clients: () => clients,
       setProfile: (name) => {
         profile = name;
-        clients = defaultKmsClientFactory({ profile });
+        clients = defaultKmsClientFactory(profile ? { profile } : {});
         cache.clear();
       },
+      openBrowser: (url) => electronShellApi.openExternal(url),
     }),
     keys: kmsKeyCatalogue(() => clients),
     shell,

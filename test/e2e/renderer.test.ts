@@ -22,7 +22,10 @@ import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
 import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
-import { credentialChainIdentity } from '../../electron/core/app/identity.js';
+import { awsIdentityService } from '../../electron/core/app/aws-identity.js';
+import { IdentityDirectory } from '../support/aws-identities.js';
+import { type LocalSso, startLocalSso } from '../support/local-sso.js';
+import { type LocalSts, startLocalSts } from '../support/local-sts.js';
 import { decryptFile } from '../../electron/core/files.js';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { defaultKmsClientFactory, type KmsClientFactory } from '../../electron/core/kms/client.js';
@@ -38,7 +41,10 @@ const SHOTS = join(ROOT, 'test-results', 'renderer');
 const REGION = 'us-east-1';
 
 const fixture = new LocalKmsFixture();
+const directory = new IdentityDirectory();
 let kms: LocalKms;
+let sts: LocalSts;
+let sso: LocalSso;
 let browser: Browser;
 let work: string;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -165,6 +171,12 @@ beforeAll(async () => {
   });
   delete process.env.AWS_PROFILE;
   await writeExpiredSsoProfile(work);
+  sts = await startLocalSts(directory);
+  sso = await startLocalSso(directory, { userName: 'ada@example.com', assignments: [{ accountId: '111122223333', accountName: 'dev', roles: ['SecurityAnalyst'] }] });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_STS: sts.url, AWS_ENDPOINT_URL_SSO: sso.url, AWS_ENDPOINT_URL_SSO_OIDC: sso.url,
+    AWS_CONFIG_FILE: join(work, '.aws', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(work, '.aws', 'credentials'), AWS_EC2_METADATA_DISABLED: 'true',
+  });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -175,6 +187,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   await browser?.close();
+  await sts?.close();
+  await sso?.close();
   await fixture.closeAll();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -399,14 +413,18 @@ describe('the renderer in Chromium', () => {
     await shot(page, '05-tampered');
   });
 
-  it('an expired SSO session (the real SDK reading ~/.aws) shows the banner', async () => {
-    let profile = 'work-sso';
+  it('an expired SSO session shows the banner; "Sign in with AWS SSO" signs in and the banner goes away', async () => {
+    let profile: string | undefined = 'work-sso';
     let clients = defaultKmsClientFactory({ profile, region: REGION });
     const { page } = await openApp({
-      identity: credentialChainIdentity({
+      identity: awsIdentityService({
         profile: () => profile,
-        clients: () => clients,
-        setProfile: (name) => { profile = name; clients = defaultKmsClientFactory({ profile, region: REGION }); },
+        setProfile: (name) => { profile = name; clients = defaultKmsClientFactory({ ...(name ? { profile: name } : {}), region: REGION }); },
+        // The browser: follow the authorize redirect to the app's loopback listener, as a person approving would.
+        openBrowser: async (url) => {
+          const r = await fetch(url, { redirect: 'manual' });
+          await fetch(r.headers.get('location')!);
+        },
       }),
       clients: () => clients,
     });
@@ -414,24 +432,17 @@ describe('the renderer in Chromium', () => {
     await banner.waitFor();
     expect(await banner.textContent()).toContain('work-sso');
     expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Session expired');
+    await page.getByText('Sign in to see your keys').waitFor();
     await shot(page, '06-sso-expired');
-  });
 
-  it('"Sign in with AWS SSO" in the banner signs in and the banner goes away', async () => {
-    let signedIn = false;
-    const { page } = await openApp({
-      identity: {
-        current: async () => identity(signedIn ? 'signed-in' : 'expired'),
-        useProfile: async () => identity('expired'),
-        signIn: async () => { signedIn = true; return { ...identity('signed-in'), profile: 'work-sso', sso: true }; },
-      },
-    });
-    const banner = page.getByRole('alert').filter({ hasText: 'has expired' });
-    await banner.waitFor();
-    expect(await banner.textContent()).toContain('work-sso');
     await banner.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
     await banner.waitFor({ state: 'detached' });
-    expect(await page.getByRole('region', { name: 'AWS identity' }).textContent()).toContain('Signed in');
+    const panel = page.getByRole('region', { name: 'AWS identity' });
+    await expect.poll(() => panel.textContent()).toContain('Signed in');
+    expect(await panel.textContent()).toContain('SecurityAnalyst');
+    expect(await panel.textContent()).toContain('1111 2222 3333');
+    await page.getByRole('radio', { name: /kenv-demo/ }).waitFor();
+    await shot(page, '06b-sso-signed-in');
   });
 
   it('settings persist, and deleting originals needs a confirmation', async () => {
@@ -465,7 +476,10 @@ describe('the renderer in Chromium', () => {
     shell.chooseFolder = async () => { asked++; return outDir; };
     await writeFile(join(drops, 'payroll.csv'), 'name,amount');
     await drop(page, [{ name: 'payroll.csv', bytes: Buffer.from('x') }]);
-    await page.getByText('original deleted').waitFor();
+    const row = page.getByRole('listitem', { name: 'Encrypt payroll.csv' });
+    await row.getByText(/^(Encrypted|Failed)$/).waitFor();
+    await shot(page, '07c-settings-applied');
+    expect(await row.textContent()).toContain('original deleted');
     expect(asked).toBe(1);
     expect((await readFile(join(outDir, 'payroll.csv.kenv'))).readUInt8(0)).toBe(0x02);
     await expect(stat(join(drops, 'payroll.csv'))).rejects.toThrow();
