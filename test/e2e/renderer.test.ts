@@ -21,6 +21,7 @@ import type { IdentityService, VaultOps } from '../../electron/core/app/services
 import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
+import { VaultSyncService } from '../../electron/core/app/vault-sync-service.js';
 import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
 import { credentialChainIdentity } from '../../electron/core/app/identity.js';
 import { decryptFile } from '../../electron/core/files.js';
@@ -77,7 +78,9 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
     openRequests: new OpenRequests(),
     privateOpens: new PrivateOpens(vault, shell, sink, dir),
     events: sink,
+    vaults: new VaultSyncService({ settings, events: sink }),
   };
+  cleanups.push(() => services.vaults.dispose());
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
   const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink });

@@ -1,0 +1,17 @@
+import type { HandlerRegistry } from './registry.js';
+import type { VaultSyncService } from './vault-sync-service.js';
+
+/**
+ * Registers the vault panel's channels (`vault:*`) on `registry`.
+ *
+ * Choosing the folder is not here: the panel uses `dialog:chooseFolder` like the rest of the app, then sends the
+ * path with `vault:bind`, whose schema validates the S3 location, profile and Region.
+ */
+export function registerVaultHandlers(registry: HandlerRegistry, vaults: VaultSyncService): void {
+  registry.handle('vault:get', () => vaults.current());
+  registry.handle('vault:bind', (request) => vaults.bind(request));
+  registry.handle('vault:unbind', () => vaults.unbind());
+  registry.handle('vault:syncNow', () => vaults.syncNow());
+  registry.handle('vault:pause', () => vaults.pause());
+  registry.handle('vault:resume', () => vaults.resume());
+}
