@@ -9,7 +9,7 @@ import { planFiles } from './plan.js';
 import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
 import type { SettingsStore } from './settings-store.js';
-import { registerVaultHandlers } from './vault-handlers.js';
+import { registerVaultHandlers, withoutVaultBinding } from './vault-handlers.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
 /** Everything the handlers use, wired once by the Electron shell or the test bridge. */
@@ -109,7 +109,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('dialog:chooseFolder', () => s.shell.chooseFolder());
 
   registry.handle('settings:get', () => s.settings.get());
-  registry.handle('settings:update', (patch) => s.settings.update(patch));
+  registry.handle('settings:update', (patch) => s.settings.update(withoutVaultBinding(patch)));
 
   registerVaultHandlers(registry, s.vaults);
 }

@@ -1,3 +1,4 @@
+import type { Settings } from '../../../shared/ipc.js';
 import type { HandlerRegistry } from './registry.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
@@ -14,4 +15,16 @@ export function registerVaultHandlers(registry: HandlerRegistry, vaults: VaultSy
   registry.handle('vault:syncNow', () => vaults.syncNow());
   registry.handle('vault:pause', () => vaults.pause());
   registry.handle('vault:resume', () => vaults.resume());
+}
+
+/**
+ * A settings patch without the vault binding.
+ *
+ * Only the `vault:*` channels change the binding: the settings dialog sends back every field it loaded, and a stale
+ * copy must neither undo a bind nor bind a folder without the service starting its sync.
+ */
+export function withoutVaultBinding(patch: Partial<Settings>): Partial<Settings> {
+  const rest = { ...patch };
+  delete rest.vaultBinding;
+  return rest;
 }

@@ -92,6 +92,7 @@ export class VaultSyncService {
         s3.destroy();
         throw error;
       }
+      this.broken = undefined;
       this.attach(binding, s3);
       return this.state();
     });

@@ -95,6 +95,19 @@ describe('vault handlers', () => {
     expect(statuses.at(-1)?.binding).toBeNull();
   });
 
+  it('settings:update never changes the binding: only the vault channels do', async () => {
+    const app = await appWithUnreachableS3();
+    const folder = join(app.dir, 'vault');
+    await mkdir(folder);
+    await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance' });
+    const stale = await app.registry.invoke('settings:update', { vaultBinding: null, outputLocation: 'ask' });
+    expect(stale).toMatchObject({ ok: true, value: { outputLocation: 'ask', vaultBinding: { folder, remote: 's3://team-bucket/finance' } } });
+    await app.registry.invoke('vault:unbind', {});
+    const sneaky = await app.registry.invoke('settings:update', { vaultBinding: { folder, remote: 's3://other-bucket/x', profile: null, region: null, paused: false } });
+    expect(sneaky).toMatchObject({ ok: true, value: { vaultBinding: null } });
+    expect(await app.registry.invoke('vault:get', {})).toMatchObject({ ok: true, value: { binding: null } });
+  });
+
   it('a sync that cannot reach S3 reports the error in the status instead of failing the call', async () => {
     const app = await appWithUnreachableS3();
     const folder = join(app.dir, 'vault');
