@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { ErrorInfo, Result } from './errors.js';
 import { EVENT_NAMES } from './ipc-names.js';
+import { VaultBinding, VaultBindRequest, type VaultState } from './vault.js';
 
 const filePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'A path may not contain NUL.');
 const keyId = z.string().min(1).max(2048);
@@ -33,6 +34,8 @@ export const Settings = z.object({
   }).strict(),
   defaultKeyIds: z.array(keyId).max(16),
   lastKeyId: keyId.nullable(),
+  /** The vault folder bound to an S3 prefix (the vault panel); absent when none is bound. */
+  vaultBinding: VaultBinding.nullable().optional(),
 }).strict();
 export type Settings = z.infer<typeof Settings>;
 
@@ -152,6 +155,13 @@ export const requestSchemas = {
   'dialog:chooseFolder': empty,
   'settings:get': empty,
   'settings:update': Settings.partial().strict(),
+  // The vault panel (issue 5): one folder bound to one S3 prefix.
+  'vault:get': empty,
+  'vault:bind': VaultBindRequest,
+  'vault:unbind': empty,
+  'vault:syncNow': empty,
+  'vault:pause': empty,
+  'vault:resume': empty,
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -180,6 +190,13 @@ export interface ResponseMap {
   'dialog:chooseFolder': string | null;
   'settings:get': Settings;
   'settings:update': Settings;
+  // The vault panel (issue 5).
+  'vault:get': VaultState;
+  'vault:bind': VaultState;
+  'vault:unbind': VaultState;
+  'vault:syncNow': VaultState;
+  'vault:pause': VaultState;
+  'vault:resume': VaultState;
 }
 
 export type Request<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
@@ -194,6 +211,8 @@ export interface EventMap {
   'identity:changed': Identity;
   /** A privately opened file was edited, re-encrypted or closed. */
   'private:changed': PrivateFile;
+  /** The vault panel (issue 5): the binding, its sync status, pending counts and conflicts, on every change. */
+  'vault:status': VaultState;
 }
 export type EventName = keyof EventMap;
 /** The one IPC channel Electron uses for calls (the contract's channel travels inside) and the one for events. */

@@ -18,6 +18,7 @@ import { HandlerRegistry } from '../core/app/registry.js';
 import type { EventSink } from '../core/app/services.js';
 import { SettingsStore } from '../core/app/settings-store.js';
 import { coreVault } from '../core/app/vault.js';
+import { VaultSyncService } from '../core/app/vault-sync-service.js';
 import { defaultKmsClientFactory, type KmsClientFactory } from '../core/kms/client.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
 import { electronShell } from './shell.js';
@@ -92,6 +93,7 @@ async function start(): Promise<void> {
   const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
   const privateOpens = new PrivateOpens(vault, shell, events);
+  const vaults = new VaultSyncService({ settings, events });
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
     vault,
@@ -111,6 +113,7 @@ async function start(): Promise<void> {
     openRequests,
     privateOpens,
     events,
+    vaults,
   });
   registerIpc(ipcMain, registry, { isTrustedUrl: isAppUrl });
 
@@ -118,10 +121,13 @@ async function start(): Promise<void> {
   mainWindow.on('closed', () => {
     mainWindow = undefined;
   });
+  // A saved binding resumes in the background; one that cannot start shows its error in the vault panel.
+  void vaults.start().catch(() => undefined);
   app.on('before-quit', () => {
     jobs.cancelAll();
     privateOpens.closeAll();
     cache.clear();
+    void vaults.dispose();
   });
   app.on('window-all-closed', () => app.quit());
 }

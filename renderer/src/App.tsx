@@ -9,6 +9,7 @@ import { KeyPicker, type KeyChoice } from './KeyPicker.js';
 import { PrivateFiles } from './PrivateFiles.js';
 import { SettingsDialog } from './SettingsDialog.js';
 import { SignInButton } from './SignInButton.js';
+import { VaultPanel } from './VaultPanel.js';
 
 /** A batch waiting for the person to confirm it: shown when it holds .kenv files, so they see what they are. */
 interface PendingBatch {
@@ -212,6 +213,7 @@ export function App() {
           </div>
           <PrivateFiles files={privateFiles} onError={setNotice} />
           <JobList jobs={jobs} onError={setNotice} />
+          <VaultPanel onError={setNotice} />
         </section>
       </main>
 

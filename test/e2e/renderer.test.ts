@@ -21,6 +21,11 @@ import type { IdentityService, VaultOps } from '../../electron/core/app/services
 import { KenvError } from '../../electron/core/errors.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { coreVault } from '../../electron/core/app/vault.js';
+import { type S3ClientFactory, VaultSyncService } from '../../electron/core/app/vault-sync-service.js';
+import { VaultSync } from '../../electron/core/sync/engine.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startS3Server } from '../support/s3-server.js';
+import { writeKenv } from '../support/kenv-fixtures.js';
 import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
 import { awsIdentityService } from '../../electron/core/app/aws-identity.js';
 import { IdentityDirectory } from '../support/aws-identities.js';
@@ -61,7 +66,7 @@ function identity(status: Identity['status'] = 'signed-in', region = REGION): Id
 }
 
 /** A fresh app (registry, settings, jobs) and a fresh page for one test. */
-async function openApp(opts: { identity?: IdentityService; clients?: () => KmsClientFactory; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void> } = {}) {
+async function openApp(opts: { identity?: IdentityService; clients?: () => KmsClientFactory; region?: string; colorScheme?: 'light' | 'dark'; gate?: Promise<void>; s3Client?: S3ClientFactory } = {}) {
   const dir = await mkdtemp(join(work, 'app-'));
   const drops = join(dir, 'drops');
   await mkdir(drops);
@@ -83,7 +88,9 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
     openRequests: new OpenRequests(),
     privateOpens: new PrivateOpens(vault, shell, sink, dir),
     events: sink,
+    vaults: new VaultSyncService({ settings, events: sink, ...(opts.s3Client ? { s3Client: opts.s3Client } : {}) }),
   };
+  cleanups.push(() => services.vaults.dispose());
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
   const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink });
@@ -519,6 +526,48 @@ describe('the renderer in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByText('Saved as').waitFor();
     await shot(page, '09-keyboard-dark');
+  });
+
+  it('binds a vault folder to the local S3 harness, syncs it, and lists a conflict with both versions kept', async () => {
+    const s3 = await startS3Server();
+    cleanups.push(() => s3.close());
+    await s3.createBucket('team-vaults');
+    const { page, dir, shell, consoleErrors } = await openApp({ s3Client: async () => s3.client() });
+    const folder = join(dir, 'finance-vault');
+    await mkdir(folder);
+    await writeKenv(folder, 'budget.kenv', 'quarterly numbers');
+    shell.chooseFolder = async () => folder;
+
+    const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Choose folder…' }).click();
+    await panel.getByText(folder).waitFor();
+    await panel.getByLabel('S3 location').fill('s3://team-vaults/finance');
+    await panel.getByLabel('Region (optional)').fill('us-east-1');
+    await shot(page, '10-vault-bind-form');
+    await panel.getByRole('button', { name: 'Bind folder' }).click();
+    await panel.getByRole('button', { name: 'Sync now' }).click();
+    await panel.getByText('Up to date. Changes in the folder sync automatically.').waitFor();
+    expect(await panel.getByText('Not synced yet').count()).toBe(0);
+    const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: 'team-vaults', Prefix: 'finance/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['finance/budget.kenv']);
+
+    // Another computer edits the same file while this one is paused: Sync now keeps both versions.
+    await panel.getByRole('button', { name: 'Pause' }).click();
+    await panel.getByRole('button', { name: 'Resume' }).waitFor();
+    const other = join(dir, 'other-computer');
+    await mkdir(other);
+    const otherSync = new VaultSync({ vaultDir: other, remote: 's3://team-vaults/finance', s3: s3.client() });
+    expect((await otherSync.sync()).failed).toEqual([]);
+    await writeKenv(folder, 'budget.kenv', 'edited here');
+    await writeKenv(other, 'budget.kenv', 'edited on the other computer');
+    expect((await otherSync.sync()).uploaded).toEqual(['budget.kenv']);
+    await panel.getByRole('button', { name: 'Sync now' }).click();
+    await panel.getByRole('heading', { name: 'Conflicts: both versions kept' }).waitFor();
+    expect(await panel.getByRole('listitem').filter({ hasText: /budget \(conflict .*\)\.kenv/ }).count()).toBe(1);
+    await panel.getByText(/^Up to date as of the last sync\. Paused/).waitFor();
+    await panel.scrollIntoViewIfNeeded();
+    await shot(page, '10-vault');
+    expect(consoleErrors).toEqual([]);
   });
 
   it('the bridge refuses a malformed request from the page, like the Electron wrapper', async () => {

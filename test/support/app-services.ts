@@ -10,6 +10,7 @@ import { PrivateOpens } from '../../electron/core/app/private-open.js';
 import { HandlerRegistry } from '../../electron/core/app/registry.js';
 import type { DesktopShell, VaultOps } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
+import { VaultSyncService } from '../../electron/core/app/vault-sync-service.js';
 
 /** Records every event, for assertions. */
 export class RecordingSink {
@@ -67,16 +68,18 @@ export async function makeApp(overrides: Partial<AppServices> = {}) {
   const events = new RecordingSink();
   const vault = recordingVault();
   const shell = recordingShell();
+  const settings = overrides.settings ?? SettingsStore.inFolder(join(dir, 'user-data'));
   const services: AppServices = {
     vault,
     identity: { current: async () => SIGNED_IN, useProfile: async () => SIGNED_IN, signIn: async () => SIGNED_IN },
     keys: { list: async () => [] },
     shell,
-    settings: SettingsStore.inFolder(join(dir, 'user-data')),
+    settings,
     jobs: new JobQueue(overrides.vault ?? vault, events),
     openRequests: new OpenRequests(),
     privateOpens: new PrivateOpens(overrides.vault ?? vault, overrides.shell ?? shell, events, dir),
     events,
+    vaults: new VaultSyncService({ settings, events: overrides.events ?? events }),
     ...overrides,
   };
   const registry = new HandlerRegistry();

@@ -9,6 +9,8 @@ import { planFiles } from './plan.js';
 import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
 import type { SettingsStore } from './settings-store.js';
+import { registerVaultHandlers, withoutVaultBinding } from './vault-handlers.js';
+import type { VaultSyncService } from './vault-sync-service.js';
 
 /** Everything the handlers use, wired once by the Electron shell or the test bridge. */
 export interface AppServices {
@@ -21,6 +23,8 @@ export interface AppServices {
   openRequests: OpenRequests;
   privateOpens: PrivateOpens;
   events: EventSink;
+  /** The vault panel's folder ↔ S3 binding (issue 5). */
+  vaults: VaultSyncService;
 }
 
 /**
@@ -105,7 +109,9 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('dialog:chooseFolder', () => s.shell.chooseFolder());
 
   registry.handle('settings:get', () => s.settings.get());
-  registry.handle('settings:update', (patch) => s.settings.update(patch));
+  registry.handle('settings:update', (patch) => s.settings.update(withoutVaultBinding(patch)));
+
+  registerVaultHandlers(registry, s.vaults);
 }
 
 function outputFolder(settings: Settings): string | undefined {
