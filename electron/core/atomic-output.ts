@@ -33,7 +33,7 @@ export class AtomicOutput {
   /** Creates the temporary file (mode 0600: it may hold plaintext) after checking that the target is free. */
   static async create(finalPath: string, opts: { force?: boolean } = {}): Promise<AtomicOutput> {
     const force = opts.force ?? false;
-    if (!force && (await exists(finalPath))) throw outputExists(finalPath);
+    await refuseExisting(finalPath, force);
     const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.kenv-partial`);
     await mkdir(dirname(finalPath), { recursive: true }).catch(() => undefined);
     const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
@@ -136,6 +136,11 @@ async function syncFolder(folder: string): Promise<void> {
   if (!handle) return;
   await handle.sync().catch(() => undefined);
   await handle.close();
+}
+
+/** Throws OUTPUT_EXISTS when `path` is taken and `force` is off: a cheap check before any KMS call. */
+export async function refuseExisting(path: string, force: boolean): Promise<void> {
+  if (!force && (await exists(path))) throw outputExists(path);
 }
 
 function outputExists(path: string): KenvError {

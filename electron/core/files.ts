@@ -3,7 +3,7 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AtomicOutput, errnoCode, errnoText } from './atomic-output.js';
+import { AtomicOutput, errnoCode, errnoText, refuseExisting } from './atomic-output.js';
 import { DecryptStream, openMessageKey } from './crypto/decrypt-stream.js';
 import { EncryptStream, type EncryptionMaterials, prepareEncryption } from './crypto/encrypt-stream.js';
 import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './crypto/file-codec.js';
@@ -68,6 +68,8 @@ export async function encryptFile(
 ): Promise<{ outputPath: string; bytesIn: number; bytesOut: number; messageId: string }> {
   const { size, regular } = await inputSize(inputPath);
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), basename(inputPath) + KENV_EXTENSION);
+  // Checked again, race-free, when the output is created; checking here first saves a KMS call.
+  await refuseExisting(outputPath, opts.force ?? false);
   const materials = await prepareEncryption({ ...opts, ...(opts.pool ? { pool: opts.pool } : {}) });
   const messageId = materials.header.messageId.toString('hex');
   if (regular && !materials.signingKey) {

@@ -157,13 +157,25 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
     expect(counting.unwraps).toBe(0);
     expect(await readFile(outputPath, 'utf8')).toBe('keep me');
   });
+
+  it('refuses to overwrite an existing .kenv before asking any keyring for a data key', async () => {
+    const input = join(dir, `plain-${++counter}.txt`);
+    await writeFile(input, 'new');
+    await writeFile(`${input}.kenv`, 'keep me');
+    const counting = new CountingKeyring(keyring);
+    await expect(encryptFile(input, { keyring: counting, pool })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(counting.wraps).toBe(0);
+    expect(await readFile(`${input}.kenv`, 'utf8')).toBe('keep me');
+  });
 });
 
 /** Counts unwrap calls: damaged files must not cost a second KMS call. */
 class CountingKeyring implements Keyring {
   unwraps = 0;
+  wraps = 0;
   constructor(private readonly inner: Keyring) {}
   wrapDataKey(req: Parameters<Keyring['wrapDataKey']>[0]): ReturnType<Keyring['wrapDataKey']> {
+    this.wraps++;
     return this.inner.wrapDataKey(req);
   }
   unwrapDataKey(req: UnwrapRequest): Promise<Buffer> {
