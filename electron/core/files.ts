@@ -70,7 +70,7 @@ export async function encryptFile(
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), basename(inputPath) + KENV_EXTENSION);
   // Checked again, race-free, when the output is created; checking here first saves a KMS call.
   await refuseExisting(outputPath, opts.force ?? false);
-  const materials = await prepareEncryption({ ...opts, ...(opts.pool ? { pool: opts.pool } : {}) });
+  const materials = await prepareEncryption(opts);
   const messageId = materials.header.messageId.toString('hex');
   if (regular && !materials.signingKey) {
     const done = await encryptAtOffsets(inputPath, materials, outputPath, opts);

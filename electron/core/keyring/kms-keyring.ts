@@ -1,13 +1,12 @@
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { KenvError } from '../errors.js';
 import { DATA_KEY_LENGTH } from '../format/suites.js';
-import { type KmsClientFactory, defaultKmsClientFactory, isKeyReference, regionOfKey } from '../kms/client.js';
+import { type KmsClientFactory, defaultKmsClientFactory, isKeyArn, isKeyReference, regionOfKey } from '../kms/client.js';
 import { kmsError } from '../kms/errors.js';
 import { noKeyOpened } from './attempts.js';
 import type { EncryptedDataKey, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
 
 export const KMS_PROVIDER_ID = 'aws-kms';
-const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
 export interface KmsKeyringOptions {
   /**
@@ -87,7 +86,7 @@ export class KmsKeyring implements Keyring {
     for (const edk of req.edks) {
       if (edk.providerId !== KMS_PROVIDER_ID) continue;
       const arn = edk.providerInfo.toString('utf8');
-      if (!KEY_ARN.test(arn)) {
+      if (!isKeyArn(arn)) {
         attempts.push({ key: arn || '(empty)', code: 'NO_KEY_OPENED', reason: 'the stored key ARN is not a KMS key ARN' });
         continue;
       }

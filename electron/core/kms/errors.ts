@@ -1,4 +1,5 @@
 import { KenvError } from '../errors.js';
+import { regionOfKey } from './client.js';
 
 /** What Kenv was doing when AWS failed: the operation and everything known about the key and the identity. */
 export interface AwsFailureContext {
@@ -30,12 +31,6 @@ const BAD_CREDENTIAL_NAMES = new Set([
   'IncompleteSignature', 'IncompleteSignatureException', 'MissingAuthenticationToken', 'MissingAuthenticationTokenException',
 ]);
 const EXPIRED_TOKEN_NAMES = new Set(['ExpiredTokenException', 'ExpiredToken', 'RequestExpired', 'TokenRefreshRequired']);
-const ARN_RE = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
-
-/** The Region named in a KMS key or alias ARN, or undefined for a bare key id or alias name. */
-export function regionOfKmsArn(id: string | undefined): string | undefined {
-  return id ? ARN_RE.exec(id)?.[1] : undefined;
-}
 
 /** The IAM action a call needs, e.g. `kms:GenerateDataKey`. */
 export function iamActionFor(operation: string): string {
@@ -165,7 +160,7 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
   }
 
   if (name === 'NotFoundException' || name === 'InvalidArnException') {
-    const keyRegion = regionOfKmsArn(ctx.keyArn) ?? regionOfKmsArn(ctx.keyId) ?? regionOfKmsArn(ctx.alias);
+    const keyRegion = regionOfKey(ctx.keyArn) ?? regionOfKey(ctx.keyId) ?? regionOfKey(ctx.alias);
     if (keyRegion && ctx.region && keyRegion !== ctx.region) {
       return make(
         'KMS_WRONG_REGION',

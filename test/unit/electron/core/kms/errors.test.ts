@@ -4,7 +4,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { KenvError } from '../../../../../electron/core/errors.js';
-import { iamActionFor, kmsError, regionOfKmsArn } from '../../../../../electron/core/kms/errors.js';
+import { regionOfKey } from '../../../../../electron/core/kms/client.js';
+import { iamActionFor, kmsError } from '../../../../../electron/core/kms/errors.js';
 
 const ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const meta = (httpStatusCode: number, attempts = 1) => ({ httpStatusCode, attempts, totalRetryDelay: 0 });
@@ -202,10 +203,10 @@ describe('kmsError', () => {
 
 describe('helpers', () => {
   it('reads the Region of key and alias ARNs', () => {
-    expect(regionOfKmsArn(ARN)).toBe('eu-west-1');
-    expect(regionOfKmsArn('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/a')).toBe('us-gov-west-1');
-    expect(regionOfKmsArn('alias/a')).toBeUndefined();
-    expect(regionOfKmsArn('1234abcd-12ab-34cd-56ef-1234567890ab')).toBeUndefined();
+    expect(regionOfKey(ARN)).toBe('eu-west-1');
+    expect(regionOfKey('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/a')).toBe('us-gov-west-1');
+    expect(regionOfKey('alias/a')).toBeUndefined();
+    expect(regionOfKey('1234abcd-12ab-34cd-56ef-1234567890ab')).toBeUndefined();
   });
 
   it('names the IAM action per service', () => {
