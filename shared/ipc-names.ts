@@ -3,6 +3,8 @@
  */
 export const IPC_INVOKE = 'kenv:invoke';
 export const IPC_EVENT = 'kenv:event';
+/** The preload's drop message: paths of dropped `File`s, from `webUtils.getPathForFile`. Not reachable via `invoke`. */
+export const IPC_DROP = 'kenv:drop';
 export const EVENT_NAMES = ['jobs:changed', 'files:opened', 'identity:changed', 'private:changed',
   // The vault panel (issue 5).
   'vault:status'] as const;

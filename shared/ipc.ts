@@ -216,15 +216,20 @@ export interface EventMap {
 }
 export type EventName = keyof EventMap;
 /** The one IPC channel Electron uses for calls (the contract's channel travels inside) and the one for events. */
-export { EVENT_NAMES, IPC_EVENT, IPC_INVOKE } from './ipc-names.js';
+export { EVENT_NAMES, IPC_DROP, IPC_EVENT, IPC_INVOKE } from './ipc-names.js';
 
 /** What the preload (or the test bridge) puts on `window.kenv`. */
 export interface KenvApi {
   invoke<C extends Channel>(channel: C, request: Request<C>): Promise<Result<Response<C>>>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void;
-  /** The file-system path of a dropped or picked File. */
-  pathForFile(file: File): string;
+  /**
+   * Hands dropped `File`s to the main process, which grants their paths for this session; resolves to those paths.
+   *
+   * The preload takes each path from `webUtils.getPathForFile`, so only files the user really dropped (or picked in a
+   * file input) count: a `File` the page builds itself has no path and is skipped.
+   */
+  dropFiles(files: File[]): Promise<Result<string[]>>;
 }
 
 export function isChannel(value: unknown): value is Channel {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session, shell as electronShellApi } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
 import { DataKeyCache } from '../core/app/data-key-cache.js';
+import { Grants } from '../core/app/grants.js';
 import { registerHandlers } from '../core/app/handlers.js';
 import { awsIdentityService } from '../core/app/aws-identity.js';
 import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
@@ -26,7 +27,9 @@ import { createMainWindow, denyAllPermissions, harden } from './window.js';
 
 // out/electron/main/index.js → the repository (or app.asar) root.
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const openRequests = new OpenRequests();
+// What the user handed over in this session (drops, dialogs, OS opens, finished jobs): the page may touch nothing else.
+const grants = new Grants();
+const openRequests = new OpenRequests(grants);
 let mainWindow: BrowserWindow | undefined;
 
 function focusWindow(): void {
@@ -38,12 +41,12 @@ function focusWindow(): void {
 // macOS delivers double-clicked files through open-file, possibly before `ready`: listen from the first tick.
 app.on('open-file', (event, path) => {
   event.preventDefault();
-  openRequests.add([path]);
+  void openRequests.add([path]);
   focusWindow();
 });
 app.on('open-url', (event, url) => {
   event.preventDefault();
-  openRequests.add([url]);
+  void openRequests.add([url]);
   focusWindow();
 });
 
@@ -52,10 +55,10 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   // A second launch (double-click while running on Windows and Linux) hands its files to this instance.
   app.on('second-instance', (_event, argv, cwd) => {
-    openRequests.add(filesFromArgv(argv, { packaged: app.isPackaged, cwd }));
+    void openRequests.add(filesFromArgv(argv, { packaged: app.isPackaged, cwd }));
     focusWindow();
   });
-  openRequests.add(filesFromArgv(process.argv, { packaged: app.isPackaged, cwd: process.cwd() }));
+  void openRequests.add(filesFromArgv(process.argv, { packaged: app.isPackaged, cwd: process.cwd() }));
   registerAppScheme();
   app.enableSandbox();
   app.on('web-contents-created', (_event, contents) => harden(contents));
@@ -90,9 +93,11 @@ async function start(): Promise<void> {
   const settings = SettingsStore.inFolder(app.getPath('userData'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
   const vault = coreVault(() => clients, cache);
-  const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
+  const jobs = new JobQueue(vault, events, { grants, trash: (path) => shell.trashItem(path) });
   const privateOpens = new PrivateOpens(vault, shell, events);
+  // Plaintext of "Open without saving" from a run that crashed or was killed: wiped before anything else opens.
+  await privateOpens.sweepLeftovers();
   const vaults = new VaultSyncService({ settings, events });
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
@@ -104,7 +109,8 @@ async function start(): Promise<void> {
         clients = defaultKmsClientFactory(profile ? { profile } : {});
         cache.clear();
       },
-      openBrowser: (url) => electronShellApi.openExternal(url),
+      // The sign-in URL is built here in the main process from the AWS config, never taken from the page.
+      openBrowser: (url) => electronShellApi.openExternal(url), /* eng-disable OPEN_EXTERNAL_JS_CHECK */
     }),
     keys: kmsKeyCatalogue(() => clients),
     shell,
@@ -114,8 +120,9 @@ async function start(): Promise<void> {
     privateOpens,
     events,
     vaults,
+    grants,
   });
-  registerIpc(ipcMain, registry, { isTrustedUrl: isAppUrl });
+  registerIpc(ipcMain, registry, { isTrustedUrl: isAppUrl, grants });
 
   mainWindow = createMainWindow({ preload: join(appRoot, 'out', 'electron-app', 'preload.cjs') });
   mainWindow.on('closed', () => {

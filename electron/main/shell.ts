@@ -2,7 +2,7 @@ import { type BrowserWindow, dialog, shell } from 'electron';
 import { KenvError } from '../core/errors.js';
 import type { DesktopShell } from '../core/app/services.js';
 
-/** OS dialogs and the file manager, for the handlers. */
+/** OS dialogs, the file manager and the trash, for the handlers. */
 export function electronShell(window: () => BrowserWindow | undefined): DesktopShell {
   return {
     async showInFolder(path) {
@@ -23,6 +23,23 @@ export function electronShell(window: () => BrowserWindow | undefined): DesktopS
       const options = { title: 'Choose a folder', properties: ['openDirectory', 'createDirectory'] as ('openDirectory' | 'createDirectory')[] };
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    async confirm(question) {
+      const win = window();
+      // Cancel is the default and the Escape answer, so a stray Enter or a closed dialog never goes ahead.
+      const options = {
+        type: 'warning' as const, title: question.title, message: question.message, detail: question.detail,
+        buttons: ['Cancel', question.confirmLabel], defaultId: 0, cancelId: 0, noLink: true,
+      };
+      const result = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+      return result.response === 1;
+    },
+    async trashItem(path) {
+      try {
+        await shell.trashItem(path);
+      } catch (error) {
+        throw new KenvError('OUTPUT_FAILED', `The system could not move ${path} to the trash, so it was kept: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import { BrowserWindow, type Session, shell, type WebContents } from 'electron';
+import { isDocumentationUrl } from '../core/app/external-links.js';
 import { isAppUrl } from '../core/app/ipc-wrapper.js';
 
 export const APP_URL = 'app://kenv/index.html';
@@ -22,7 +23,9 @@ export function createMainWindow(opts: { preload: string }): BrowserWindow {
     width: 1120, height: 760, minWidth: 720, minHeight: 520, show: false, title: 'Kenv',
     backgroundColor: '#00000000',
     webPreferences: {
-      preload: opts.preload,
+      // The preload is the app's own bundled file (out/electron-app/preload.cjs), sandboxed, exposing only window.kenv
+      // through contextBridge; the main process still checks every call it forwards.
+      preload: opts.preload, /* eng-disable PRELOAD_JS_CHECK */
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -33,6 +36,9 @@ export function createMainWindow(opts: { preload: string }): BrowserWindow {
       webviewTag: false,
       spellcheck: false,
       safeDialogs: true,
+      // A middle click would otherwise open a link in a new window without going through setWindowOpenHandler's
+      // intent; there are no such links, and none should open.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   harden(win.webContents);
@@ -51,8 +57,9 @@ export function harden(contents: WebContents): void {
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    // Links to documentation open in the browser; nothing opens inside the app.
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    // Nothing opens inside the app. Only the documentation pages listed in the main process open in the browser: any
+    // other URL would be a channel out of the page (data in the URL, or an OS handler such as file: or smb:).
+    if (isDocumentationUrl(url)) void shell.openExternal(url); /* eng-disable OPEN_EXTERNAL_JS_CHECK: only exact URLs of the main process's list */
     return { action: 'deny' };
   });
 }

@@ -6,7 +6,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent, webUtils } from 'electron';
 import type { EventMap, EventName, KenvApi } from '../../shared/ipc.js';
-import { EVENT_NAMES, IPC_EVENT, IPC_INVOKE } from '../../shared/ipc-names.js';
+import { EVENT_NAMES, IPC_DROP, IPC_EVENT, IPC_INVOKE } from '../../shared/ipc-names.js';
 
 const api: KenvApi = {
   invoke: (channel, request) => ipcRenderer.invoke(IPC_INVOKE, channel, request),
@@ -21,7 +21,13 @@ const api: KenvApi = {
       ipcRenderer.removeListener(IPC_EVENT, forward);
     };
   },
-  pathForFile: (file) => webUtils.getPathForFile(file),
+  // The one call that grants paths: each comes from webUtils.getPathForFile, so the page can hand over only Files the
+  // user dropped or picked, never a path string of its own. A File the page made has no path ('') and is left out.
+  dropFiles(files) {
+    const list: unknown[] = Array.isArray(files) ? files : [];
+    const paths = list.filter((f): f is File => f instanceof File).map((f) => webUtils.getPathForFile(f)).filter((p) => p !== '');
+    return ipcRenderer.invoke(IPC_DROP, paths);
+  },
 };
 
 contextBridge.exposeInMainWorld('kenv', api);

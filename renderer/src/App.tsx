@@ -144,12 +144,20 @@ export function App() {
     event.preventDefault();
     dragDepth.current = 0;
     setDragging(false);
-    const paths = [...event.dataTransfer.files].map((f) => window.kenv.pathForFile(f)).filter((p) => p !== '');
-    if (paths.length === 0) {
-      setNotice({ code: 'INVALID_ARGUMENT', message: 'Kenv can only work on files from your disk. Drop files or folders from the file manager.' });
-      return;
-    }
-    void receivePaths(paths);
+    // The Files go to the preload, which asks the main process to grant their paths; only granted paths work.
+    const files = [...event.dataTransfer.files];
+    void (async () => {
+      const granted = await window.kenv.dropFiles(files);
+      if (!granted.ok) {
+        setNotice(granted.error);
+        return;
+      }
+      if (granted.value.length === 0) {
+        setNotice({ code: 'INVALID_ARGUMENT', message: 'Kenv can only work on files from your disk. Drop files or folders from the file manager.' });
+        return;
+      }
+      await receivePaths(granted.value);
+    })();
   };
 
   const chooseFiles = async () => {

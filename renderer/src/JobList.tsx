@@ -115,7 +115,7 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
       )}
       {job.state === 'done' && job.outputPath && (
         <div className="job-meta">
-          <span>Saved as <strong>{outName}</strong>{job.bytesTotal !== null ? ` · ${formatBytes(job.bytesTotal)}` : ''}{job.inputDeleted ? ' · original deleted' : ''}</span>
+          <span>Saved as <strong>{outName}</strong>{job.bytesTotal !== null ? ` · ${formatBytes(job.bytesTotal)}` : ''}{job.inputDeleted ? ' · original moved to the trash' : ''}</span>
           <button type="button" className="ghost small" onClick={() => void act(call('shell:showInFolder', { path: job.outputPath! }))}>Show in folder</button>
           {job.direction === 'decrypt' && (
             <button type="button" className="ghost small" onClick={() => void act(call('shell:openPath', { path: job.outputPath! }))}>Open</button>

@@ -8,7 +8,6 @@ const MIB = 1024 * 1024;
 
 export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings: Settings; keys: KeySummary[]; onClose: () => void; onSaved: (s: Settings) => void }) {
   const [draft, setDraft] = useState<Settings>(settings);
-  const [confirmDelete, setConfirmDelete] = useState(false);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [saving, setSaving] = useState(false);
   const set = (patch: Partial<Settings>) => setDraft((d) => ({ ...d, ...patch }));
@@ -65,18 +64,12 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
             <input
               type="checkbox"
               checked={draft.deletePlaintextAfterEncrypt}
-              onChange={(e) => { if (e.target.checked) setConfirmDelete(true); else set({ deletePlaintextAfterEncrypt: false }); }}
+              onChange={(e) => set({ deletePlaintextAfterEncrypt: e.target.checked })}
             />
-            <span>Delete the original file once its .kenv is written and verified</span>
+            <span>Move the original file to the trash once its .kenv is written and verified</span>
           </label>
-          {confirmDelete && (
-            <div className="confirm" role="alertdialog" aria-labelledby="confirm-delete-text">
-              <p id="confirm-delete-text">Originals will be deleted for good: without access to the KMS key, nobody can get them back, not even you. Turn this on?</p>
-              <div className="actions">
-                <button type="button" className="ghost small" onClick={() => setConfirmDelete(false)}>Keep originals</button>
-                <button type="button" className="danger small" onClick={() => { set({ deletePlaintextAfterEncrypt: true }); setConfirmDelete(false); }}>Delete originals after encrypting</button>
-              </div>
-            </div>
+          {draft.deletePlaintextAfterEncrypt && !settings.deletePlaintextAfterEncrypt && (
+            <p className="hint">Kenv asks you to confirm this when you save. Without access to the KMS key, nobody can open the .kenv files, not even you.</p>
           )}
         </fieldset>
 

@@ -12,6 +12,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity, Job } from '../../shared/ipc.js';
 import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
+import { Grants } from '../../electron/core/app/grants.js';
 import { JobQueue } from '../../electron/core/app/jobs.js';
 import { kmsKeyCatalogue } from '../../electron/core/app/key-catalogue.js';
 import { OpenRequests } from '../../electron/core/app/open-requests.js';
@@ -76,7 +77,8 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   const settings = SettingsStore.inFolder(join(dir, 'user-data'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
   const vault = opts.gate ? gated(coreVault(clients, cache), opts.gate) : coreVault(clients, cache);
-  const shell = recordingShell();
+  const shell = recordingShell({ trashDir: await mkdtemp(join(dir, 'trash-')) });
+  const grants = new Grants();
   const current = identity('signed-in', opts.region ?? REGION);
   const services: AppServices = {
     vault,
@@ -84,16 +86,17 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
     keys: kmsKeyCatalogue(clients),
     shell,
     settings,
-    jobs: new JobQueue(vault, sink, { progressIntervalMs: 0 }),
-    openRequests: new OpenRequests(),
+    jobs: new JobQueue(vault, sink, { progressIntervalMs: 0, grants, trash: (path) => shell.trashItem(path) }),
+    openRequests: new OpenRequests(grants),
     privateOpens: new PrivateOpens(vault, shell, sink, dir),
     events: sink,
     vaults: new VaultSyncService({ settings, events: sink, ...(opts.s3Client ? { s3Client: opts.s3Client } : {}) }),
+    grants,
   };
   cleanups.push(() => services.vaults.dispose());
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
-  const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink });
+  const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink, grants });
   cleanups.push(() => bridge.close());
   const context = await browser.newContext({ viewport: { width: 1180, height: 780 }, colorScheme: opts.colorScheme ?? 'light' });
   cleanups.push(() => context.close());
@@ -379,8 +382,8 @@ describe('the renderer in Chromium', () => {
     await expect(stat(plainPath)).rejects.toThrow();
   });
 
-  it('decrypting next to a file that exists overwrites nothing until Replace is chosen', async () => {
-    const { page, drops } = await openApp();
+  it('decrypting next to a file that exists overwrites nothing until Replace is chosen and confirmed', async () => {
+    const { page, drops, shell } = await openApp();
     await page.getByRole('radio', { name: /kenv-demo/ }).check();
     await writeFile(join(drops, 'minutes.md'), 'original minutes');
     await drop(page, [{ name: 'minutes.md', bytes: Buffer.from('x') }]);
@@ -393,9 +396,15 @@ describe('the renderer in Chromium', () => {
     await row.getByText('already exists there, so nothing was overwritten').waitFor();
     expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('edited since');
     await shot(page, '05b-output-exists');
+    // The main process asks with a native dialog naming the file; "Cancel" keeps it.
+    await row.getByRole('button', { name: 'Replace the existing file for minutes.md.kenv' }).click();
+    await page.getByRole('alert').filter({ hasText: 'minutes.md was not replaced' }).waitFor();
+    expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('edited since');
+    shell.answer = true;
     await row.getByRole('button', { name: 'Replace the existing file for minutes.md.kenv' }).click();
     await row.getByText('Saved as').waitFor();
     expect(await readFile(join(drops, 'minutes.md'), 'utf8')).toBe('original minutes');
+    expect(shell.asked.map((q) => q.detail)).toEqual([0, 1].map(() => expect.stringContaining(join(drops, 'minutes.md'))));
   });
 
   it('a tampered file shows its error sentence and a retry', async () => {
@@ -452,15 +461,19 @@ describe('the renderer in Chromium', () => {
     await shot(page, '06b-sso-signed-in');
   });
 
-  it('settings persist, and deleting originals needs a confirmation', async () => {
-    const { page, dir } = await openApp();
+  it('settings persist, and moving originals to the trash needs a native confirmation', async () => {
+    const { page, dir, shell } = await openApp();
     await page.getByRole('button', { name: 'Settings' }).click();
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     await dialog.waitFor();
-    await dialog.getByRole('checkbox', { name: /Delete the original file/ }).click();
-    await dialog.getByRole('alertdialog').waitFor();
+    await dialog.getByRole('checkbox', { name: /Move the original file to the trash/ }).click();
+    await dialog.getByText('Kenv asks you to confirm this when you save').waitFor();
     await shot(page, '07-settings-confirm');
-    await dialog.getByRole('button', { name: 'Delete originals after encrypting' }).click();
+    // "Cancel" in the native dialog: nothing is saved, and the window says why.
+    await dialog.getByRole('button', { name: 'Save settings' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'stays off' }).waitFor();
+    expect(shell.asked).toHaveLength(1);
+    shell.answer = true;
     await dialog.getByRole('button', { name: 'Add a pair' }).click();
     await dialog.getByLabel('Context name 1').fill('department');
     await dialog.getByLabel('Context value 1').fill('finance');
@@ -468,11 +481,12 @@ describe('the renderer in Chromium', () => {
     await shot(page, '07b-settings-bottom');
     await dialog.getByRole('button', { name: 'Save settings' }).click();
     await dialog.waitFor({ state: 'detached' });
+    expect(shell.asked.map((q) => q.message)).toEqual(Array(2).fill('Move each original file to the trash after encrypting it?'));
     const saved = JSON.parse(await readFile(join(dir, 'user-data', 'settings.json'), 'utf8'));
     expect(saved).toMatchObject({ deletePlaintextAfterEncrypt: true, context: [{ key: 'department', value: 'finance' }] });
   });
 
-  it('settings take effect: "Ask every time" asks for a folder, and originals are deleted only when turned on', async () => {
+  it('settings take effect: "Ask every time" asks for a folder, and originals go to the trash only when turned on', async () => {
     const { page, drops, shell, services } = await openApp();
     await services.settings.update({ outputLocation: 'ask', deletePlaintextAfterEncrypt: true });
     await page.reload();
@@ -486,10 +500,11 @@ describe('the renderer in Chromium', () => {
     const row = page.getByRole('listitem', { name: 'Encrypt payroll.csv' });
     await row.getByText(/^(Encrypted|Failed)$/).waitFor();
     await shot(page, '07c-settings-applied');
-    expect(await row.textContent()).toContain('original deleted');
+    expect(await row.textContent()).toContain('original moved to the trash');
     expect(asked).toBe(1);
     expect((await readFile(join(outDir, 'payroll.csv.kenv'))).readUInt8(0)).toBe(0x02);
     await expect(stat(join(drops, 'payroll.csv'))).rejects.toThrow();
+    expect(shell.trashed).toEqual([join(drops, 'payroll.csv')]);
   });
 
   it('says clearly when the identity sees no usable key, in dark mode', async () => {

@@ -68,7 +68,7 @@ try {
     assert.equal(prefs.sandbox, true);
     assert.equal(prefs.nodeIntegration, false);
     assert.equal(await page.evaluate('typeof require + typeof process'), 'undefinedundefined');
-    assert.deepEqual(await page.evaluate('Object.keys(window.kenv).sort()'), ['invoke', 'on', 'pathForFile']);
+    assert.deepEqual(await page.evaluate('Object.keys(window.kenv).sort()'), ['dropFiles', 'invoke', 'on']);
   });
 
   await test('the page cannot navigate away or open windows', async () => {

@@ -1,14 +1,16 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdtemp, realpath, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { EventMap, EventName, Identity } from '../../shared/ipc.js';
 import { KenvError } from '../../electron/core/errors.js';
 import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
+import { Grants } from '../../electron/core/app/grants.js';
 import { JobQueue } from '../../electron/core/app/jobs.js';
 import { OpenRequests } from '../../electron/core/app/open-requests.js';
 import { PrivateOpens } from '../../electron/core/app/private-open.js';
 import { HandlerRegistry } from '../../electron/core/app/registry.js';
-import type { DesktopShell, VaultOps } from '../../electron/core/app/services.js';
+import type { Confirmation, DesktopShell, VaultOps } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
 import { VaultSyncService } from '../../electron/core/app/vault-sync-service.js';
 
@@ -52,37 +54,57 @@ export function recordingVault(): VaultOps & { calls: { op: string; path: string
   };
 }
 
-export function recordingShell(): DesktopShell & { opened: string[] } {
-  const opened: string[] = [];
-  return {
-    opened,
-    async showInFolder(path) { opened.push(`show:${path}`); },
-    async openPath(path) { opened.push(`open:${path}`); },
-    async chooseFiles() { return []; },
-    async chooseFolder() { return null; },
+/**
+ * The desktop shell for tests: records what it opened and what it asked, answers confirmations with `answer`
+ * (no, unless a test says yes), and "trashes" by moving the file into its own trash folder.
+ */
+export function recordingShell(opts: { trashDir?: string } = {}): DesktopShell & { opened: string[]; asked: Confirmation[]; answer: boolean; trashed: string[]; trashDir: () => string } {
+  let trashDir = opts.trashDir;
+  const shell = {
+    opened: [] as string[],
+    asked: [] as Confirmation[],
+    answer: false,
+    trashed: [] as string[],
+    trashDir: () => (trashDir ??= mkdtempSync(join(tmpdir(), 'kenv-trash-'))),
+    async showInFolder(path: string) { shell.opened.push(`show:${path}`); },
+    async openPath(path: string) { shell.opened.push(`open:${path}`); },
+    async chooseFiles(): Promise<string[]> { return []; },
+    async chooseFolder(): Promise<string | null> { return null; },
+    async confirm(question: Confirmation) {
+      shell.asked.push(question);
+      return shell.answer;
+    },
+    async trashItem(path: string) {
+      await rename(path, join(shell.trashDir(), `${shell.trashed.length}-${basename(path)}`));
+      shell.trashed.push(path);
+    },
   };
+  return shell;
 }
 
 export async function makeApp(overrides: Partial<AppServices> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'kenv-app-'));
+  // Real path: the handlers answer with real paths (grants resolve links), and on some systems tmpdir() is a link.
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'kenv-app-')));
   const events = new RecordingSink();
   const vault = recordingVault();
   const shell = recordingShell();
   const settings = overrides.settings ?? SettingsStore.inFolder(join(dir, 'user-data'));
+  const grants = overrides.grants ?? new Grants();
   const services: AppServices = {
     vault,
     identity: { current: async () => SIGNED_IN, useProfile: async () => SIGNED_IN, signIn: async () => SIGNED_IN },
     keys: { list: async () => [] },
     shell,
     settings,
-    jobs: new JobQueue(overrides.vault ?? vault, events),
-    openRequests: new OpenRequests(),
+    jobs: new JobQueue(overrides.vault ?? vault, events, { grants, trash: (path) => (overrides.shell ?? shell).trashItem(path) }),
+    openRequests: new OpenRequests(grants),
     privateOpens: new PrivateOpens(overrides.vault ?? vault, overrides.shell ?? shell, events, dir),
     events,
     vaults: new VaultSyncService({ settings, events: overrides.events ?? events }),
+    grants,
     ...overrides,
   };
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
-  return { dir, registry, services, vault, shell, events };
+  return { dir, registry, services, vault, shell, events, grants };
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventMap, EventName } from '../../shared/ipc.js';
+import { type Grants, grantDropped } from '../../electron/core/app/grants.js';
 import type { HandlerRegistry } from '../../electron/core/app/registry.js';
 
 const TYPES: Record<string, string> = {
@@ -33,8 +34,9 @@ export interface RendererBridge {
  *
  * This is the test stand-in for Electron's IPC: the page's `window.kenv` (see `bridgeScript`) sends every call as
  * `{id, channel, payload}` and gets back the registry's Result, so the same validation and handlers run as in the app.
+ * A drop travels as `{id, drop: paths}` to core's `grantDropped`, the function Electron's drop message reaches.
  */
-export async function startRendererBridge(opts: { root: string; registry: HandlerRegistry; sink: SocketSink }): Promise<RendererBridge> {
+export async function startRendererBridge(opts: { root: string; registry: HandlerRegistry; sink: SocketSink; grants: Grants }): Promise<RendererBridge> {
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
@@ -56,13 +58,13 @@ export async function startRendererBridge(opts: { root: string; registry: Handle
     opts.sink.sockets.add(socket);
     socket.on('close', () => opts.sink.sockets.delete(socket));
     socket.on('message', async (data) => {
-      let message: { id?: unknown; channel?: unknown; payload?: unknown };
+      let message: { id?: unknown; channel?: unknown; payload?: unknown; drop?: unknown };
       try {
         message = JSON.parse(String(data));
       } catch {
         return;
       }
-      const result = await opts.registry.invoke(message.channel, message.payload);
+      const result = 'drop' in message ? await grantDropped(opts.grants, message.drop) : await opts.registry.invoke(message.channel, message.payload);
       socket.send(JSON.stringify({ id: message.id, result }));
     });
   });
@@ -82,8 +84,9 @@ export async function startRendererBridge(opts: { root: string; registry: Handle
 /**
  * The page-side half of the bridge, injected before the renderer's own scripts (Playwright `addInitScript`).
  *
- * A browser `File` has no path, so `pathForFile` answers `<dropRoot>/<name>`: the test writes the real file there
- * before it drops a `File` of that name, which is what `webUtils.getPathForFile` gives the preload in Electron.
+ * A browser `File` has no path, so `dropFiles` maps each to `<dropRoot>/<name>`: the test writes the real file there
+ * before it drops a `File` of that name, which is what `webUtils.getPathForFile` gives the preload in Electron. (In
+ * Electron a `File` the page built itself has no path; here the tests' drops are such Files, so every name maps.)
  */
 export function bridgeScript(dropRoot: string): string {
   return `(() => {
@@ -104,18 +107,19 @@ export function bridgeScript(dropRoot: string): string {
     pending.delete(msg.id);
     if (resolve) resolve(msg.result);
   };
+  const send = async (message) => {
+    await opened;
+    const id = next++;
+    return new Promise((resolve) => { pending.set(id, resolve); socket.send(JSON.stringify({ id, ...message })); });
+  };
   const api = {
-    invoke: async (channel, payload) => {
-      await opened;
-      const id = next++;
-      return new Promise((resolve) => { pending.set(id, resolve); socket.send(JSON.stringify({ id, channel, payload })); });
-    },
+    invoke: (channel, payload) => send({ channel, payload }),
+    dropFiles: (files) => send({ drop: (Array.isArray(files) ? files : []).filter((f) => f instanceof File).map((f) => dropRoot + '/' + f.name) }),
     on: (event, fn) => {
       if (!listeners.has(event)) listeners.set(event, new Set());
       listeners.get(event).add(fn);
       return () => listeners.get(event).delete(fn);
     },
-    pathForFile: (file) => dropRoot + '/' + file.name,
   };
   Object.defineProperty(window, 'kenv', { value: Object.freeze(api), writable: false });
 })();`;

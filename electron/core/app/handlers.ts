@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Settings } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
+import type { Grants } from './grants.js';
 import type { JobQueue } from './jobs.js';
 import type { OpenRequests } from './open-requests.js';
 import type { PrivateOpens } from './private-open.js';
@@ -25,6 +26,8 @@ export interface AppServices {
   events: EventSink;
   /** The vault panel's folder ↔ S3 binding (issue 5). */
   vaults: VaultSyncService;
+  /** What the user handed over in this session; every path from the page is checked against it first. */
+  grants: Grants;
 }
 
 /**
@@ -32,6 +35,10 @@ export interface AppServices {
  *
  * The same function serves Electron (through `registerIpc`) and the WebSocket bridge of the end-to-end tests, so the
  * browser tests exercise exactly the handlers the app ships.
+ *
+ * The page is treated as compromised: every path it sends must be covered by `s.grants` (drops, dialogs, OS opens,
+ * finished jobs), replacing a file and turning on "delete originals" need a native confirmation, and the vault
+ * folder can only come from a folder dialog.
  */
 export function registerHandlers(registry: HandlerRegistry, s: AppServices): void {
   registry.handle('app:takeOpenedFiles', async () => s.openRequests.take(s.events));
@@ -50,8 +57,9 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
 
   registry.handle('keys:list', () => s.keys.list());
 
-  registry.handle('files:plan', ({ paths }) => planFiles(paths));
-  registry.handle('files:inspect', async ({ path }) => {
+  registry.handle('files:plan', async ({ paths }) => planFiles(await requireAll(s.grants, paths, 'read')));
+  registry.handle('files:inspect', async (request) => {
+    const path = await s.grants.require(request.path, 'read');
     let size: number;
     try {
       size = (await stat(path)).size;
@@ -63,6 +71,8 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   });
 
   registry.handle('jobs:start', async ({ files, keyIds, outDir }) => {
+    const inputs = await requireAll(s.grants, files.map((f) => f.path), 'read');
+    const chosenOutDir = outDir === null ? undefined : await s.grants.require(outDir, 'write-into');
     const settings = await s.settings.get();
     const encrypting = files.some((f) => f.direction === 'encrypt');
     const keys = keyIds.length > 0 ? keyIds : settings.defaultKeyIds;
@@ -70,10 +80,11 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
       throw new KenvError('INVALID_KEY', 'Choose a KMS key to encrypt with, then start again.');
     }
     if (encrypting && keyIds[0] && keyIds[0] !== settings.lastKeyId) await s.settings.update({ lastKeyId: keyIds[0] });
-    const target = outDir ?? outputFolder(settings);
+    // The vault folder comes from the settings file, which only a folder dialog (or the user's own editor) sets.
+    const target = chosenOutDir ?? outputFolder(settings);
     const context = Object.fromEntries(settings.context.map((p) => [p.key, p.value]));
-    return s.jobs.start(files.map((f) => ({
-      path: f.path, direction: f.direction, keyIds: keys, context, outDir: target,
+    return s.jobs.start(files.map((f, i) => ({
+      path: inputs[i]!, direction: f.direction, keyIds: keys, context, outDir: target,
       deletePlaintext: f.direction === 'encrypt' && settings.deletePlaintextAfterEncrypt,
     })));
   });
@@ -81,10 +92,23 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     s.jobs.cancel(target);
     return null;
   });
-  registry.handle('jobs:retry', async ({ jobId, replace }) => s.jobs.retry(jobId, { replace: replace === true }));
+  registry.handle('jobs:retry', async ({ jobId, replace }) => {
+    if (replace === true) {
+      const target = s.jobs.replaceTarget(jobId);
+      if (target === undefined) return s.jobs.retry(jobId, { replace: true });
+      const yes = await s.shell.confirm({
+        title: 'Replace file',
+        message: `Replace ${basename(target)}?`,
+        detail: `${target} already exists. Replacing it overwrites it with the file Kenv is about to write; the current contents are lost.`,
+        confirmLabel: 'Replace',
+      });
+      if (!yes) throw new KenvError('NOT_ALLOWED', `${basename(target)} was not replaced: the replacement was not confirmed. Nothing was changed.`);
+    }
+    return s.jobs.retry(jobId, { replace: replace === true });
+  });
   registry.handle('jobs:list', async () => s.jobs.list());
 
-  registry.handle('private:open', ({ path }) => s.privateOpens.open(path));
+  registry.handle('private:open', async ({ path }) => s.privateOpens.open(await s.grants.require(path, 'read')));
   registry.handle('private:reencrypt', ({ id }) => s.privateOpens.reencrypt(id));
   registry.handle('private:close', async ({ id }) => {
     s.privateOpens.close(id);
@@ -92,34 +116,64 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   });
   registry.handle('private:list', async () => s.privateOpens.list());
 
-  // A compromised renderer must not be able to open arbitrary paths (opening can mean executing), so the shell
-  // actions accept only files that a job read or wrote.
+  // Opening can mean executing, so the OS default app gets only what a job wrote in this session or a file opened
+  // privately; showing in the file manager works for anything the user handed over.
   registry.handle('shell:showInFolder', async ({ path }) => {
-    allowOnlyJobFiles(s, path);
-    await s.shell.showInFolder(path);
+    await s.shell.showInFolder(s.privateOpens.knows(path) ? path : await s.grants.require(path, 'read'));
     return null;
   });
   registry.handle('shell:openPath', async ({ path }) => {
-    allowOnlyJobFiles(s, path);
-    await s.shell.openPath(path);
+    await s.shell.openPath(s.privateOpens.knows(path) ? path : await s.grants.require(path, 'open-with-os'));
     return null;
   });
 
-  registry.handle('dialog:chooseFiles', () => s.shell.chooseFiles());
-  registry.handle('dialog:chooseFolder', () => s.shell.chooseFolder());
+  registry.handle('dialog:chooseFiles', async () => {
+    const granted: string[] = [];
+    for (const path of await s.shell.chooseFiles()) {
+      const real = await s.grants.grant(path, 'dialog');
+      if (real !== undefined) granted.push(real);
+    }
+    return granted;
+  });
+  registry.handle('dialog:chooseFolder', async () => {
+    const folder = await s.shell.chooseFolder();
+    return folder === null ? null : (await s.grants.grant(folder, 'dialog')) ?? null;
+  });
 
   registry.handle('settings:get', () => s.settings.get());
-  registry.handle('settings:update', (patch) => s.settings.update(withoutVaultBinding(patch)));
+  registry.handle('settings:update', async (request) => s.settings.update(await checkSettings(s, withoutVaultBinding(request))));
 
-  registerVaultHandlers(registry, s.vaults);
+  registerVaultHandlers(registry, s.vaults, s.grants);
 }
 
 function outputFolder(settings: Settings): string | undefined {
   return settings.outputLocation === 'vault-folder' && settings.vaultFolder ? settings.vaultFolder : undefined;
 }
 
-function allowOnlyJobFiles(s: AppServices, path: string): void {
-  if (!s.jobs.knows(path) && !s.privateOpens.knows(path)) {
-    throw new KenvError('NOT_ALLOWED', `Kenv only opens files it encrypted or decrypted in this session, and ${basename(path)} is not one of them.`);
+async function requireAll(grants: Grants, paths: string[], purpose: 'read'): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of paths) out.push(await grants.require(path, purpose));
+  return out;
+}
+
+/**
+ * The settings a page may change on its own are the harmless ones. A new vault folder must be a folder the user
+ * chose in a dialog, and turning on "delete originals after encrypting" needs the user's native confirmation.
+ */
+async function checkSettings(s: AppServices, patch: Partial<Settings>): Promise<Partial<Settings>> {
+  const current = await s.settings.get();
+  const checked = { ...patch };
+  if (checked.vaultFolder !== undefined && checked.vaultFolder !== null && checked.vaultFolder !== current.vaultFolder) {
+    checked.vaultFolder = await s.grants.require(checked.vaultFolder, 'vault-folder');
   }
+  if (checked.deletePlaintextAfterEncrypt === true && !current.deletePlaintextAfterEncrypt) {
+    const yes = await s.shell.confirm({
+      title: 'Move originals to the trash',
+      message: 'Move each original file to the trash after encrypting it?',
+      detail: 'Once a file\'s .kenv is written and reads back, Kenv moves the original to the trash. Without access to the KMS key, nobody can open the .kenv, not even you.',
+      confirmLabel: 'Move originals to the trash',
+    });
+    if (!yes) throw new KenvError('NOT_ALLOWED', 'Moving originals to the trash stays off: it was not confirmed. The settings were not saved.');
+  }
+  return checked;
 }

@@ -1,4 +1,5 @@
-import { IPC_INVOKE } from '../../../shared/ipc.js';
+import { IPC_DROP, IPC_INVOKE } from '../../../shared/ipc.js';
+import { type Grants, grantDropped } from './grants.js';
 import type { HandlerRegistry } from './registry.js';
 
 /** The part of Electron's `WebFrameMain` the wrapper looks at. */
@@ -24,18 +25,31 @@ export interface IpcMainLike {
  *
  * Every call must come from the top frame of a page whose URL `isTrustedUrl` accepts (Electron's security checklist
  * #17, VS Code's ValidatedIpcMain): an iframe or a page that navigated elsewhere gets FORBIDDEN_SENDER and the
- * registry never sees the payload. Returns a function that unregisters.
+ * registry never sees the payload.
+ *
+ * The preload's drop message (`IPC_DROP`, paths of dropped files) is the one way a page's action grants a path; it
+ * gets the same sender check and goes to `grantDropped`, never to the registry. Returns a function that unregisters.
  */
-export function registerIpc(ipcMain: IpcMainLike, registry: HandlerRegistry, opts: { isTrustedUrl: (url: string) => boolean }): () => void {
-  ipcMain.handle(IPC_INVOKE, async (event, channel, payload) => {
+export function registerIpc(ipcMain: IpcMainLike, registry: HandlerRegistry, opts: { isTrustedUrl: (url: string) => boolean; grants: Grants }): () => void {
+  const refuse = (event: InvokeEvent) => {
     const frame = event.senderFrame;
-    if (!frame || frame.parent !== null || !isTrusted(frame.url, opts.isTrustedUrl)) {
-      return { ok: false, error: { code: 'FORBIDDEN_SENDER', message: 'Kenv refused a request from a page it did not load. Restart Kenv; if it happens again, report it.' } };
-    }
+    return !frame || frame.parent !== null || !isTrusted(frame.url, opts.isTrustedUrl);
+  };
+  ipcMain.handle(IPC_INVOKE, async (event, channel, payload) => {
+    if (refuse(event)) return FORBIDDEN;
     return registry.invoke(channel, payload);
   });
-  return () => ipcMain.removeHandler(IPC_INVOKE);
+  ipcMain.handle(IPC_DROP, async (event, paths) => {
+    if (refuse(event)) return FORBIDDEN;
+    return grantDropped(opts.grants, paths);
+  });
+  return () => {
+    ipcMain.removeHandler(IPC_INVOKE);
+    ipcMain.removeHandler(IPC_DROP);
+  };
 }
+
+const FORBIDDEN = { ok: false, error: { code: 'FORBIDDEN_SENDER', message: 'Kenv refused a request from a page it did not load. Restart Kenv; if it happens again, report it.' } } as const;
 
 function isTrusted(url: string, isTrustedUrl: (url: string) => boolean): boolean {
   try {

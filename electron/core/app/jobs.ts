@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { Direction, Job } from '../../../shared/ipc.js';
 import { KenvError, toErrorInfo } from '../errors.js';
+import { decryptedName } from '../files.js';
+import type { Grants } from './grants.js';
 import type { EventSink, VaultOps } from './services.js';
 
 /** What a job needs to run again on retry. */
@@ -14,7 +15,7 @@ export interface JobSpec {
   context: Record<string, string>;
   outDir: string | undefined;
   deletePlaintext: boolean;
-  /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS). */
+  /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS, once the user confirmed it). */
   replace?: boolean;
 }
 
@@ -31,6 +32,18 @@ interface JobRecord {
  * Runs a few files at a time, reports each change as a whole `Job` on `jobs:changed` (progress at most every
  * `progressIntervalMs`), and keeps finished jobs so the list survives a renderer reload.
  */
+export interface JobQueueOptions {
+  concurrency?: number;
+  progressIntervalMs?: number;
+  /** Each finished job's output is granted here (the shell may then open it). */
+  grants?: Grants;
+  /**
+   * Moves a file to the OS trash (the desktop shell's `trashItem`). "Delete originals after encrypting" uses it and
+   * nothing else: plaintext is never unlinked, and without it the setting fails the job instead of deleting.
+   */
+  trash?: (path: string) => Promise<void>;
+}
+
 export class JobQueue {
   private readonly records = new Map<string, JobRecord>();
   private readonly waiting: string[] = [];
@@ -40,7 +53,7 @@ export class JobQueue {
   constructor(
     private readonly vault: VaultOps,
     private readonly events: EventSink,
-    private readonly opts: { concurrency?: number; progressIntervalMs?: number } = {},
+    private readonly opts: JobQueueOptions = {},
   ) {}
 
   /** Queues one batch; returns its jobs in the order given. */
@@ -64,10 +77,16 @@ export class JobQueue {
     return [...this.records.values()].map((r) => ({ ...r.job }));
   }
 
-  /** Is `path` an input or an output of a job the user started? Shell actions are limited to those. */
-  knows(path: string): boolean {
-    for (const { job } of this.records.values()) if (job.path === path || job.outputPath === path) return true;
-    return false;
+  /**
+   * The file a retry with `replace` would overwrite: the output a job that failed with OUTPUT_EXISTS found in its way.
+   * Undefined for any other job (there is nothing to replace).
+   */
+  replaceTarget(jobId: string): string | undefined {
+    const record = this.records.get(jobId);
+    if (!record || record.job.state !== 'failed' || record.job.error?.code !== 'OUTPUT_EXISTS') return undefined;
+    const { spec } = record;
+    const folder = spec.outDir ?? dirname(spec.path);
+    return spec.direction === 'encrypt' ? join(folder, `${basename(spec.path)}.kenv`) : join(folder, decryptedName(spec.path));
   }
 
   cancel(target: { jobId: string } | { batchId: string }): void {
@@ -93,6 +112,9 @@ export class JobQueue {
     if (!record) throw new KenvError('INVALID_ARGUMENT', 'That job is no longer in the list. Drop the file again.');
     if (record.job.state !== 'failed' && record.job.state !== 'cancelled') {
       throw new KenvError('INVALID_ARGUMENT', `${record.job.name} is not a failed job; there is nothing to retry.`);
+    }
+    if (opts.replace === true && this.replaceTarget(jobId) === undefined) {
+      throw new KenvError('INVALID_ARGUMENT', `${record.job.name} did not stop at an existing file; there is nothing to replace. Choose Retry instead.`);
     }
     record.spec.replace = opts.replace === true;
     Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, error: null });
@@ -153,12 +175,15 @@ export class JobQueue {
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.
           await this.vault.inspectFile(result.outputPath);
-          await unlink(spec.path);
+          if (!this.opts.trash) throw new KenvError('NOT_ALLOWED', `${job.name} was encrypted, but Kenv cannot move it to the trash here, so the original was kept.`);
+          await this.opts.trash(spec.path);
           inputDeleted = true;
         }
+        await this.opts.grants?.grant(result.outputPath, 'job-output');
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
       } else {
         const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        await this.opts.grants?.grant(result.outputPath, 'job-output');
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
       }
     } catch (error) {

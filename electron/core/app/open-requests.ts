@@ -1,20 +1,29 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Grants } from './grants.js';
 import type { EventSink } from './services.js';
 
 /**
  * Files the OS asked Kenv to open: a double-click, "Open with", a second launch.
  *
  * Requests that arrive before the window is ready are queued and handed over once (`take`); later ones are also sent
- * as `files:opened` events. Both paths and `file://` URLs are accepted.
+ * as `files:opened` events. Both paths and `file://` URLs are accepted. Each file is granted (`os-open`) before the
+ * page hears of it, so the page may then plan, inspect and decrypt it; files that do not exist are dropped.
  */
 export class OpenRequests {
   private queued: string[] = [];
   private sink: EventSink | undefined;
 
-  /** Adds paths or file URLs; anything that is neither is ignored. */
-  add(items: string[]): void {
-    const paths = items.map((item) => toPath(item)).filter((p): p is string => p !== undefined);
+  constructor(private readonly grants: Grants) {}
+
+  /** Adds paths or file URLs; anything that is neither is ignored. Resolves once they are granted and handed on. */
+  async add(items: string[]): Promise<void> {
+    const paths: string[] = [];
+    for (const item of items) {
+      const path = toPath(item);
+      const real = path === undefined ? undefined : await this.grants.grant(path, 'os-open');
+      if (real !== undefined) paths.push(real);
+    }
     if (paths.length === 0) return;
     if (this.sink) this.sink.emit('files:opened', paths);
     else this.queued.push(...paths);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type FSWatcher, rmSync, watch } from 'node:fs';
-import { chmod, mkdtemp, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { PrivateFile } from '../../../shared/ipc.js';
@@ -8,6 +8,7 @@ import { KenvError } from '../errors.js';
 import type { DesktopShell, EventSink, VaultOps } from './services.js';
 
 const PUBLIC_KEY_CONTEXT = 'aws-crypto-public-key';
+const FOLDER_PREFIX = 'kenv-open-';
 
 interface Session {
   file: PrivateFile;
@@ -38,7 +39,7 @@ export class PrivateOpens {
     const info = await this.vault.inspectFile(kenvPath);
     const keyIds = info.keys.filter((k) => k.providerId === 'aws-kms' && k.keyArn).map((k) => k.keyArn!);
     const context = Object.fromEntries(Object.entries(info.encryptionContext).filter(([k]) => k !== PUBLIC_KEY_CONTEXT));
-    const dir = await mkdtemp(join(this.tempRoot, 'kenv-open-'));
+    const dir = await mkdtemp(join(this.tempRoot, FOLDER_PREFIX));
     await chmod(dir, 0o700);
     let session: Session | undefined;
     try {
@@ -55,6 +56,28 @@ export class PrivateOpens {
       else rmSync(dir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /**
+   * Wipes the private folders a previous run left behind (it crashed or was killed before `closeAll`).
+   *
+   * Runs at start, before anything is opened: the app holds a single-instance lock, so every `kenv-open-*` folder of
+   * this user in the temporary folder is a leftover. Links and other users' folders are left alone. Returns how many
+   * folders were removed.
+   */
+  async sweepLeftovers(): Promise<number> {
+    const names = await readdir(this.tempRoot).catch(() => [] as string[]);
+    const uid = process.getuid?.();
+    let removed = 0;
+    for (const name of names) {
+      if (!name.startsWith(FOLDER_PREFIX)) continue;
+      const path = join(this.tempRoot, name);
+      const info = await lstat(path).catch(() => undefined);
+      if (!info?.isDirectory() || (uid !== undefined && info.uid !== uid)) continue;
+      if ([...this.sessions.values()].some((session) => session.dir === path)) continue;
+      await rm(path, { recursive: true, force: true }).then(() => removed++, () => undefined);
+    }
+    return removed;
   }
 
   list(): PrivateFile[] {

@@ -38,12 +38,26 @@ export interface KeyCatalogue {
   list(): Promise<KeySummary[]>;
 }
 
-/** What only the desktop shell can do: OS dialogs and the file manager. The test bridge passes its own. */
+/** A question the main process asks with a native dialog, naming what is at stake. */
+export interface Confirmation {
+  title: string;
+  /** One sentence naming the file or the setting. */
+  message: string;
+  detail: string;
+  /** The label of the button that goes ahead; the other one cancels and is the default. */
+  confirmLabel: string;
+}
+
+/** What only the desktop shell can do: OS dialogs, the file manager, the trash. The test bridge passes its own. */
 export interface DesktopShell {
   showInFolder(path: string): Promise<void>;
   openPath(path: string): Promise<void>;
   chooseFiles(): Promise<string[]>;
   chooseFolder(): Promise<string | null>;
+  /** A native yes/no dialog the page cannot answer or dismiss for the user. Resolves true only for the go-ahead. */
+  confirm(question: Confirmation): Promise<boolean>;
+  /** Moves a file to the OS trash (never deletes it outright). */
+  trashItem(path: string): Promise<void>;
 }
 
 /** Where events for the renderer go (webContents.send in Electron, the socket in the bridge). */

@@ -1,4 +1,5 @@
 import type { Settings } from '../../../shared/ipc.js';
+import type { Grants } from './grants.js';
 import type { HandlerRegistry } from './registry.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
@@ -6,11 +7,12 @@ import type { VaultSyncService } from './vault-sync-service.js';
  * Registers the vault panel's channels (`vault:*`) on `registry`.
  *
  * Choosing the folder is not here: the panel uses `dialog:chooseFolder` like the rest of the app, then sends the
- * path with `vault:bind`, whose schema validates the S3 location, profile and Region.
+ * path with `vault:bind`, whose schema validates the S3 location, profile and Region. Only a folder that dialog
+ * returned is accepted (`grants`): the page cannot bind, and so sync or fill, a folder of its choosing.
  */
-export function registerVaultHandlers(registry: HandlerRegistry, vaults: VaultSyncService): void {
+export function registerVaultHandlers(registry: HandlerRegistry, vaults: VaultSyncService, grants: Grants): void {
   registry.handle('vault:get', () => vaults.current());
-  registry.handle('vault:bind', (request) => vaults.bind(request));
+  registry.handle('vault:bind', async (request) => vaults.bind({ ...request, folder: await grants.require(request.folder, 'vault-folder') }));
   registry.handle('vault:unbind', () => vaults.unbind());
   registry.handle('vault:syncNow', () => vaults.syncNow());
   registry.handle('vault:pause', () => vaults.pause());

@@ -4,6 +4,13 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../../../../../shared/ipc.js';
 import { makeApp } from '../../../../support/app-services.js';
 
+/** An app the user has handed its temporary folder to (as if dropped), for tests about what the handlers do. */
+async function grantedApp(): Promise<Awaited<ReturnType<typeof makeApp>>> {
+  const app = await makeApp();
+  await app.grants.grant(app.dir, 'drop');
+  return app;
+}
+
 async function startAndWait(app: Awaited<ReturnType<typeof makeApp>>, request: unknown): Promise<Job[]> {
   const started = await app.registry.invoke('jobs:start', request);
   expect(started.ok).toBe(true);
@@ -14,7 +21,7 @@ async function startAndWait(app: Awaited<ReturnType<typeof makeApp>>, request: u
 
 describe('registerHandlers', () => {
   it('files:plan expands folders into one mixed batch: .kenv decrypts, the rest encrypts', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await mkdir(join(app.dir, 'docs', 'deep'), { recursive: true });
     await writeFile(join(app.dir, 'docs', 'a.txt'), 'a');
     await writeFile(join(app.dir, 'docs', 'deep', 'b.KENV'), 'b');
@@ -28,13 +35,13 @@ describe('registerHandlers', () => {
   });
 
   it('files:plan says which file is missing', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     const result = await app.registry.invoke('files:plan', { paths: [join(app.dir, 'gone.txt')] });
     expect(result).toMatchObject({ ok: false, error: { code: 'INPUT_NOT_FOUND', message: expect.stringContaining('gone.txt') } });
   });
 
   it('jobs:start refuses to encrypt without a key and without default keys', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await writeFile(join(app.dir, 'a.txt'), 'a');
     const result = await app.registry.invoke('jobs:start', { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: [], outDir: null });
     expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_KEY' } });
@@ -42,7 +49,7 @@ describe('registerHandlers', () => {
   });
 
   it('jobs:start encrypts with the chosen keys and the context from settings, and remembers the key', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await app.services.settings.update({ context: [{ key: 'team', value: 'finance' }] });
     await writeFile(join(app.dir, 'a.txt'), 'a');
     const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['alias/main', 'alias/backup'], outDir: null });
@@ -53,26 +60,28 @@ describe('registerHandlers', () => {
   });
 
   it('jobs:start falls back to the default keys and the vault folder', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await app.services.settings.update({ defaultKeyIds: ['alias/default'], outputLocation: 'vault-folder', vaultFolder: join(app.dir, 'vault') });
     await writeFile(join(app.dir, 'a.txt'), 'a');
     await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: [], outDir: null });
     expect(app.vault.calls[0]?.opts).toMatchObject({ keyIds: ['alias/default'], outDir: join(app.dir, 'vault') });
   });
 
-  it('deletes the plaintext after encrypting only when the setting is on, and only after the output reads back', async () => {
-    const app = await makeApp();
+  it('moves the plaintext to the trash after encrypting only when the setting is on, and only after the output reads back', async () => {
+    const app = await grantedApp();
     await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
     await writeFile(join(app.dir, 'a.txt'), 'a');
     const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
     expect(jobs[0]).toMatchObject({ state: 'done', inputDeleted: true });
     expect(app.vault.calls.map((c) => c.op)).toEqual(['encrypt', 'inspect']);
     await expect(access(join(app.dir, 'a.txt'))).rejects.toThrow();
+    expect(app.shell.trashed).toEqual([join(app.dir, 'a.txt')]);
   });
 
   it('a failed decrypt carries its error sentence, and retry runs it again', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     const path = join(app.dir, 'tampered.kenv');
+    await writeFile(path, 'sealed');
     const jobs = await startAndWait(app, { files: [{ path, direction: 'decrypt' }], keyIds: [], outDir: null });
     expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'FRAME_TAMPERED', message: expect.stringContaining('changed after it was encrypted') } });
     const retried = await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id });
@@ -82,30 +91,34 @@ describe('registerHandlers', () => {
   });
 
   it('retry with replace passes force to the vault, and OUTPUT_EXISTS gets a sentence for the window', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     const forces: unknown[] = [];
     app.services.vault.decryptFile = async (path, opts) => {
       forces.push(opts.force);
-      if (!opts.force) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: '/x/a exists already; nothing was overwritten. Use --force to replace it.' });
-      return { outputPath: '/x/a', bytesOut: 1 };
+      if (!opts.force) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: `${join(app.dir, 'a')} exists already; nothing was overwritten. Use --force to replace it.` });
+      return { outputPath: join(app.dir, 'a'), bytesOut: 1 };
     };
-    const jobs = await startAndWait(app, { files: [{ path: '/x/a.kenv', direction: 'decrypt' }], keyIds: [], outDir: null });
+    await writeFile(join(app.dir, 'a.kenv'), 'sealed');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
     expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
     expect(jobs[0]!.error!.message).not.toContain('--force');
     expect(jobs[0]!.error!.message).toContain('Replace');
-    await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true });
+    app.shell.answer = true;
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
     expect(forces).toEqual([undefined, true]);
+    expect(app.shell.asked).toMatchObject([{ message: 'Replace a?', detail: expect.stringContaining(join(app.dir, 'a')) }]);
   });
 
   it('cancels a running job through its signal, and a whole batch', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     const started: string[] = [];
     app.services.vault.decryptFile = (path, opts) => new Promise((_resolve, reject) => {
       started.push(path);
       opts.signal.addEventListener('abort', () => reject(new Error('aborted')));
     });
-    const result = await app.registry.invoke('jobs:start', { files: ['1', '2', '3'].map((n) => ({ path: `/x/${n}.kenv`, direction: 'decrypt' })), keyIds: [], outDir: null });
+    for (const n of ['1', '2', '3']) await writeFile(join(app.dir, `${n}.kenv`), 'sealed');
+    const result = await app.registry.invoke('jobs:start', { files: ['1', '2', '3'].map((n) => ({ path: join(app.dir, `${n}.kenv`), direction: 'decrypt' })), keyIds: [], outDir: null });
     const jobs = (result as { value: Job[] }).value;
     expect(await app.registry.invoke('jobs:cancel', { jobId: jobs[0]!.id })).toEqual({ ok: true, value: null });
     await new Promise((r) => setImmediate(r));
@@ -113,11 +126,11 @@ describe('registerHandlers', () => {
     await app.services.jobs.whenIdle();
     const list = (await app.registry.invoke('jobs:list', {}) as { value: Job[] }).value;
     expect(list.map((j) => j.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
-    expect(started).toEqual(['/x/1.kenv', '/x/2.kenv', '/x/3.kenv']);
+    expect(started).toEqual(['1', '2', '3'].map((n) => join(app.dir, `${n}.kenv`)));
   });
 
   it('emits every job change as jobs:changed', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await writeFile(join(app.dir, 'a.txt'), 'a');
     await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
     const states = app.events.events.filter((e) => e.event === 'jobs:changed').map((e) => (e.payload as Job).state);
@@ -128,17 +141,19 @@ describe('registerHandlers', () => {
     expect(revisions).toEqual(revisions.map((_, i) => i + 1));
   });
 
-  it('shell actions open only files a job read or wrote', async () => {
-    const app = await makeApp();
+  it('the OS default app opens only what a finished job wrote; the file manager shows anything handed over', async () => {
+    const app = await grantedApp();
     expect(await app.registry.invoke('shell:openPath', { path: '/usr/bin/xterm' })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
     await writeFile(join(app.dir, 'a.txt'), 'a');
     await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    expect(await app.registry.invoke('shell:openPath', { path: join(app.dir, 'a.txt') })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
     expect(await app.registry.invoke('shell:showInFolder', { path: join(app.dir, 'a.txt.kenv') })).toEqual({ ok: true, value: null });
-    expect(app.shell.opened).toEqual([`show:${join(app.dir, 'a.txt.kenv')}`]);
+    expect(await app.registry.invoke('shell:openPath', { path: join(app.dir, 'a.txt.kenv') })).toEqual({ ok: true, value: null });
+    expect(app.shell.opened).toEqual([`show:${join(app.dir, 'a.txt.kenv')}`, `open:${join(app.dir, 'a.txt.kenv')}`]);
   });
 
   it('files:inspect returns the header data with name and size, without a KMS call', async () => {
-    const app = await makeApp();
+    const app = await grantedApp();
     await writeFile(join(app.dir, 'a.kenv'), 'sealed');
     const result = await app.registry.invoke('files:inspect', { path: join(app.dir, 'a.kenv') });
     expect(result).toMatchObject({ ok: true, value: { name: 'a.kenv', size: 6, suiteId: 0x0478 } });
@@ -166,11 +181,16 @@ describe('registerHandlers', () => {
 
   it('app:takeOpenedFiles hands over queued opens once, then they arrive as events', async () => {
     const app = await makeApp();
-    app.services.openRequests.add(['file:///tmp/report%20q3.kenv', '--inspect', '/tmp/b.kenv']);
-    expect(await app.registry.invoke('app:takeOpenedFiles', {})).toEqual({ ok: true, value: ['/tmp/report q3.kenv', '/tmp/b.kenv'] });
+    for (const name of ['report q3.kenv', 'b.kenv', 'c.kenv']) await writeFile(join(app.dir, name), 'sealed');
+    await app.services.openRequests.add([`file://${join(app.dir, 'report%20q3.kenv')}`, '--inspect', join(app.dir, 'b.kenv'), join(app.dir, 'gone.kenv')]);
+    expect(await app.registry.invoke('app:takeOpenedFiles', {})).toEqual({ ok: true, value: [join(app.dir, 'report q3.kenv'), join(app.dir, 'b.kenv')] });
     expect(await app.registry.invoke('app:takeOpenedFiles', {})).toEqual({ ok: true, value: [] });
-    app.services.openRequests.add(['/tmp/c.kenv']);
-    expect(app.events.events).toContainEqual({ event: 'files:opened', payload: ['/tmp/c.kenv'] });
+    await app.services.openRequests.add([join(app.dir, 'c.kenv')]);
+    expect(app.events.events).toContainEqual({ event: 'files:opened', payload: [join(app.dir, 'c.kenv')] });
+    // What the OS handed over may be read, and nothing beside it.
+    expect(await app.registry.invoke('files:inspect', { path: join(app.dir, 'c.kenv') })).toMatchObject({ ok: true });
+    await writeFile(join(app.dir, 'd.kenv'), 'sealed');
+    expect(await app.registry.invoke('files:inspect', { path: join(app.dir, 'd.kenv') })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
   });
 
   it('identity:signIn reports the new identity to every window', async () => {

@@ -1,5 +1,9 @@
+import { mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IPC_INVOKE } from '../../../../../shared/ipc.js';
+import { IPC_DROP, IPC_INVOKE } from '../../../../../shared/ipc.js';
+import { Grants } from '../../../../../electron/core/app/grants.js';
 import { type InvokeEvent, type IpcMainLike, isAppUrl, registerIpc } from '../../../../../electron/core/app/ipc-wrapper.js';
 import { HandlerRegistry } from '../../../../../electron/core/app/registry.js';
 
@@ -9,7 +13,11 @@ function fakeIpcMain() {
     handle: (channel, listener) => { handlers.set(channel, listener); },
     removeHandler: (channel) => { handlers.delete(channel); },
   };
-  return { ipc, handlers, call: (event: InvokeEvent, ...args: unknown[]) => handlers.get(IPC_INVOKE)!(event, ...args) };
+  return {
+    ipc, handlers,
+    call: (event: InvokeEvent, ...args: unknown[]) => handlers.get(IPC_INVOKE)!(event, ...args),
+    drop: (event: InvokeEvent, ...args: unknown[]) => handlers.get(IPC_DROP)!(event, ...args),
+  };
 }
 
 function setup() {
@@ -17,8 +25,9 @@ function setup() {
   const reached: unknown[] = [];
   registry.handle('files:inspect', async (req) => { reached.push(req); return { path: req.path } as never; });
   const fake = fakeIpcMain();
-  const unregister = registerIpc(fake.ipc, registry, { isTrustedUrl: isAppUrl });
-  return { ...fake, reached, unregister };
+  const grants = new Grants();
+  const unregister = registerIpc(fake.ipc, registry, { isTrustedUrl: isAppUrl, grants });
+  return { ...fake, reached, unregister, grants };
 }
 
 const top = (url: string) => ({ senderFrame: { url, parent: null } });
@@ -61,6 +70,21 @@ describe('registerIpc', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     expect((result as { error: { message: string } }).error.message).toMatch(/path/);
     expect(reached).toHaveLength(0);
+  });
+
+  it("grants the preload's dropped paths only on the drop message from the app's top frame", async () => {
+    const { drop, call, grants } = setup();
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'kenv-ipc-')));
+    const file = join(dir, 'dropped.txt');
+    await writeFile(file, 'x');
+    expect(await drop(top('https://evil.example/'), [file])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_SENDER' } });
+    expect(await drop({ senderFrame: { url: 'app://kenv/index.html', parent: {} } }, [file])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_SENDER' } });
+    // The page's own channel cannot carry a drop: there is no such contract channel.
+    expect(await call(top('app://kenv/index.html'), 'kenv:drop', [file])).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await grants.allows(file, 'read')).toBe(false);
+    expect(await drop(top('app://kenv/index.html'), ['', 'relative.txt', file])).toEqual({ ok: true, value: [file] });
+    expect(await grants.allows(file, 'read')).toBe(true);
+    expect(await drop(top('app://kenv/index.html'), 'not a list')).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 
   it('unregisters', () => {

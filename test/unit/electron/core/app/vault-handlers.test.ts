@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,12 @@ async function appWithUnreachableS3() {
   const app = await makeApp({ settings, events, vaults });
   disposables.push(() => vaults.dispose());
   return { ...app, userData, events };
+}
+
+/** The user picks `folder` in the folder dialog, the only way a vault folder is granted. */
+async function chooseInDialog(app: Awaited<ReturnType<typeof makeApp>>, folder: string): Promise<void> {
+  app.shell.chooseFolder = async () => folder;
+  expect(await app.registry.invoke('dialog:chooseFolder', {})).toEqual({ ok: true, value: folder });
 }
 
 describe('vault handlers', () => {
@@ -62,6 +68,9 @@ describe('vault handlers', () => {
   it('vault:bind refuses a folder that does not exist, with the path in the sentence', async () => {
     const app = await makeApp();
     const missing = join(app.dir, 'no-such-folder');
+    await mkdir(missing);
+    await chooseInDialog(app, missing);
+    await rmdir(missing);
     expect(await app.registry.invoke('vault:bind', { folder: missing, remote: 's3://bucket/team' }))
       .toMatchObject({ ok: false, error: { code: 'INPUT_NOT_FOUND', message: expect.stringContaining(missing) } });
   });
@@ -78,6 +87,7 @@ describe('vault handlers', () => {
     const app = await appWithUnreachableS3();
     const folder = join(app.dir, 'vault');
     await mkdir(folder);
+    await chooseInDialog(app, folder);
     const bound = await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance', profile: 'dev', region: 'eu-west-1' });
     expect(bound).toMatchObject({ ok: true, value: { binding: { folder, remote: 's3://team-bucket/finance', profile: 'dev', region: 'eu-west-1', paused: false } } });
     const saved = async () => JSON.parse(await readFile(join(app.userData, 'settings.json'), 'utf8')).vaultBinding;
@@ -99,6 +109,7 @@ describe('vault handlers', () => {
     const app = await appWithUnreachableS3();
     const folder = join(app.dir, 'vault');
     await mkdir(folder);
+    await chooseInDialog(app, folder);
     await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance' });
     const stale = await app.registry.invoke('settings:update', { vaultBinding: null, outputLocation: 'ask' });
     expect(stale).toMatchObject({ ok: true, value: { outputLocation: 'ask', vaultBinding: { folder, remote: 's3://team-bucket/finance' } } });
@@ -112,6 +123,7 @@ describe('vault handlers', () => {
     const app = await appWithUnreachableS3();
     const folder = join(app.dir, 'vault');
     await mkdir(folder);
+    await chooseInDialog(app, folder);
     await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance' });
     const result = await app.registry.invoke('vault:syncNow', {});
     expect(result).toMatchObject({ ok: true, value: { status: { state: 'error', errors: [{ path: '', code: expect.any(String), message: expect.any(String) }] } } });
