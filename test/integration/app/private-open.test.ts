@@ -1,4 +1,4 @@
-import { access, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,5 +75,27 @@ describe('PrivateOpens', () => {
     const opens = new PrivateOpens(coreVault(clients), recordingShell(), new RecordingSink(), dir);
     await expect(opens.open(kenv)).rejects.toHaveProperty('code');
     expect((await readdir(dir)).filter((n) => n.startsWith('kenv-open-'))).toEqual([]);
+  });
+
+  it('wipes the plaintext folders a crashed run left behind, and only those, at the next start', async () => {
+    const { dir, kenv } = await sealedFile('still secret');
+    // A run that was killed: its private folders and their plaintext are still there.
+    for (const n of [1, 2]) {
+      const left = await mkdtemp(join(dir, 'kenv-open-'));
+      await writeFile(join(left, `plain-${n}.txt`), 'plaintext from a crashed run');
+    }
+    const elsewhere = await mkdtemp(join(tmpdir(), 'kenv-not-ours-'));
+    await writeFile(join(elsewhere, 'keep.txt'), 'keep');
+    await symlink(elsewhere, join(dir, 'kenv-open-link'));
+    await mkdir(join(dir, 'unrelated'));
+
+    const opens = new PrivateOpens(coreVault(clients), recordingShell(), new RecordingSink(), dir);
+    const live = await opens.open(kenv);
+    expect(await opens.sweepLeftovers()).toBe(2);
+    expect((await readdir(dir)).filter((n) => n.startsWith('kenv-open-')).sort()).toEqual([dirname(live.plainPath).split('/').pop(), 'kenv-open-link'].sort());
+    expect(await readFile(live.plainPath, 'utf8')).toBe('still secret');
+    expect(await readFile(join(elsewhere, 'keep.txt'), 'utf8')).toBe('keep');
+    await access(join(dir, 'unrelated'));
+    opens.closeAll();
   });
 });
