@@ -95,7 +95,7 @@ async function start(): Promise<void> {
   const vault = coreVault(() => clients, cache);
   const shell = electronShell(() => mainWindow);
   const jobs = new JobQueue(vault, events, { grants, trash: (path) => shell.trashItem(path) });
-  const privateOpens = new PrivateOpens(vault, shell, events);
+  const privateOpens = new PrivateOpens(vault, shell, events, app.getPath('temp'));
   // Plaintext of "Open without saving" from a run that crashed or was killed: wiped before anything else opens.
   await privateOpens.sweepLeftovers();
   const vaults = new VaultSyncService({ settings, events });

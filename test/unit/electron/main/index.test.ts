@@ -2,11 +2,12 @@
  * The Electron shell's wiring, with the 'electron' module replaced by a recording fake (the binary cannot be
  * downloaded here). The real-binary checks live in test/electron/shell.electron.ts.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc.js';
+import { IPC_DROP, IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc.js';
+import { DOCUMENTATION_URLS } from '../../../../electron/core/app/external-links.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -25,6 +26,10 @@ const fake = vi.hoisted(() => {
     sandboxEnabled: false,
     menu: [] as unknown[],
     userData: '',
+    externalOpened: [] as string[],
+    trashed: [] as string[],
+    messageBoxes: [] as Record<string, unknown>[],
+    messageBoxResponse: 0,
   };
   class FakeContents {
     listeners = new Map<string, Listener[]>();
@@ -74,8 +79,15 @@ const fake = vi.hoisted(() => {
       registerSchemesAsPrivileged: (s: unknown[]) => state.schemes.push(...s),
       handle: (scheme: string, fn: (req: { url: string }) => Promise<Response>) => state.protocolHandlers.set(scheme, fn),
     },
-    shell: { openExternal: async () => undefined, showItemInFolder: () => undefined, openPath: async () => '' },
-    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+    shell: {
+      openExternal: async (url: string) => { state.externalOpened.push(url); },
+      showItemInFolder: () => undefined, openPath: async () => '',
+      trashItem: async (path: string) => { state.trashed.push(path); },
+    },
+    dialog: {
+      showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
+      showMessageBox: async (...args: unknown[]) => { state.messageBoxes.push(args.at(-1) as Record<string, unknown>); return { response: state.messageBoxResponse }; },
+    },
   } };
 });
 
@@ -86,9 +98,16 @@ const argv = process.argv;
 const trusted = { senderFrame: { url: 'app://kenv/index.html', parent: null } };
 const invoke = (event: unknown, channel: string, payload: unknown) => state.ipcHandlers.get(IPC_INVOKE)!(event, channel, payload);
 
+// Files the OS hands over must exist: the main process grants their real paths, and drops the rest.
+const home = realpathSync(mkdtempSync(join(tmpdir(), 'kenv-main-home-')));
+const launched = join(home, 'launched.kenv');
+const early = join(home, 'early.kenv');
+const second = join(home, 'second copy.kenv');
+for (const f of [launched, early, second]) writeFileSync(f, 'sealed');
+
 beforeAll(async () => {
   state.userData = mkdtempSync(join(tmpdir(), 'kenv-main-'));
-  process.argv = ['/usr/bin/electron', '.', '/home/ada/launched.kenv', '--some-chromium-flag'];
+  process.argv = ['/usr/bin/electron', '.', launched, '--some-chromium-flag'];
   await import('../../../../electron/main/index.js');
 });
 
@@ -107,7 +126,7 @@ describe('electron/main before ready', () => {
 
   it('queues a file opened before ready', () => {
     let prevented = false;
-    fake.module.app.emit('open-file', { preventDefault: () => { prevented = true; } }, '/Users/ada/early.kenv');
+    fake.module.app.emit('open-file', { preventDefault: () => { prevented = true; } }, early);
     expect(prevented).toBe(true);
   });
 });
@@ -123,6 +142,7 @@ describe('electron/main once ready', () => {
     expect(win!.url).toBe('app://kenv/index.html');
     expect(win!.options.webPreferences).toMatchObject({
       contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false,
+      disableBlinkFeatures: 'Auxclick',
       preload: expect.stringMatching(/out[\\/]electron-app[\\/]preload\.cjs$/),
     });
   });
@@ -164,8 +184,51 @@ describe('electron/main once ready', () => {
   });
 
   it('hands the renderer the files of the first launch and of open-file, then forwards second-instance launches', async () => {
-    expect(await invoke(trusted, 'app:takeOpenedFiles', {})).toEqual({ ok: true, value: ['/home/ada/launched.kenv', '/Users/ada/early.kenv'] });
-    fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', 'file:///home/ada/second%20copy.kenv'], '/home/ada');
-    expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: ['/home/ada/second copy.kenv'] } });
+    expect(await invoke(trusted, 'app:takeOpenedFiles', {})).toEqual({ ok: true, value: [launched, early] });
+    fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', `file://${home}/second%20copy.kenv`, join(home, 'gone.kenv')], home);
+    await vi.waitFor(() => expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: [second] } }));
+    // What the OS handed over is granted; its neighbours are not.
+    expect(await invoke(trusted, 'files:plan', { paths: [second] })).toMatchObject({ ok: true, value: [{ path: second, direction: 'decrypt' }] });
+    expect(await invoke(trusted, 'files:plan', { paths: [home] })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+  });
+
+  it("grants dropped paths only through the preload's drop message, from the app's top frame", async () => {
+    const dropped = join(home, 'dropped');
+    mkdirSync(dropped);
+    writeFileSync(join(dropped, 'a.txt'), 'a');
+    const drop = state.ipcHandlers.get(IPC_DROP)!;
+    expect(await drop({ senderFrame: { url: 'https://evil.example/', parent: null } }, [dropped])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_SENDER' } });
+    expect(await invoke(trusted, 'files:plan', { paths: [dropped] })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    expect(await drop(trusted, [dropped])).toEqual({ ok: true, value: [dropped] });
+    expect(await invoke(trusted, 'files:plan', { paths: [dropped] })).toMatchObject({ ok: true, value: [{ path: join(dropped, 'a.txt') }] });
+  });
+
+  it('opens in the browser only the documentation pages listed in the main process', () => {
+    const contents = state.windows[0]!.contents;
+    for (const url of ['https://evil.example/?k=1', 'smb://attacker/share', 'file:///etc/passwd', `${DOCUMENTATION_URLS[0]}?x`]) {
+      expect(contents.openHandler!({ url })).toEqual({ action: 'deny' });
+    }
+    expect(state.externalOpened).toEqual([]);
+    expect(contents.openHandler!({ url: DOCUMENTATION_URLS[0] })).toEqual({ action: 'deny' });
+    expect(state.externalOpened).toEqual([DOCUMENTATION_URLS[0]]);
+  });
+});
+
+describe('electronShell', () => {
+  it('confirms with a native dialog whose default and Escape answer is Cancel', async () => {
+    const { electronShell } = await import('../../../../electron/main/shell.js');
+    const shell = electronShell(() => undefined);
+    const question = { title: 'Replace file', message: 'Replace report.txt?', detail: '/home/ada/report.txt already exists.', confirmLabel: 'Replace' };
+    state.messageBoxResponse = 0;
+    expect(await shell.confirm(question)).toBe(false);
+    state.messageBoxResponse = 1;
+    expect(await shell.confirm(question)).toBe(true);
+    expect(state.messageBoxes[0]).toMatchObject({ message: 'Replace report.txt?', detail: '/home/ada/report.txt already exists.', buttons: ['Cancel', 'Replace'], defaultId: 0, cancelId: 0 });
+  });
+
+  it('moves files to the OS trash', async () => {
+    const { electronShell } = await import('../../../../electron/main/shell.js');
+    await electronShell(() => undefined).trashItem('/home/ada/plain.txt');
+    expect(state.trashed).toEqual(['/home/ada/plain.txt']);
   });
 });
