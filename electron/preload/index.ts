@@ -25,7 +25,16 @@ const api: KenvApi = {
   // user dropped or picked, never a path string of its own. A File the page made has no path ('') and is left out.
   dropFiles(files) {
     const list: unknown[] = Array.isArray(files) ? files : [];
-    const paths = list.filter((f): f is File => f instanceof File).map((f) => webUtils.getPathForFile(f)).filter((p) => p !== '');
+    const paths: string[] = [];
+    for (const file of list) {
+      try {
+        // Throws for anything that is not a File; '' for a File the page constructed.
+        const path = webUtils.getPathForFile(file as File);
+        if (path !== '') paths.push(path);
+      } catch {
+        // Not a File: nothing to grant.
+      }
+    }
     return ipcRenderer.invoke(IPC_DROP, paths);
   },
 };
