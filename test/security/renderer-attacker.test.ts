@@ -187,6 +187,9 @@ describe('a compromised page', () => {
   });
 
   it('cannot make ~/.ssh/id_ed25519 disappear, even with "move originals to the trash" on', async () => {
+    // The page cannot turn the setting on by itself (the user says no to the native question)…
+    await refused(call('settings:update', { deletePlaintextAfterEncrypt: true }));
+    // …and with the user having turned it on, the key is still not the page's to encrypt.
     await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
     before = await snapshot(home);
     await refused(call('jobs:start', { files: [{ path: outside().sshKey, direction: 'encrypt' }], keyIds: ['alias/attacker'], outDir: granted }));
@@ -227,6 +230,22 @@ describe('a compromised page', () => {
     await refused(call('jobs:retry', { jobId: job!.id, replace: true }));
     expect(shell.asked).toEqual([expect.objectContaining({ message: 'Replace report.txt?', detail: expect.stringContaining(join(granted, 'report.txt')) })]);
     expect(await readFile(join(granted, 'report.txt'), 'utf8')).toBe('the real report');
+  });
+
+  it("cannot decrypt an attacker's .kenv over ~/.bashrc", async () => {
+    // Even a .kenv the user double-clicked (so the page may decrypt it) cannot be written into a folder the user did
+    // not choose, and what it would replace is named to the user first.
+    await app.services.openRequests.add([outside().attackerKenv]);
+    await writeFile(join(home, 'Downloads', '.bashrc'), 'the Downloads copy');
+    before = await snapshot(home);
+    await refused(call('jobs:start', { files: [{ path: outside().attackerKenv, direction: 'decrypt' }], keyIds: [], outDir: home }));
+    expect(await call('jobs:start', { files: [{ path: outside().attackerKenv, direction: 'decrypt' }], keyIds: [], outDir: null })).toMatchObject({ ok: true });
+    await app.services.jobs.whenIdle();
+    const [job] = app.services.jobs.list();
+    expect(job).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
+    await refused(call('jobs:retry', { jobId: job!.id, replace: true }));
+    expect(shell.asked.map((q) => q.detail)).toEqual([expect.stringContaining(join(home, 'Downloads', '.bashrc'))]);
+    expect(await readFile(outside().bashrc, 'utf8')).toBe('export PATH="$HOME/bin:$PATH"\n');
   });
 
   it('cannot slip a replace flag into jobs:start', async () => {
