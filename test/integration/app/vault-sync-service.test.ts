@@ -32,7 +32,12 @@ async function vaultApp() {
   disposables.push(() => vaults.dispose());
   const app = await makeApp({ settings, events, vaults });
   const statuses = () => events.events.filter((e) => e.event === 'vault:status').map((e) => e.payload as VaultState);
-  return { ...app, settings, events, statuses };
+  // The user picks the folder in the folder dialog: the only way the page may bind it.
+  const chooseInDialog = async (folder: string) => {
+    app.shell.chooseFolder = async () => folder;
+    expect(await app.registry.invoke('dialog:chooseFolder', {})).toEqual({ ok: true, value: folder });
+  };
+  return { ...app, settings, events, statuses, chooseInDialog };
 }
 
 describe('vault panel service', () => {
@@ -42,6 +47,7 @@ describe('vault panel service', () => {
     const remote = world.newRemote();
     await writeKenv(vault, 'report.kenv', 'quarterly numbers');
 
+    await app.chooseInDialog(vault);
     const bound = await app.registry.invoke('vault:bind', { folder: vault, remote });
     expect(bound).toMatchObject({ ok: true, value: { binding: { folder: vault, remote, paused: false } } });
     const synced = await app.registry.invoke('vault:syncNow', {});
@@ -59,6 +65,7 @@ describe('vault panel service', () => {
     const vault = await world.newVault();
     const remote = world.newRemote();
     await writeKenv(vault, 'doc.kenv', 'v1');
+    await app.chooseInDialog(vault);
     await app.registry.invoke('vault:bind', { folder: vault, remote });
     await app.registry.invoke('vault:syncNow', {});
     // Watch mode would sync the local edit before the other machine's upload lands; pause to order the edits.
@@ -91,6 +98,7 @@ describe('vault panel service', () => {
     const app = await vaultApp();
     const vault = await world.newVault();
     const remote = world.newRemote();
+    await app.chooseInDialog(vault);
     await app.registry.invoke('vault:bind', { folder: vault, remote });
     await app.registry.invoke('vault:pause', {});
     await app.services.vaults.dispose();
