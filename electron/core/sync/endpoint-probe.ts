@@ -58,9 +58,16 @@ function isTransient(e: unknown): boolean {
  *
  * A request the endpoint refuses with 412 or 409 counts as enforced. One it accepts, or answers with another error
  * (501 NotImplemented, 400), counts as not enforced: Kenv then checks every write itself. Network failures and
- * cancellation are thrown (the sync could not have run anyway).
+ * cancellation are thrown (the sync could not have run anyway). Undefined when the scratch object cannot be written
+ * at all (a policy that allows only `*.kenv` keys, say): the sync goes on as before and the next one probes again.
  */
-export async function probeEndpoint(s3: S3Client, bucket: string, prefix: string, now: Date, signal?: AbortSignal): Promise<EndpointTraits> {
+export async function probeEndpoint(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<EndpointTraits | undefined> {
   const key = `${prefix}${SYNC_DIR}/probe-${randomBytes(8).toString('hex')}`;
   const opts = { abortSignal: signal };
   const refused = async (request: () => Promise<unknown>): Promise<boolean> => {
@@ -98,6 +105,12 @@ export async function probeEndpoint(s3: S3Client, bucket: string, prefix: string
 
   try {
     await put('kenv endpoint probe', { IfNoneMatch: '*' });
+  } catch (e) {
+    if (isTransient(e)) throw e;
+    await removeProbe(s3, bucket, key);
+    return undefined;
+  }
+  try {
     const traits: EndpointTraits = {
       probedAt: now.toISOString(),
       putIfNoneMatch: await refused(() => put('must not replace', { IfNoneMatch: '*' })),
