@@ -151,7 +151,7 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
       // Once per run (watch mode included), not after every sync.
       if (!s.endpointWarning || warned) return;
       warned = true;
-      if (json) io.out(JSON.stringify({ event: 'warning', code: 'ENDPOINT_UNGUARDED', message: s.endpointWarning }));
+      if (json) io.out(JSON.stringify({ event: 'warning', message: s.endpointWarning }));
       io.err(`kenv sync: warning: ${s.endpointWarning}`);
     }),
     sync.on('plan', (plan) => {
