@@ -23,6 +23,8 @@ export interface SyncStatus {
   errors: SyncFailure[];
   /** ISO time of the last sync that finished without failures. */
   lastSyncAt?: string;
+  /** Set when the S3 endpoint ignores conditional writes Kenv relies on: what that means and what to do. */
+  endpointWarning?: string;
 }
 
 /** A finished action of a running sync. */

@@ -68,6 +68,11 @@ function BoundVault({ state, busy, act }: { state: VaultState; busy: boolean; ac
       <p className={`vault-line${status.state === 'error' ? ' error-text' : ''}`} role="status" aria-live="polite">
         {statusSentence(status, binding.paused)}
       </p>
+      {status.endpointWarning && (
+        <p className="hint vault-endpoint-warning" role="note">
+          {status.endpointWarning}
+        </p>
+      )}
       {state.conflicts.length > 0 && (
         <div className="vault-conflicts">
           <h3 id="vault-conflicts-title">Conflicts: both versions kept</h3>

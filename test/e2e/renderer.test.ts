@@ -585,6 +585,30 @@ describe('the renderer in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('names an S3 endpoint that ignores conditional writes under the vault status line', async () => {
+    const s3 = await startS3Server('s3rver');
+    cleanups.push(() => s3.close());
+    s3.proxy.enforce = false; // s3rver itself ignores If-None-Match and If-Match
+    await s3.createBucket('loose-vaults');
+    const { page, dir, shell, consoleErrors } = await openApp({ s3Client: async () => s3.client() });
+    const folder = join(dir, 'loose-vault');
+    await mkdir(folder);
+    await writeKenv(folder, 'notes.kenv', 'notes');
+    shell.chooseFolder = async () => folder;
+    const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Choose folder…' }).click();
+    await panel.getByText(folder).waitFor();
+    await panel.getByLabel('S3 location').fill('s3://loose-vaults/notes');
+    await panel.getByRole('button', { name: 'Bind folder' }).click();
+    await panel.getByRole('button', { name: 'Sync now' }).click();
+    const note = panel.getByRole('note');
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/^This S3 endpoint ignores If-None-Match on uploads, .*turn on versioning on the bucket/);
+    await panel.scrollIntoViewIfNeeded();
+    await shot(page, '11-vault-endpoint-warning');
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('the bridge refuses a malformed request from the page, like the Electron wrapper', async () => {
     const { page } = await openApp();
     const result = await page.evaluate(`window.kenv.invoke('files:inspect', { path: 42 })`);

@@ -1,11 +1,15 @@
 /**
- * An HTTP proxy in front of s3rver that adds what s3rver lacks and injects faults (see ./s3-server.ts).
+ * An HTTP proxy in front of an S3 server that injects faults, and in front of s3rver adds what s3rver lacks
+ * (see ./s3-server.ts).
  *
- * Requests are forwarded byte for byte (headers included, so SigV4 signatures still verify upstream), except:
- * - writes carrying `If-None-Match` / `If-Match` (PutObject, CompleteMultipartUpload, DeleteObject) are checked
- *   first against a HEAD of the object, under a per-key lock held until the write has answered, so two concurrent
- *   conditional writes cannot both pass;
+ * Requests are forwarded byte for byte (headers included, so SigV4 signatures still verify upstream). With
+ * `enforce` (in front of s3rver):
+ * - writes carrying `If-None-Match` / `If-Match` (PutObject, CompleteMultipartUpload, DeleteObject), and reads
+ *   carrying `If-Match` (GetObject, HeadObject, as S3 does), are checked first against a HEAD of the object, under
+ *   a per-key lock held until the request has answered, so two concurrent conditional writes cannot both pass;
  * - ListParts and AbortMultipartUpload are answered from s3rver's upload folder.
+ * Without it (in front of moto) the upstream server decides everything and the proxy only watches and injects.
+ * Either way every 409/412 answer is logged in `refusals`, so a test can prove a precondition failure happened.
  * It trusts every caller: it is a test harness, not an authorization layer.
  */
 import { createHash } from 'node:crypto';
@@ -25,6 +29,27 @@ export interface ProxyStats {
 
 interface Fault {
   match: (key: string) => boolean;
+}
+
+/** What a hook or a fault sees of a request. */
+export interface ProxyRequest {
+  method: string;
+  key: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** A 409 or 412 answer to a request, from the proxy or from the server behind it. */
+export interface Refusal {
+  method: string;
+  key: string;
+  status: number;
+  code: string;
+}
+
+interface Hook {
+  match: (r: ProxyRequest) => boolean;
+  action: () => Promise<void>;
 }
 
 interface DropFault extends Fault {
@@ -51,7 +76,7 @@ function stripQuotes(etag: string): string {
 /** The headers SigV4 never signs and a proxy must not pass on blindly. */
 const HOP_HEADERS = new Set(['expect', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
-export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> {
+export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key: string] }> {
   upstreamPort: number;
   readonly stats: ProxyStats = { puts: 0, partUploads: 0, gets: 0, preconditionFailures: 0, corruptedGets: 0, droppedUploads: 0 };
   private readonly dataDir: string;
@@ -60,12 +85,27 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
   private readonly locks = new Map<string, Promise<void>>();
   private corruptFaults: Fault[] = [];
   private dropFaults: DropFault[] = [];
+  private conflictFaults: Hook[] = [];
+  private beforeHooks: Hook[] = [];
+  private afterHooks: Hook[] = [];
+  private down = false;
+  /** Whether the proxy enforces conditional requests itself (the server behind it does not). */
+  enforce: boolean;
+  /** Every 409/412 answered, in order. */
+  readonly refusals: Refusal[] = [];
+  /** Every request, in order of arrival. */
+  readonly requests: { method: string; key: string }[] = [];
 
-  constructor(opts: { upstreamPort: number; dataDir: string }) {
+  constructor(opts: { upstreamPort: number; dataDir: string; enforce: boolean }) {
     super();
     this.upstreamPort = opts.upstreamPort;
     this.dataDir = opts.dataDir;
+    this.enforce = opts.enforce;
     this.server = http.createServer((req, res) => {
+      if (this.down) {
+        req.socket.destroy();
+        return;
+      }
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) s3Error(res, 500, 'InternalError', String(error));
         else res.destroy();
@@ -98,10 +138,56 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
     this.dropFaults.push({ afterBytes, match });
   }
 
-  /** Forgets faults that were armed but not triggered. */
+  /**
+   * Answers the next `count` conditional writes (a write with `If-Match` / `If-None-Match`) whose key matches with
+   * 409 ConditionalRequestConflict, without forwarding them: what S3 answers when a conflicting operation on the
+   * object was in progress.
+   */
+  conflictNext(count: number, match: (key: string) => boolean = () => true): void {
+    for (let i = 0; i < count; i++) this.conflictFaults.push({ match: (r) => match(r.key), action: async () => {} });
+  }
+
+  /**
+   * Runs `action` once, before the first request that matches is evaluated or forwarded (a third writer acting
+   * between Kenv's read and its write).
+   */
+  beforeNext(match: (r: ProxyRequest) => boolean, action: () => Promise<void>): void {
+    this.beforeHooks.push({ match, action });
+  }
+
+  /** Runs `action` once, after the server answered the first request that matches and before the client hears it. */
+  afterNext(match: (r: ProxyRequest) => boolean, action: () => Promise<void>): void {
+    this.afterHooks.push({ match, action });
+  }
+
+  /** Cuts every open connection and refuses new ones until `up()`: the server is unreachable, its data kept. */
+  goDown(): void {
+    this.down = true;
+    this.server.closeAllConnections();
+  }
+
+  up(): void {
+    this.down = false;
+  }
+
+  /** Forgets faults and hooks that were armed but not triggered. */
   clearFaults(): void {
     this.corruptFaults = [];
     this.dropFaults = [];
+    this.conflictFaults = [];
+    this.beforeHooks = [];
+    this.afterHooks = [];
+  }
+
+  private refuse(res: http.ServerResponse, r: ProxyRequest, status: number, code: string, message: string): void {
+    this.refusals.push({ method: r.method, key: r.key, status, code });
+    if (status === 412) this.stats.preconditionFailures++;
+    if (r.method === 'HEAD') {
+      res.writeHead(status);
+      res.end();
+      return;
+    }
+    s3Error(res, status, code, message, r.key);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -110,22 +196,35 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
     const key = decodeURIComponent(rest.join('/'));
     const q = url.searchParams;
     const method = req.method ?? 'GET';
+    const request: ProxyRequest = { method, key, query: q, headers: req.headers };
+    this.requests.push({ method, key });
 
-    if (key && q.has('uploadId') && method === 'GET') return this.listParts(res, bucket, key, q);
-    if (key && q.has('uploadId') && method === 'DELETE') return this.abortUpload(res, bucket, q.get('uploadId') ?? '');
+    const before = this.takeHook(this.beforeHooks, request);
+    if (before) await before.action();
 
+    if (this.enforce && key && q.has('uploadId') && method === 'GET') return this.listParts(res, bucket, key, q);
+    if (this.enforce && key && q.has('uploadId') && method === 'DELETE') return this.abortUpload(res, bucket, q.get('uploadId') ?? '');
+
+    const plainObject = [...q.keys()].every((k) => k === 'x-id');
     const isWrite =
       key &&
       ((method === 'PUT' && !q.has('uploadId') && !q.has('tagging') && !q.has('acl')) ||
         (method === 'POST' && q.has('uploadId')) ||
-        (method === 'DELETE' && [...q.keys()].every((k) => k === 'x-id')));
+        (method === 'DELETE' && plainObject));
+    const isRead = key && (method === 'GET' || method === 'HEAD') && plainObject;
     const ifNoneMatch = req.headers['if-none-match'];
     const ifMatch = req.headers['if-match'];
-    if (isWrite && (ifNoneMatch !== undefined || ifMatch !== undefined)) {
+    const conditional = ifNoneMatch !== undefined || ifMatch !== undefined;
+    if (isWrite && conditional && this.takeHook(this.conflictFaults, request)) {
+      req.resume();
+      this.refuse(res, request, 409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.');
+      return;
+    }
+    if (this.enforce && ((isWrite && conditional) || (isRead && ifMatch !== undefined))) {
       await this.withLock(`${bucket}/${key}`, async () => {
         const current = await this.headEtag(bucket, key);
         let failure: [number, string, string] | undefined;
-        if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && current !== undefined) {
+        if (isWrite && ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && current !== undefined) {
           failure = [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'];
         } else if (ifMatch !== undefined && current === undefined) {
           failure = [404, 'NoSuchKey', 'The specified key does not exist.'];
@@ -133,16 +232,23 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
           failure = [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'];
         }
         if (failure) {
-          this.stats.preconditionFailures++;
           req.resume();
-          s3Error(res, failure[0], failure[1], failure[2], key);
+          if (failure[0] === 404) s3Error(res, 404, failure[1], failure[2], key);
+          else this.refuse(res, request, failure[0], failure[1], failure[2]);
           return;
         }
-        await this.forward(req, res, key, q);
+        await this.forward(req, res, request);
       });
       return;
     }
-    await this.forward(req, res, key, q);
+    await this.forward(req, res, request);
+  }
+
+  private takeHook(hooks: Hook[], r: ProxyRequest): Hook | undefined {
+    const i = hooks.findIndex((h) => h.match(r));
+    if (i < 0) return undefined;
+    const [hook] = hooks.splice(i, 1);
+    return hook;
   }
 
   private async withLock(name: string, fn: () => Promise<void>): Promise<void> {
@@ -178,8 +284,8 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
     });
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, key: string, q: URLSearchParams): Promise<void> {
-    const method = req.method ?? 'GET';
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, request: ProxyRequest): Promise<void> {
+    const { method, key, query: q } = request;
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (!HOP_HEADERS.has(name) && value !== undefined) headers[name] = value;
@@ -189,6 +295,7 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
     const isGetObject = method === 'GET' && key !== '' && [...q.keys()].every((k) => k === 'x-id');
     const drop = isUpload ? this.takeFault(this.dropFaults, key) : undefined;
     const corrupt = isGetObject ? this.takeFault(this.corruptFaults, key) : undefined;
+    const after = this.takeHook(this.afterHooks, request);
     if (isUpload) this.stats.puts++;
     if (isGetObject) this.stats.gets++;
 
@@ -203,7 +310,29 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
       const upstream = http.request(
         { host: '127.0.0.1', port: this.upstreamPort, method, path: req.url, headers, agent: this.agent },
         (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
+          const status = up.statusCode ?? 502;
+          if (status === 409 || status === 412) {
+            this.refusals.push({ method, key, status, code: status === 409 ? 'ConditionalRequestConflict' : 'PreconditionFailed' });
+            if (status === 412) this.stats.preconditionFailures++;
+          }
+          if (after) {
+            // Hold the answer until the hook has run: the client hears it only afterwards.
+            const chunks: Buffer[] = [];
+            up.on('data', (c: Buffer) => chunks.push(c));
+            up.on('end', () => {
+              after.action().then(
+                () => {
+                  res.writeHead(status, up.headers);
+                  res.end(Buffer.concat(chunks));
+                },
+                () => res.destroy(),
+              );
+            });
+            up.on('error', () => res.destroy());
+            res.on('close', done);
+            return;
+          }
+          res.writeHead(status, up.headers);
           if (corrupt && up.statusCode === 200) {
             let flipped = false;
             up.on('data', (chunk: Buffer) => {
@@ -226,7 +355,7 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number] }> 
           res.on('close', () => {
             if (isPart && up.statusCode === 200) {
               this.stats.partUploads++;
-              this.emit('part-uploaded', this.stats.partUploads);
+              this.emit('part-uploaded', this.stats.partUploads, key);
             }
             done();
           });

@@ -1,5 +1,15 @@
 /**
- * A real S3-compatible server for tests: s3rver 3.7.1 behind an enforcing proxy of ours.
+ * A real S3-compatible server for tests, on one of two backends (`KENV_TEST_S3`, see vitest.config.ts):
+ * - `s3rver`: s3rver 3.7.1 behind an enforcing proxy of ours;
+ * - `moto`: moto 5 (./moto.ts), an S3 emulator written by others, behind the same proxy with enforcement off, so
+ *   S3's rules come from a peer and not from our own reimplementation of them.
+ *
+ * moto enforces `If-None-Match: *` and `If-Match` on PutObject, `If-Match` on DeleteObject and GetObject and
+ * `If-None-Match` on CompleteMultipartUpload, keeps versions and implements ListParts; it does NOT enforce `If-Match`
+ * on CompleteMultipartUpload (the gap Kenv's endpoint probe must find). Its state lives in memory: `kill()` on moto
+ * makes the proxy unreachable (connections cut, data kept) instead of killing the process.
+ *
+ * s3rver 3.7.1:
  *
  * What s3rver 3.7.1 lacks, and how this harness covers it (see S3Proxy in ./s3-proxy.ts):
  * - Conditional writes: it ignores `If-None-Match: *` and `If-Match` on PutObject and CompleteMultipartUpload
@@ -22,11 +32,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { startMoto, type MotoServer } from './moto.js';
 import { S3Proxy } from './s3-proxy.js';
 
 const require = createRequire(import.meta.url);
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export type S3Backend = 's3rver' | 'moto';
+
+/** The backend this test run uses: `KENV_TEST_S3` (set per vitest project), s3rver by default. */
+export function testBackend(): S3Backend {
+  return process.env.KENV_TEST_S3 === 'moto' ? 'moto' : 's3rver';
+}
 
 /** Asks the OS for a port nobody listens on, then frees it. */
 export async function freePort(): Promise<number> {
@@ -42,18 +60,20 @@ export async function freePort(): Promise<number> {
 }
 
 export interface S3TestServer {
-  /** The endpoint clients use: our proxy, in front of s3rver. */
+  readonly backend: S3Backend;
+  /** The endpoint clients use: our proxy, in front of the server. */
   readonly endpoint: string;
   readonly proxy: S3Proxy;
+  /** s3rver's data folder (empty on moto). */
   readonly dataDir: string;
   /** Environment for the SDK under test: endpoint, credentials, Region. */
   env(): Record<string, string>;
   /** A client that talks to the server directly through the proxy, for test setup and assertions. */
   client(): S3Client;
   createBucket(name: string): Promise<void>;
-  /** SIGKILLs s3rver (in-flight requests die with it). */
+  /** SIGKILLs s3rver (in-flight requests die with it); on moto, cuts every connection and refuses new ones. */
   kill(): Promise<void>;
-  /** Starts s3rver again on the same data folder. */
+  /** Starts s3rver again on the same data folder; on moto, lets requests through again. */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,23 +109,67 @@ async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
   return child;
 }
 
-/** Starts s3rver on a free 127.0.0.1 port with a temporary data folder, and our proxy in front of it. */
-export async function startS3Server(): Promise<S3TestServer> {
+/** Starts the backend (default: `testBackend()`) on 127.0.0.1, and our proxy in front of it. */
+export async function startS3Server(backend: S3Backend = testBackend()): Promise<S3TestServer> {
+  return backend === 'moto' ? startMotoServer() : startS3rverServer();
+}
+
+function clientFor(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+}
+
+async function startMotoServer(): Promise<S3TestServer> {
+  const moto: MotoServer = await startMoto();
+  const proxy = new S3Proxy({ upstreamPort: moto.port, dataDir: '', enforce: false });
+  await proxy.listen();
+  const endpoint = `http://127.0.0.1:${proxy.port}`;
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  const clients: S3Client[] = [];
+  const client = () => {
+    const c = clientFor(endpoint, credentials);
+    clients.push(c);
+    return c;
+  };
+  return {
+    backend: 'moto',
+    endpoint,
+    proxy,
+    dataDir: '',
+    env: () => ({
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    }),
+    client,
+    async createBucket(name) {
+      await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async kill() {
+      proxy.goDown();
+    },
+    async restart() {
+      proxy.up();
+    },
+    async close() {
+      for (const c of clients) c.destroy();
+      await proxy.close();
+      await moto.close();
+    },
+  };
+}
+
+async function startS3rverServer(): Promise<S3TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kenv-s3rver-'));
   let port = await freePort();
   let child: ChildProcess | undefined = await runS3rver(dataDir, port);
-  const proxy = new S3Proxy({ upstreamPort: port, dataDir });
+  const proxy = new S3Proxy({ upstreamPort: port, dataDir, enforce: true });
   await proxy.listen();
   const endpoint = `http://127.0.0.1:${proxy.port}`;
   const clients: S3Client[] = [];
 
   function client(): S3Client {
-    const c = new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-    });
+    const c = clientFor(endpoint, S3RVER_CREDENTIALS);
     clients.push(c);
     return c;
   }
@@ -121,6 +185,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   }
 
   return {
+    backend: 's3rver',
     endpoint,
     proxy,
     dataDir,

@@ -145,7 +145,15 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
     return fail(e);
   }
 
+  let warned = false;
   const offs = [
+    sync.on('status', (s) => {
+      // Once per run (watch mode included), not after every sync.
+      if (!s.endpointWarning || warned) return;
+      warned = true;
+      if (json) io.out(JSON.stringify({ event: 'warning', message: s.endpointWarning }));
+      io.err(`kenv sync: warning: ${s.endpointWarning}`);
+    }),
     sync.on('plan', (plan) => {
       if (json) {
         io.out(

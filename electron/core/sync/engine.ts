@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { toErrorInfo } from '../errors.js';
 import { type ArrivalResult, type EncryptOnArrival, encryptArrivals } from './arrival.js';
+import { endpointWarning, probeEndpoint } from './endpoint-probe.js';
 import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
 import { inspectFile } from '../files.js';
 import { lockVault } from './lock.js';
@@ -181,6 +182,7 @@ export class VaultSync {
 
   private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
     const index = await loadIndex(this.vaultDir, this.remote);
+    if (index.endpoint && !this.current.endpointWarning) this.setStatus({ endpointWarning: endpointWarning(index.endpoint) });
     const [firstScan, listing] = await Promise.all([
       scanVault(this.vaultDir, index.entries, this.isKenv),
       listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
@@ -229,6 +231,12 @@ export class VaultSync {
       conflicts: plan.conflict.length,
     });
     if (dryRun) return report;
+    // Once per binding: what the endpoint really enforces decides how much each write is checked afterwards.
+    index.endpoint ??= await probeEndpoint(this.s3, this.bucket, this.prefix, this.now(), signal).catch((e: unknown) => {
+      throw toSyncError(e, `checking ${this.remote}`);
+    });
+    const warning = endpointWarning(index.endpoint);
+    if (warning !== this.current.endpointWarning) this.setStatus({ endpointWarning: warning });
     await this.execute(plan, index, report, signal);
     // Transfers finish in any order; reports read the same every time.
     for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
@@ -276,6 +284,8 @@ export class VaultSync {
       partConcurrency: this.concurrency,
       now: this.now,
       signal,
+      ...(index.endpoint ? { endpoint: index.endpoint } : {}),
+      onRestored: (path, conflictCopy) => report.conflicts.push({ path, conflictCopy }),
       onBytes: (path, bytes) => {
         const before = transferred.get(path) ?? 0;
         transferred.set(path, before + bytes);

@@ -29,7 +29,8 @@ export async function loadIndex(vaultDir: string, remote: string): Promise<SyncI
     if (parsed.version !== 1 || parsed.remote !== remote || typeof parsed.entries !== 'object' || !parsed.entries) {
       return emptyIndex(remote);
     }
-    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {} };
+    const endpoint = parsed.endpoint && typeof parsed.endpoint === 'object' ? { endpoint: parsed.endpoint } : {};
+    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...endpoint };
   } catch {
     return emptyIndex(remote);
   }

@@ -78,6 +78,11 @@ export function isPreconditionFailure(e: unknown): boolean {
   return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412 || status === 409;
 }
 
+/** Did S3 answer 409 ConditionalRequestConflict: a conflicting operation was in progress, retry after a fresh look? */
+export function isConditionalConflict(e: unknown): boolean {
+  return errorName(e) === 'ConditionalRequestConflict' || httpStatus(e) === 409;
+}
+
 export function isNoSuchKey(e: unknown): boolean {
   return errorName(e) === 'NoSuchKey' || errorName(e) === 'NotFound' || httpStatus(e) === 404;
 }

@@ -5,18 +5,22 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
   ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { KenvError } from '../errors.js';
+import { enforcesWrite, type EndpointTraits } from './endpoint-probe.js';
 import { SYNC_DIR, TRASH_DIR } from './index-store.js';
 import { forEachLimit } from './pool.js';
-import { SHA256_METADATA, isNoSuchKey, stripQuotes } from './remote.js';
+import { SHA256_METADATA, isConditionalConflict, isNoSuchKey, stripQuotes } from './remote.js';
 import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -45,7 +49,14 @@ export interface TransferContext {
   onBytes: (path: string, bytes: number) => void;
   now: () => Date;
   signal?: AbortSignal;
+  /** What the endpoint enforces (see endpoint-probe.ts); absent: assume it enforces what S3 does. */
+  endpoint?: EndpointTraits;
+  /** Called when a version another machine wrote was replaced and has been restored under a conflict name. */
+  onRestored?: (path: string, conflictCopy: string) => void;
 }
+
+/** Attempts at a conditional request answered 409 ConditionalRequestConflict (a conflicting operation in progress). */
+const CONFLICT_ATTEMPTS = 3;
 
 function localChanged(path: string): KenvError {
   return new KenvError('SYNC_LOCAL_CHANGED', `${path} changed while it was being synced. Sync again to send the new version.`);
@@ -53,6 +64,104 @@ function localChanged(path: string): KenvError {
 
 function condition(ifMatch: string | undefined): { IfMatch: string } | { IfNoneMatch: string } {
   return ifMatch !== undefined ? { IfMatch: `"${ifMatch}"` } : { IfNoneMatch: '*' };
+}
+
+function remoteChanged(path: string, cause?: unknown): KenvError {
+  return new KenvError('SYNC_REMOTE_CHANGED', `${path} changed on S3 while this sync ran. Sync again to reconcile it.`, { cause });
+}
+
+/** The object's current ETag (without quotes) and version id, or undefined when it does not exist. */
+async function headCurrent(ctx: TransferContext, key: string): Promise<{ etag: string; versionId?: string } | undefined> {
+  try {
+    const out = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }), { abortSignal: ctx.signal });
+    return { etag: stripQuotes(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+  } catch (e) {
+    if (isNoSuchKey(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Fails with SYNC_REMOTE_CHANGED unless the object is still what the plan saw: ETag `ifMatch`, or absent.
+ *
+ * This is what the server should have checked for us; it is used where the endpoint ignores the condition, and
+ * after a 409 ConditionalRequestConflict, before trying again (S3's advice: fetch the ETag, then retry).
+ */
+async function expectRemote(ctx: TransferContext, key: string, path: string, ifMatch: string | undefined): Promise<void> {
+  const current = await headCurrent(ctx, key);
+  if (ifMatch === undefined ? current !== undefined : current?.etag !== ifMatch) throw remoteChanged(path);
+}
+
+/**
+ * Sends a conditional request, retrying after 409 ConditionalRequestConflict while the object is still what the
+ * plan saw. A 412 (or a changed object) fails with SYNC_REMOTE_CHANGED.
+ */
+async function sendConditional<T>(ctx: TransferContext, key: string, path: string, ifMatch: string | undefined, send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!isConditionalConflict(e) || attempt >= CONFLICT_ATTEMPTS) throw e;
+      await expectRemote(ctx, key, path, ifMatch);
+    }
+  }
+}
+
+/**
+ * After a write the endpoint does not guard, checks that the object is the one written, and in a versioned bucket
+ * restores every version the write replaced that was not the one the plan expected (`ifMatch`; none for a create)
+ * as a conflict copy.
+ *
+ * A different current object means another writer came after us: SYNC_REMOTE_CHANGED, the index keeps the old
+ * entry, and the next sync sees both sides changed and keeps both.
+ */
+async function checkWritten(
+  ctx: TransferContext,
+  key: string,
+  path: string,
+  written: { etag: string; versionId?: string },
+  ifMatch: string | undefined,
+): Promise<void> {
+  const current = await headCurrent(ctx, key);
+  if (!current || current.etag !== written.etag) throw remoteChanged(path);
+  if (ctx.endpoint?.versioning !== 'Enabled' || !written.versionId) return;
+  const listed = await ctx.s3.send(new ListObjectVersionsCommand({ Bucket: ctx.bucket, Prefix: key }), { abortSignal: ctx.signal });
+  // Versions of one key are listed newest first; delete markers come in their own list.
+  const versions = (listed.Versions ?? []).filter((v) => v.Key === key);
+  const mine = versions.findIndex((v) => v.VersionId === written.versionId);
+  if (mine < 0) return;
+  const ourTime = versions[mine]?.LastModified?.getTime() ?? Infinity;
+  // A deletion before our write ends the history we may have replaced: what lies behind it was deleted on purpose.
+  const deletedAt = Math.max(
+    -Infinity,
+    ...(listed.DeleteMarkers ?? []).filter((d) => d.Key === key && (d.LastModified?.getTime() ?? 0) <= ourTime).map((d) => d.LastModified?.getTime() ?? 0),
+  );
+  for (const v of versions.slice(mine + 1)) {
+    if (ifMatch !== undefined && stripQuotes(v.ETag) === ifMatch) break;
+    if ((v.LastModified?.getTime() ?? 0) < deletedAt) break;
+    if (!v.VersionId) continue;
+    const copy = await freeConflictName(ctx, path);
+    await ctx.s3.send(
+      new CopyObjectCommand({
+        Bucket: ctx.bucket,
+        Key: ctx.prefix + copy,
+        CopySource: `${ctx.bucket}/${key.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(v.VersionId)}`,
+        IfNoneMatch: '*',
+      }),
+      { abortSignal: ctx.signal },
+    );
+    ctx.onRestored?.(path, copy);
+  }
+}
+
+/** A conflict name for `path` that exists neither in the vault folder nor in the bucket. */
+async function freeConflictName(ctx: TransferContext, path: string): Promise<string> {
+  let at = ctx.now();
+  for (;;) {
+    const candidate = await taggedPath(ctx.vaultDir, path, 'conflict', at);
+    if (!(await headCurrent(ctx, ctx.prefix + candidate))) return candidate;
+    at = new Date(at.getTime() + 1000);
+  }
 }
 
 async function readFully(fh: FileHandle, buffer: Buffer, position: number): Promise<void> {
@@ -80,28 +189,47 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
     throw new KenvError('S3_ERROR', `${local.path} is larger than the 5 TiB S3 allows for one object.`);
   }
   const partSize = choosePartSize(info.size);
-  if (info.size <= partSize) {
+  const multipart = info.size > partSize;
+  const guarded = enforcesWrite(ctx.endpoint, multipart, ifMatch !== undefined);
+  // Where the endpoint ignores the condition, check it ourselves just before writing: the window for a lost edit
+  // shrinks from "since the listing" to one round trip, and checkWritten covers what is left of it.
+  if (!guarded) await expectRemote(ctx, key, local.path, ifMatch);
+  if (!multipart) {
     const body = await readFile(abs);
     const digest = createHash('sha256').update(body).digest();
     const sha256 = digest.toString('hex');
     if (sha256 !== local.sha256) throw localChanged(local.path);
-    const out = await ctx.s3.send(
-      new PutObjectCommand({
-        Bucket: ctx.bucket,
-        Key: key,
-        Body: body,
-        ContentType: 'application/octet-stream',
-        Metadata: { [SHA256_METADATA]: sha256 },
-        // S3 itself then refuses a body damaged in transit (servers without checksums ignore it).
-        ChecksumSHA256: digest.toString('base64'),
-        ...condition(ifMatch),
-      }),
-      { abortSignal: ctx.signal },
+    const out = await sendConditional(ctx, key, local.path, ifMatch, () =>
+      ctx.s3.send(
+        new PutObjectCommand({
+          Bucket: ctx.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/octet-stream',
+          Metadata: { [SHA256_METADATA]: sha256 },
+          // S3 itself then refuses a body damaged in transit (servers without checksums ignore it).
+          ChecksumSHA256: digest.toString('base64'),
+          ...condition(ifMatch),
+        }),
+        { abortSignal: ctx.signal },
+      ),
     );
     ctx.onBytes(local.path, body.length);
-    return { path: local.path, size: info.size, mtimeMs: info.mtimeMs, etag: stripQuotes(out.ETag), sha256 };
+    const etag = stripQuotes(out.ETag);
+    if (!guarded) await checkWritten(ctx, key, local.path, { etag, ...(out.VersionId ? { versionId: out.VersionId } : {}) }, ifMatch);
+    return { path: local.path, size: info.size, mtimeMs: info.mtimeMs, etag, sha256 };
   }
-  return uploadMultipart(ctx, local, key, partSize, ifMatch);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { entry, versionId } = await uploadMultipart(ctx, local, key, partSize, ifMatch);
+      if (!guarded) await checkWritten(ctx, key, local.path, { etag: entry.etag, ...(versionId ? { versionId } : {}) }, ifMatch);
+      return entry;
+    } catch (e) {
+      // S3's advice for a 409 on CompleteMultipartUpload: check the ETag, start a new upload, send every part again.
+      if (!isConditionalConflict(e) || attempt >= CONFLICT_ATTEMPTS) throw e;
+      await expectRemote(ctx, key, local.path, ifMatch);
+    }
+  }
 }
 
 async function listUploadedParts(ctx: TransferContext, pending: PendingUpload): Promise<Map<number, { etag: string; size: number }>> {
@@ -135,7 +263,7 @@ async function uploadMultipart(
   key: string,
   partSize: number,
   ifMatch: string | undefined,
-): Promise<IndexEntry> {
+): Promise<{ entry: IndexEntry; versionId: string | undefined }> {
   const partCount = Math.ceil(local.size / partSize);
   const partLength = (n: number) => Math.min(partSize, local.size - (n - 1) * partSize);
   const done = new Map<number, string>();
@@ -205,18 +333,31 @@ async function uploadMultipart(
     delete ctx.index.uploads[local.path];
     throw localChanged(local.path);
   }
-  const out = await ctx.s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: ctx.bucket,
-      Key: key,
-      UploadId: upload.uploadId,
-      MultipartUpload: { Parts: [...done].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
-      ...condition(ifMatch),
-    }),
-    { abortSignal: ctx.signal },
-  );
+  let out;
+  try {
+    out = await ctx.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: ctx.bucket,
+        Key: key,
+        UploadId: upload.uploadId,
+        MultipartUpload: { Parts: [...done].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })) },
+        ...condition(ifMatch),
+      }),
+      { abortSignal: ctx.signal },
+    );
+  } catch (e) {
+    if (isConditionalConflict(e)) {
+      // The upload cannot be completed any more: the next attempt starts a new one.
+      await abortUpload(ctx, upload);
+      delete ctx.index.uploads[local.path];
+    }
+    throw e;
+  }
   delete ctx.index.uploads[local.path];
-  return { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag: stripQuotes(out.ETag), sha256: local.sha256 };
+  return {
+    entry: { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag: stripQuotes(out.ETag), sha256: local.sha256 },
+    versionId: out.VersionId,
+  };
 }
 
 function stamp(d: Date): string {
@@ -254,8 +395,14 @@ async function fetchVerified(ctx: TransferContext, remote: RemoteObject, tmp: st
       new GetObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + remote.path, IfMatch: `"${remote.etag}"` }),
       { abortSignal: ctx.signal },
     );
+    // An endpoint that ignores If-Match may hand out a newer object than the plan saw: refuse it the same way.
+    if (ctx.endpoint && !ctx.endpoint.getIfMatch && out.ETag && stripQuotes(out.ETag) !== remote.etag) {
+      (out.Body as Readable | undefined)?.destroy();
+      throw remoteChanged(remote.path);
+    }
     const hash = createHash('sha256');
     let bytes = 0;
+    let checksumOk = true;
     const fh = await open(tmp, 'w', 0o600);
     try {
       for await (const chunk of out.Body as Readable) {
@@ -266,13 +413,17 @@ async function fetchVerified(ctx: TransferContext, remote: RemoteObject, tmp: st
         ctx.onBytes(remote.path, b.length);
       }
       await fh.sync();
+    } catch (e) {
+      // The SDK checks the body against a checksum the server sent (x-amz-checksum-*) and fails at its end.
+      if (!(e instanceof Error && /checksum mismatch/i.test(e.message))) throw e;
+      checksumOk = false;
     } finally {
       await fh.close();
     }
     const sha256 = hash.digest('hex');
     const expected = out.Metadata?.[SHA256_METADATA];
     const lengthOk = out.ContentLength === undefined || out.ContentLength === bytes;
-    if (lengthOk && (expected === undefined || expected === sha256)) return { sha256, etag: stripQuotes(out.ETag) || remote.etag };
+    if (checksumOk && lengthOk && (expected === undefined || expected === sha256)) return { sha256, etag: stripQuotes(out.ETag) || remote.etag };
     await rm(tmp, { force: true });
     if (attempt >= 2) {
       throw new KenvError(
@@ -334,12 +485,20 @@ export async function trashLocal(ctx: Pick<TransferContext, 'vaultDir' | 'now'>,
   await rename(abs, join(ctx.vaultDir, dest));
 }
 
-/** Deletes a remote object only if it still has the ETag the plan saw (`If-Match`). */
+/**
+ * Deletes a remote object only if it still has the ETag the plan saw (`If-Match`), retrying after a 409.
+ * Where the endpoint ignores If-Match on deletes, the ETag is checked just before instead.
+ */
 export async function deleteRemote(ctx: TransferContext, remote: RemoteObject): Promise<void> {
+  const key = ctx.prefix + remote.path;
   try {
-    await ctx.s3.send(
-      new DeleteObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + remote.path, IfMatch: `"${remote.etag}"` }),
-      { abortSignal: ctx.signal },
+    if (ctx.endpoint && !ctx.endpoint.deleteIfMatch) {
+      const current = await headCurrent(ctx, key);
+      if (!current) return;
+      if (current.etag !== remote.etag) throw remoteChanged(remote.path);
+    }
+    await sendConditional(ctx, key, remote.path, remote.etag, () =>
+      ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: key, IfMatch: `"${remote.etag}"` }), { abortSignal: ctx.signal }),
     );
   } catch (e) {
     if (!isNoSuchKey(e)) throw e;

@@ -1,5 +1,6 @@
 /** The shapes the sync engine works with. Paths are vault-relative, '/'-separated, and end in `.kenv`. */
 import type { SyncFailure, SyncProgress, SyncStatus } from '../../../shared/sync.js';
+import type { EndpointTraits } from './endpoint-probe.js';
 
 export type { SyncActionKind, SyncFailure, SyncProgress, SyncState, SyncStatus } from '../../../shared/sync.js';
 
@@ -49,6 +50,8 @@ export interface SyncIndex {
   remote: string;
   entries: Record<string, IndexEntry>;
   uploads: Record<string, PendingUpload>;
+  /** What the endpoint enforces, probed on the first sync (see endpoint-probe.ts). */
+  endpoint?: EndpointTraits;
 }
 
 export interface UploadAction {

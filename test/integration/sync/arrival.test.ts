@@ -10,7 +10,7 @@ import { runCli } from '../../../electron/cli/main.js';
 import { decryptFile } from '../../../electron/core/files.js';
 import { writeKenv } from '../../support/kenv-fixtures.js';
 import { LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
-import { localFiles, readLocal, remoteBytes, remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
+import { endpointWarningLines, localFiles, readLocal, remoteBytes, remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
 
 let world: SyncWorld;
 const kmsFixture = new LocalKmsFixture();
@@ -175,7 +175,7 @@ describe('kenv sync --encrypt-on-arrival', () => {
       await writeFile(join(vault, 'notes.txt'), 'plain');
       const c = io();
       expect(await runCli(['sync', vault, remote, '--encrypt-on-arrival', '--key', key, '--context', 'vault=team'], c.io)).toBe(0);
-      expect(c.err).toEqual([]);
+      expect(c.err).toEqual(endpointWarningLines(world));
       expect(c.out).toContain('encrypted      notes.txt -> notes.txt.kenv (verified; plaintext moved to .kenv-trash)');
       expect(c.out.at(-1)).toMatch(/^uploaded 1 .*, encrypted on arrival 1$/);
       expect(await remoteKeys(world.s3, remote)).toEqual(['notes.txt.kenv']);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncCommand } from '../../../electron/core/sync/command.js';
 import { writeKenv } from '../../support/kenv-fixtures.js';
-import { localFiles, remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
+import { endpointWarningLines, localFiles, remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
 
 let world: SyncWorld;
 beforeAll(async () => {
@@ -42,7 +42,7 @@ describe('runSyncCommand', () => {
     expect(c.out).toContainEqual(expect.stringMatching(/^uploaded +a\.kenv/));
     expect(c.out).toContain('skipped        plain.txt (not a .kenv file, never uploaded)');
     expect(c.out.at(-1)).toMatch(/^uploaded 1 \(.*\), downloaded 0 \(0 B\), deleted 0 local \/ 0 remote, conflicts 0, unchanged 0, skipped 1$/);
-    expect(c.err).toEqual([]);
+    expect(c.err).toEqual(endpointWarningLines(world));
   });
 
   it('--json prints one JSON object per line, ending with the summary', async () => {
@@ -66,7 +66,7 @@ describe('runSyncCommand', () => {
     world.server.proxy.corruptNextGet((k) => k.endsWith('/x.kenv'));
     const c = capture();
     expect(await runSyncCommand({ vaultDir: b, remote }, c.io)).toBe(1);
-    expect(c.err).toEqual([expect.stringMatching(/^kenv sync: x\.kenv: .* \[SYNC_CHECKSUM_MISMATCH\]$/)]);
+    expect(c.err).toEqual([...endpointWarningLines(world), expect.stringMatching(/^kenv sync: x\.kenv: .* \[SYNC_CHECKSUM_MISMATCH\]$/)]);
     expect(c.out.at(-1)).toMatch(/FAILED 1$/);
   });
 

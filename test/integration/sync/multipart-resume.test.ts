@@ -1,4 +1,5 @@
-// A 200 MiB multipart upload interrupted by killing the S3 server, resumed by a new sync after a restart.
+// A 200 MiB multipart upload interrupted by killing the S3 server (on moto: cutting it off the network), resumed by
+// a new sync after a restart.
 import { createHash, randomFillSync } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,11 +45,15 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   const { size } = await stat(join(vault, 'big.kenv'));
   const partsInFile = Math.ceil(size / (8 * MiB)); // 200 MiB and a header: 26 parts of 8 MiB, the last one tiny
   const proxy = world.server.proxy;
-  const before = proxy.stats.partUploads;
+  // Parts of big.kenv only (the endpoint probe of a first sync uploads parts of its own).
+  let parts = 0;
   let killed: Promise<void> | undefined;
-  proxy.on('part-uploaded', (n) => {
-    if (n - before === 6 && !killed) killed = world.server.kill();
+  proxy.on('part-uploaded', (_n, key) => {
+    if (!key.endsWith('/big.kenv')) return;
+    parts++;
+    if (parts === 6 && !killed) killed = world.server.kill();
   });
+  const before = 0;
 
   const first = await (await world.syncer(vault, remote)).sync();
   await killed;
@@ -57,7 +62,7 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   const index = JSON.parse(await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8'));
   const uploadId = index.uploads['big.kenv']?.uploadId;
   expect(uploadId).toMatch(/\w+/);
-  const partsFirstRun = proxy.stats.partUploads - before;
+  const partsFirstRun = parts - before;
   expect(partsFirstRun).toBeGreaterThanOrEqual(6);
   expect(partsFirstRun).toBeLessThan(partsInFile);
 
@@ -70,7 +75,7 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   const second = await restarted.sync();
   expect(second.failed).toEqual([]);
   expect(second.uploaded).toEqual(['big.kenv']);
-  const partsSecondRun = proxy.stats.partUploads - before - partsFirstRun;
+  const partsSecondRun = parts - before - partsFirstRun;
   // Only the parts the server had not stored were sent again (a part stored just as the server died counts too).
   expect(partsSecondRun).toBeGreaterThan(0);
   expect(partsSecondRun).toBeLessThanOrEqual(partsInFile - partsFirstRun);
@@ -85,4 +90,5 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   const after = JSON.parse(await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8'));
   expect(after.uploads).toEqual({});
   expect(after.entries['big.kenv'].sha256).toBe(sha);
-});
+  // 400 MiB through a proxy and a Python or Node S3 server on two shared cores: 30-90 s here.
+}, 240_000);
