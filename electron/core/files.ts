@@ -10,7 +10,7 @@ import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './cr
 import { FileSideError } from './crypto/file-frames.js';
 import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
 import { KenvError } from './errors.js';
-import { type ParsedHeader, tryParseHeader } from './format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from './format/header.js';
 import { suiteHex } from './format/suites.js';
 import { describeEdk } from './keyring/attempts.js';
 import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
@@ -43,6 +43,8 @@ export interface EncryptFileOptions extends CommonFileOptions {
 
 export interface DecryptFileOptions extends CommonFileOptions {
   requiredContext?: EncryptionContext;
+  /** Refuse messages with more encrypted data keys, before any KMS call (default 10; see DecryptOptions). */
+  maxEncryptedDataKeys?: number;
 }
 
 /** What `kenv inspect` prints: the header, read without any KMS call. */
@@ -103,6 +105,7 @@ export async function decryptFile(
       keyring,
       ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
       ...(opts.pool ? { pool: opts.pool } : {}),
+      ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
       onHeader: (h) => (header = h),
     });
     const bytesOut = await writeAtomically(inputPath, size, decrypt, outputPath, opts);
@@ -267,7 +270,7 @@ async function decryptAtOffsets(
     const input = await openInput(inputPath);
     try {
       const size = (await input.stat()).size;
-      const header = await readHeader(input);
+      const header = await readHeader(input, opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
       const layout = header && bodyLayout(header, size - header.bytes.length);
       if (!header || !layout) return undefined;
       const key = await openMessageKey(header, keyring, opts.requiredContext ?? {});
@@ -298,7 +301,7 @@ async function decryptAtOffsets(
 }
 
 /** The header at the start of a file, or undefined if none parses (the stream then reports why). */
-async function readHeader(input: FileHandle): Promise<ParsedHeader | undefined> {
+async function readHeader(input: FileHandle, maxEncryptedDataKeys: number): Promise<ParsedHeader | undefined> {
   let bytes = Buffer.alloc(0);
   while (true) {
     const chunk = Buffer.allocUnsafe(64 * 1024);
@@ -306,7 +309,7 @@ async function readHeader(input: FileHandle): Promise<ParsedHeader | undefined> 
     bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
     let header: ParsedHeader | undefined;
     try {
-      header = tryParseHeader(bytes);
+      header = tryParseHeader(bytes, { maxEncryptedDataKeys });
     } catch {
       return undefined;
     }
