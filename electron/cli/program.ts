@@ -5,7 +5,7 @@ import { DecryptStream } from '../core/crypto/decrypt-stream.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import { DEFAULT_FRAME_LENGTH, EncryptStream, prepareEncryption } from '../core/crypto/encrypt-stream.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
-import { type MessageInfo, type Progress, decryptFile, encryptFile, inspectFile, transformStream } from '../core/files.js';
+import { type MessageInfo, type Progress, decryptFile, decryptStreamBuffered, encryptFile, inspectFile, transformStream } from '../core/files.js';
 import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
 import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
 import { encryptBatch } from '../core/kms/batch.js';
@@ -110,15 +110,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('-c, --context <k=v>', 'required encryption context pair: must match the file (pairs not stored in it are supplied as required context); repeatable', collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
       .addOption(maxDataKeysOption())
+      .option('--buffer', 'with "-": write nothing to stdout until the whole message, signature included, verified (files are always written that way)')
       .option('-f, --force', 'replace an existing output file'),
-  ).action(async (files: string[], opts: FileCommandOptions) => {
+  ).action(async (files: string[], opts: FileCommandOptions & { buffer?: boolean }) => {
     const requiredContext = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'decrypt');
     const maxEncryptedDataKeys = opts.maxDataKeys;
     setExit(
       await eachFile(files, io, async (file) => {
         if (file === '-') {
-          await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext, maxEncryptedDataKeys }), io.stdout as Writable);
+          if (opts.buffer) await decryptStreamBuffered(io.stdin as Readable, io.stdout as Writable, { keyring, requiredContext, maxEncryptedDataKeys });
+          else await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext, maxEncryptedDataKeys }), io.stdout as Writable);
           return;
         }
         const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };

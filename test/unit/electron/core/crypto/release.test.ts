@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecryptStream, openMessageKey } from '../../../../../electron/core/crypto/decrypt-stream.js';
 import { FrameCheckFailed, bodyLayout, decryptFileAt } from '../../../../../electron/core/crypto/file-codec.js';
 import { FramePool } from '../../../../../electron/core/crypto/frame-pool.js';
+import { decryptStreamBuffered } from '../../../../../electron/core/files.js';
 import { parseHeader } from '../../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../../electron/core/keyring/raw-aes-keyring.js';
 import { messageLayout } from '../../../../support/message-layout.js';
@@ -91,5 +93,51 @@ describe('the file fast path writes nothing after a failure', () => {
       closeSync(inFd);
       closeSync(outFd);
     }
+  });
+});
+
+describe('buffered mode (kenv decrypt - --buffer) releases nothing until the whole message verified', () => {
+  async function buffered(message: Buffer): Promise<{ out: Buffer; error: unknown; left: string[] }> {
+    const tempDir = mkdtempSync(join(tmpdir(), 'kenv-buffer-'));
+    dirs.push(tempDir);
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    });
+    const error = await decryptStreamBuffered(Readable.from([message.subarray(0, 1000), message.subarray(1000)]), sink, { keyring, pool, tempDir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { out: Buffer.concat(chunks), error, left: readdirSync(tempDir) };
+  }
+
+  it('a signed message with a bad signature: not one byte', async () => {
+    const message = await encryptBuffer(randomBytes(3 * BATCH), { keyring, sign: true, frameLength: FRAME, pool });
+    message[message.length - 1]! ^= 1;
+    const { out, error, left } = await buffered(message);
+    expect(error).toMatchObject({ code: 'BAD_SIGNATURE' });
+    expect(out.length).toBe(0);
+    expect(left).toEqual([]);
+  });
+
+  it('an unsigned message cut before its final frame: not one byte', async () => {
+    const message = await encryptBuffer(randomBytes(3 * BATCH), { keyring, frameLength: FRAME, pool });
+    const finalFrame = messageLayout(message, false).find((r) => r.name === 'final frame marker')!;
+    const { out, error, left } = await buffered(message.subarray(0, finalFrame.start));
+    expect(error).toMatchObject({ code: 'TRUNCATED_BODY' });
+    expect(out.length).toBe(0);
+    expect(left).toEqual([]);
+  });
+
+  it('an intact message: all of it, and no file left in the temporary folder', async () => {
+    const plaintext = randomBytes(2 * BATCH + 7);
+    const message = await encryptBuffer(plaintext, { keyring, sign: true, frameLength: FRAME, pool });
+    const { out, error, left } = await buffered(message);
+    expect(error).toBeUndefined();
+    expect(out.equals(plaintext)).toBe(true);
+    expect(left).toEqual([]);
   });
 });
