@@ -20,6 +20,7 @@ import { SettingsStore } from '../core/app/settings-store.js';
 import { coreVault } from '../core/app/vault.js';
 import { VaultSyncService } from '../core/app/vault-sync-service.js';
 import { defaultKmsClientFactory, type KmsClientFactory } from '../core/kms/client.js';
+import { startPartialJournal } from '../core/partials.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
 import { electronShell } from './shell.js';
 import { createMainWindow, denyAllPermissions, harden } from './window.js';
@@ -75,6 +76,8 @@ function appMenu(): Menu {
 }
 
 async function start(): Promise<void> {
+  // Partials (possibly plaintext) a crash or power loss of an earlier run left in the folders it wrote to.
+  await startPartialJournal(join(app.getPath('userData'), 'partial-folders.jsonl'));
   Menu.setApplicationMenu(appMenu());
   denyAllPermissions(session.defaultSession);
   serveRenderer(join(appRoot, 'renderer-dist'));
@@ -89,7 +92,7 @@ async function start(): Promise<void> {
   };
   const settings = SettingsStore.inFolder(app.getPath('userData'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
-  const vault = coreVault(() => clients, cache);
+  const vault = coreVault(() => clients, cache, async () => (await settings.get()).maxDataKeys);
   const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
   const privateOpens = new PrivateOpens(vault, shell, events);

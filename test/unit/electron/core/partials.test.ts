@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AtomicOutput } from '../../../../electron/core/atomic-output.js';
-import { isPartialName, livePartials, ownerIsDead, partialName, sweepDeadPartials } from '../../../../electron/core/partials.js';
+import { isPartialName, livePartials, ownerIsDead, partialName, startPartialJournal, sweepDeadPartials } from '../../../../electron/core/partials.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -91,5 +91,30 @@ describe('sweeping a folder', () => {
     await out.commit();
     expect(livePartials()).not.toContain(out.tempPath);
     expect(readdirSync(dir)).toEqual(['result.txt']);
+  });
+});
+
+describe('the app journal of folders with partials', () => {
+  it('at start removes what dead runs left in the recorded folders, then records each new folder before writing there', async () => {
+    const home = folder();
+    const journal = join(home, 'partial-folders.jsonl');
+    const [a, b, c] = [folder(), folder(), folder()];
+    const deadInA = nameFor(await deadPid());
+    const deadInB = nameFor(await deadPid());
+    const liveInA = partialName();
+    writeFileSync(join(a, deadInA), 'plaintext');
+    writeFileSync(join(a, liveInA), 'being written');
+    writeFileSync(join(b, deadInB), 'plaintext');
+    writeFileSync(journal, `${JSON.stringify(a)}\n${JSON.stringify(b)}\n{"cut by a cra`);
+
+    await startPartialJournal(journal);
+    expect(readdirSync(a)).toEqual([liveInA]);
+    expect(readdirSync(b)).toEqual([]);
+    // A folder that still holds a live owner's partial stays recorded; an emptied one is forgotten.
+    expect(readFileSync(journal, 'utf8')).toBe(`${JSON.stringify(a)}\n`);
+
+    const out = await AtomicOutput.create(join(c, 'new.txt'));
+    expect(readFileSync(journal, 'utf8')).toBe(`${JSON.stringify(a)}\n${JSON.stringify(c)}\n`);
+    await out.abort();
   });
 });
