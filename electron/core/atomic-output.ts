@@ -173,7 +173,7 @@ function nameTooLong(path: string, cause: unknown): KenvError {
   const name = basename(path);
   return new KenvError(
     'NAME_TOO_LONG',
-    `The output name ${name} is ${Buffer.byteLength(name)} bytes long, more than the file system of ${dirname(path)} allows for one name; nothing was written. Give the input a shorter name (encrypting adds ${'.kenv'.length} characters).`,
+    `The output name ${name} is ${Buffer.byteLength(name)} bytes long, more than the file system of ${dirname(path)} allows for one name; nothing was written. Give the input a shorter name: the output's is made from it (encrypting adds .kenv).`,
     { cause },
   );
 }
