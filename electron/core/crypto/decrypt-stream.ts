@@ -226,7 +226,7 @@ export class DecryptStream extends Transform {
       }
       throw new KenvError(
         'BAD_SIGNATURE',
-        'The message signature does not verify: the file was altered after it was signed. The final frame was not released; do not trust this file.',
+        'The message signature does not verify: the file was altered after it was signed. Nothing more was released (never the final frame, which waits for the signature); do not trust this file.',
       );
     }
     this.state = 'done';
