@@ -22,6 +22,8 @@ export const ErrorCodes = {
   TRAILING_BYTES: 'Bytes follow the end of the message.',
   BAD_SIGNATURE: 'The message signature does not verify.',
   TRUNCATED_FOOTER: 'The message ends inside its signature footer.',
+  SIGNATURE_STRIPPED: 'An unsigned message carries the verification key of a signed one: its signature was removed.',
+  TOO_MANY_DATA_KEYS: 'The message holds more encrypted data keys than the limit allows.',
 
   // Keys and AWS.
   KMS_ACCESS_DENIED: 'KMS denied the operation.',
@@ -48,6 +50,7 @@ export const ErrorCodes = {
   INPUT_UNREADABLE: 'The input could not be read.',
   OUTPUT_EXISTS: 'The output file exists already.',
   OUTPUT_FAILED: 'The output could not be written.',
+  NAME_TOO_LONG: 'The output file name is longer than the file system allows.',
   SECRET_TOO_LARGE: 'The secret is larger than KMS Encrypt accepts.',
 
   // Vault sync.

@@ -36,6 +36,8 @@ export const Settings = z.object({
   lastKeyId: keyId.nullable(),
   /** The vault folder bound to an S3 prefix (the vault panel); absent when none is bound. */
   vaultBinding: VaultBinding.nullable().optional(),
+  /** Files with more encrypted data keys are refused before any KMS call (the ESDK's maximum; 65535: no limit). */
+  maxDataKeys: z.number().int().min(1).max(65_535),
 }).strict();
 export type Settings = z.infer<typeof Settings>;
 
@@ -47,6 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   cache: { maxAgeSeconds: 300, maxMessages: 1000, maxBytes: 2 ** 32 },
   defaultKeyIds: [],
   lastKeyId: null,
+  maxDataKeys: 10,
 };
 
 /** Who the app acts as. `status` drives the identity panel and the expired-session banner. */

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { toErrorInfo } from '../core/errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, buildProgram } from './program.js';
+import { removePartialsOnSignals } from './signals.js';
 
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
@@ -23,6 +24,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 /** The process entry point: real stdio, real exit code. */
 export async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  removePartialsOnSignals();
   const code = await runCli(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: process.stdout,

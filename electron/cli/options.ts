@@ -50,3 +50,12 @@ export async function readRawAesKey(path: string): Promise<Buffer> {
     `The raw AES key file ${path} must hold exactly 32 bytes or their base64 (44 characters); it holds ${bytes.length} bytes. Make one with: head -c 32 /dev/urandom > ${path}`,
   );
 }
+
+/** `--max-data-keys N`: a whole number from 1 to 65,535 (the format's own limit, which turns the cap off). */
+export function parseMaxDataKeys(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError(`"${value}" is not a number of data keys: give a whole number from 1 to 65535 (65535 = no limit).`);
+  }
+  return n;
+}

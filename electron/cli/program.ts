@@ -2,9 +2,10 @@ import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { DecryptStream } from '../core/crypto/decrypt-stream.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import { DEFAULT_FRAME_LENGTH, EncryptStream, prepareEncryption } from '../core/crypto/encrypt-stream.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
-import { type MessageInfo, type Progress, decryptFile, encryptFile, inspectFile, transformStream } from '../core/files.js';
+import { type MessageInfo, type Progress, decryptFile, decryptStreamBuffered, encryptFile, inspectFile, transformStream } from '../core/files.js';
 import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
 import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
 import { encryptBatch } from '../core/kms/batch.js';
@@ -14,7 +15,7 @@ import { runSealCommand, runUnsealCommand } from '../core/secrets/command.js';
 import { runLoginCommand, runLogoutCommand } from '../core/sso/command.js';
 import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
-import { collect, parseBytes, parseContext } from './options.js';
+import { collect, parseBytes, parseContext, parseMaxDataKeys } from './options.js';
 import { progressFor } from './progress.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -34,6 +35,7 @@ interface FileCommandOptions extends KeyOptions {
   context?: string[];
   out?: string;
   force?: boolean;
+  maxDataKeys: number;
 }
 
 /** Builds the `kenv` program. `setExit` receives the exit code of the command that ran. */
@@ -64,11 +66,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .addOption(new Option('--frame-size <bytes>', `frame length (default ${DEFAULT_FRAME_LENGTH / 1048576} MiB)`).argParser(parseBytes))
       .option('--sign', 'sign the message with ECDSA P-384 (suite 0x0578)')
       .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 500 files, 4 GiB)')
+      .addOption(maxDataKeysOption())
       .option('-f, --force', 'replace an existing .kenv file'),
   ).action(async (files: string[], opts: FileCommandOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
     const context = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'encrypt');
-    const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign };
+    const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
     const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
     const plainFiles = files.filter((f) => f !== '-');
     if (plainFiles.length > 1) {
@@ -106,18 +109,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in the file)', collect)
       .option('-c, --context <k=v>', 'required encryption context pair: must match the file (pairs not stored in it are supplied as required context); repeatable', collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
+      .addOption(maxDataKeysOption())
+      .option('--buffer', 'with "-": write nothing to stdout until the whole message, signature included, verified (files are always written that way)')
       .option('-f, --force', 'replace an existing output file'),
-  ).action(async (files: string[], opts: FileCommandOptions) => {
+  ).action(async (files: string[], opts: FileCommandOptions & { buffer?: boolean }) => {
     const requiredContext = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'decrypt');
+    const maxEncryptedDataKeys = opts.maxDataKeys;
     setExit(
       await eachFile(files, io, async (file) => {
         if (file === '-') {
-          await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext }), io.stdout as Writable);
+          if (opts.buffer) await decryptStreamBuffered(io.stdin as Readable, io.stdout as Writable, { keyring, requiredContext, maxEncryptedDataKeys });
+          else await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext, maxEncryptedDataKeys }), io.stdout as Writable);
           return;
         }
         const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
-        const done = await withProgress(`decrypt ${file}`, file, (progress) => decryptFile(file, { keyring, requiredContext, ...placement, ...progress }));
+        const done = await withProgress(`decrypt ${file}`, file, (progress) =>
+          decryptFile(file, { keyring, requiredContext, maxEncryptedDataKeys, ...placement, ...progress }),
+        );
         io.out(`decrypted ${file} -> ${done.outputPath}`);
       }),
     );
@@ -270,6 +279,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     );
 
   return program;
+}
+
+/** `--max-data-keys N` (default 10): the ESDK's maximum number of encrypted data keys. */
+function maxDataKeysOption(): Option {
+  return new Option('--max-data-keys <n>', 'refuse a message with more encrypted data keys than N, before any KMS call (65535: no limit)')
+    .argParser(parseMaxDataKeys)
+    .default(DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
 }
 
 function awsOptions(opts: { profile?: string; region?: string }): { profile?: string; region?: string } {

@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream, write } from 'node:fs';
-import { type FileHandle, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { KenvError } from './errors.js';
+import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
 
 /**
  * An output file that appears under its final name only when complete.
  *
  * Bytes go to a hidden temporary file in the destination folder; `commit` fsyncs it and moves it into place
  * (refusing to replace an existing file unless `force`), `abort` removes it. The destination folder is the
- * temporary file's folder, so the rename never crosses file systems.
+ * temporary file's folder, so the rename never crosses file systems. The temporary name is short whatever the
+ * final one (see partials.ts), and the first one made in a folder removes the partials dead processes left there.
  */
 export class AtomicOutput {
   private committed = false;
@@ -34,10 +35,14 @@ export class AtomicOutput {
   static async create(finalPath: string, opts: { force?: boolean } = {}): Promise<AtomicOutput> {
     const force = opts.force ?? false;
     await refuseExisting(finalPath, force);
-    const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.kenv-partial`);
-    await mkdir(dirname(finalPath), { recursive: true }).catch(() => undefined);
+    const folder = dirname(finalPath);
+    await mkdir(folder, { recursive: true }).catch(() => undefined);
+    await sweepFolderOnce(folder);
+    const tempPath = join(folder, partialName());
+    trackPartial(tempPath);
     const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
-      throw new KenvError('OUTPUT_FAILED', `Cannot write in ${dirname(finalPath)}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
+      untrackPartial(tempPath);
+      throw new KenvError('OUTPUT_FAILED', `Cannot write in ${folder}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });
     // The stream writes through the handle's descriptor but never closes it (destroy() would, even with autoClose
     // off, and the handle's own close would then hit a closed or reused descriptor): the handle closes it, once.
@@ -56,6 +61,18 @@ export class AtomicOutput {
     await handle.sync();
     await handle.close();
     this.handle = undefined;
+    try {
+      await this.moveIntoPlace();
+    } catch (e) {
+      if (errnoCode(e) === 'ENAMETOOLONG') throw nameTooLong(this.finalPath, e);
+      throw e;
+    }
+    untrackPartial(this.tempPath);
+    await syncFolder(dirname(this.finalPath));
+    this.committed = true;
+  }
+
+  private async moveIntoPlace(): Promise<void> {
     if (this.force) {
       await rename(this.tempPath, this.finalPath);
     } else {
@@ -71,8 +88,6 @@ export class AtomicOutput {
         await rename(this.tempPath, this.finalPath);
       }
     }
-    await syncFolder(dirname(this.finalPath));
-    this.committed = true;
   }
 
   /** Removes the temporary file. Safe to call more than once, and after commit (then it does nothing). */
@@ -84,6 +99,7 @@ export class AtomicOutput {
       this.handle = undefined;
     }
     await rm(this.tempPath, { force: true });
+    untrackPartial(this.tempPath);
   }
 }
 
@@ -138,9 +154,28 @@ async function syncFolder(folder: string): Promise<void> {
   await handle.close();
 }
 
-/** Throws OUTPUT_EXISTS when `path` is taken and `force` is off: a cheap check before any KMS call. */
+/**
+ * Throws OUTPUT_EXISTS when `path` is taken and `force` is off, and NAME_TOO_LONG when the file system says its
+ * name is too long: cheap checks before any KMS call. The length limit is the file system's own answer
+ * (ENAMETOOLONG), not a guess: it differs between file systems and counts bytes, not characters.
+ */
 export async function refuseExisting(path: string, force: boolean): Promise<void> {
-  if (!force && (await exists(path))) throw outputExists(path);
+  try {
+    await lstat(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENAMETOOLONG') throw nameTooLong(path, e);
+    return;
+  }
+  if (!force) throw outputExists(path);
+}
+
+function nameTooLong(path: string, cause: unknown): KenvError {
+  const name = basename(path);
+  return new KenvError(
+    'NAME_TOO_LONG',
+    `The output name ${name} is ${Buffer.byteLength(name)} bytes long, more than the file system of ${dirname(path)} allows for one name; nothing was written. Give the input a shorter name: the output's is made from it (encrypting adds .kenv).`,
+    { cause },
+  );
 }
 
 function outputExists(path: string): KenvError {

@@ -1,18 +1,20 @@
 import { createReadStream, writeSync } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AtomicOutput, errnoCode, errnoText, refuseExisting } from './atomic-output.js';
-import { DecryptStream, openMessageKey } from './crypto/decrypt-stream.js';
+import { type DecryptOptions, DecryptStream, openMessageKey } from './crypto/decrypt-stream.js';
 import { EncryptStream, type EncryptionMaterials, prepareEncryption } from './crypto/encrypt-stream.js';
 import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './crypto/file-codec.js';
 import { FileSideError } from './crypto/file-frames.js';
 import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
 import { KenvError } from './errors.js';
-import { type ParsedHeader, tryParseHeader } from './format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from './format/header.js';
 import { suiteHex } from './format/suites.js';
 import { describeEdk } from './keyring/attempts.js';
+import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
 import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
 
 export const KENV_EXTENSION = '.kenv';
@@ -43,6 +45,8 @@ export interface EncryptFileOptions extends CommonFileOptions {
 
 export interface DecryptFileOptions extends CommonFileOptions {
   requiredContext?: EncryptionContext;
+  /** Refuse messages with more encrypted data keys, before any KMS call (default 10; see DecryptOptions). */
+  maxEncryptedDataKeys?: number;
 }
 
 /** What `kenv inspect` prints: the header, read without any KMS call. */
@@ -103,6 +107,7 @@ export async function decryptFile(
       keyring,
       ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
       ...(opts.pool ? { pool: opts.pool } : {}),
+      ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
       onHeader: (h) => (header = h),
     });
     const bytesOut = await writeAtomically(inputPath, size, decrypt, outputPath, opts);
@@ -166,6 +171,50 @@ export function messageInfo(header: ParsedHeader): MessageInfo {
 /** Streams `input` through `transform` to stdout-like `output` (for `-`): no atomic rename is possible there. */
 export async function transformStream(input: Readable, transform: Transform, output: Writable, signal?: AbortSignal): Promise<void> {
   await pipeline(input, transform, output, ...(signal ? [{ signal }] : []));
+}
+
+/**
+ * Decrypts `input` to `output` releasing nothing until the whole message verified: every frame, the final frame,
+ * no trailing bytes, and for a signed message the signature (`kenv decrypt - --buffer`).
+ *
+ * The plaintext waits in a file of `tempDir` (default: the OS temporary folder, TMPDIR), mode 0600, unlinked as soon
+ * as it is open, so no name leads to it and it vanishes with the process however that ends. It needs free space
+ * there as large as the plaintext. Holding a whole message in memory instead would not do for large files; reading
+ * the input twice (verify, then decrypt) would be safe only for an input that cannot change between the passes,
+ * which neither stdin nor a file another process may write is.
+ */
+export async function decryptStreamBuffered(
+  input: Readable,
+  output: Writable,
+  opts: DecryptOptions & { tempDir?: string; signal?: AbortSignal },
+): Promise<void> {
+  const folder = opts.tempDir ?? tmpdir();
+  await sweepFolderOnce(folder);
+  const path = join(folder, partialName());
+  trackPartial(path);
+  let writer: FileHandle | undefined;
+  let reader: FileHandle | undefined;
+  try {
+    try {
+      writer = await open(path, 'wx', 0o600);
+      reader = await open(path, 'r');
+    } catch (e) {
+      throw new KenvError('OUTPUT_FAILED', `Cannot hold the plaintext for --buffer in ${folder}: ${errnoText(e)}. Set TMPDIR to a folder with room.`, { cause: e });
+    }
+    // Windows cannot unlink an open file: there the name stays until the end (and a signal handler removes it).
+    if (await rm(path).then(() => true, () => false)) untrackPartial(path);
+    const { tempDir: _tempDir, signal, ...decrypt } = opts;
+    const abort = signal ? [{ signal }] : [];
+    await pipeline(input, new DecryptStream(decrypt), writer.createWriteStream(), ...abort).catch((e: unknown) => {
+      throw fileError(e, '', folder);
+    });
+    await pipeline(reader.createReadStream({ start: 0 }), output, ...abort);
+  } finally {
+    await writer?.close().catch(() => undefined);
+    await reader?.close().catch(() => undefined);
+    await rm(path, { force: true }).catch(() => undefined);
+    untrackPartial(path);
+  }
 }
 
 async function writeAtomically(
@@ -267,7 +316,7 @@ async function decryptAtOffsets(
     const input = await openInput(inputPath);
     try {
       const size = (await input.stat()).size;
-      const header = await readHeader(input);
+      const header = await readHeader(input, opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
       const layout = header && bodyLayout(header, size - header.bytes.length);
       if (!header || !layout) return undefined;
       const key = await openMessageKey(header, keyring, opts.requiredContext ?? {});
@@ -298,7 +347,7 @@ async function decryptAtOffsets(
 }
 
 /** The header at the start of a file, or undefined if none parses (the stream then reports why). */
-async function readHeader(input: FileHandle): Promise<ParsedHeader | undefined> {
+async function readHeader(input: FileHandle, maxEncryptedDataKeys: number): Promise<ParsedHeader | undefined> {
   let bytes = Buffer.alloc(0);
   while (true) {
     const chunk = Buffer.allocUnsafe(64 * 1024);
@@ -306,7 +355,7 @@ async function readHeader(input: FileHandle): Promise<ParsedHeader | undefined> 
     bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
     let header: ParsedHeader | undefined;
     try {
-      header = tryParseHeader(bytes);
+      header = tryParseHeader(bytes, { maxEncryptedDataKeys });
     } catch {
       return undefined;
     }

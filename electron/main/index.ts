@@ -21,6 +21,7 @@ import { SettingsStore } from '../core/app/settings-store.js';
 import { coreVault } from '../core/app/vault.js';
 import { VaultSyncService } from '../core/app/vault-sync-service.js';
 import { defaultKmsClientFactory, type KmsClientFactory } from '../core/kms/client.js';
+import { startPartialJournal } from '../core/partials.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
 import { electronShell } from './shell.js';
 import { createMainWindow, denyAllPermissions, harden } from './window.js';
@@ -78,6 +79,8 @@ function appMenu(): Menu {
 }
 
 async function start(): Promise<void> {
+  // Partials (possibly plaintext) a crash or power loss of an earlier run left in the folders it wrote to.
+  await startPartialJournal(join(app.getPath('userData'), 'partial-folders.jsonl'));
   Menu.setApplicationMenu(appMenu());
   denyAllPermissions(session.defaultSession);
   serveRenderer(join(appRoot, 'renderer-dist'));
@@ -92,7 +95,7 @@ async function start(): Promise<void> {
   };
   const settings = SettingsStore.inFolder(app.getPath('userData'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
-  const vault = coreVault(() => clients, cache);
+  const vault = coreVault(() => clients, cache, async () => (await settings.get()).maxDataKeys);
   const shell = electronShell(() => mainWindow);
   const jobs = new JobQueue(vault, events, { grants, trash: (path) => shell.trashItem(path) });
   const privateOpens = new PrivateOpens(vault, shell, events, app.getPath('temp'));

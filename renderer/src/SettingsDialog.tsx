@@ -108,6 +108,14 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
         </fieldset>
 
         <fieldset>
+          <legend>Opening files</legend>
+          <p className="hint">A file may name many data keys, and opening each can be a KMS call logged under your name. Files with more are refused before any call.</p>
+          <label className="field"><span>Most data keys per file</span>
+            <input type="number" min={1} max={65535} value={draft.maxDataKeys} onChange={(e) => set({ maxDataKeys: Number(e.target.value) })} />
+          </label>
+        </fieldset>
+
+        <fieldset>
           <legend>Default keys</legend>
           <p className="hint">Selected when Kenv starts and used when no key is chosen.</p>
           {keys.filter((k) => k.enabled).length === 0 ? <p className="muted">No keys to choose from with this identity.</p> : (

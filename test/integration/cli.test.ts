@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
+import { isPartialName } from '../../electron/core/partials.js';
 import { runKenv } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 
@@ -209,7 +210,7 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
   });
 
   it('leaves no temporary files behind in the output folders', () => {
-    const leftovers = readdirSync(dir, { recursive: true }).map(String).filter((n) => n.includes('kenv-partial'));
+    const leftovers = readdirSync(dir, { recursive: true }).map(String).filter((n) => isPartialName(basename(n)) || n.includes('kenv-partial'));
     expect(leftovers).toEqual([]);
   });
 });

@@ -9,9 +9,10 @@ import type { VaultOps } from './services.js';
  * The vault operations over the core, with KMS keyrings built from key ids.
  *
  * Frame encryption and decryption already run on the core's worker pool, so the calling thread (Electron's main
- * process) only moves bytes and awaits KMS. `clients` is read on every call because switching profiles replaces it.
+ * process) only moves bytes and awaits KMS. `clients` is read on every call because switching profiles replaces it,
+ * and `maxDataKeys` (the setting) on every decrypt.
  */
-export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache): VaultOps {
+export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache, maxDataKeys?: () => Promise<number>): VaultOps {
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
@@ -28,8 +29,10 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
     async decryptFile(inputPath, opts) {
       const kms = new KmsKeyring({ clients: clients() });
       const keyring = cache ? cache.keyring(kms, '', await sizeOf(inputPath)) : kms;
+      const maxEncryptedDataKeys = await maxDataKeys?.();
       const result = await decryptFile(inputPath, {
         keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),
+        ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };

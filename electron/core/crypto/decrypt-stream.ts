@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { KenvError } from '../errors.js';
 import { serializeEncryptionContext } from '../format/context.js';
 import { type FrameSpan, FINAL_FRAME_OVERHEAD, MAX_FRAMES, REGULAR_FRAME_OVERHEAD } from '../format/frames.js';
-import { type ParsedHeader, tryParseHeader } from '../format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from '../format/header.js';
 import { commitmentMatches, deriveKeys, headerAuthVerifies } from '../format/keys.js';
 import { FINAL_FRAME_MARKER, IV_LENGTH, PUBLIC_KEY_CONTEXT_KEY } from '../format/suites.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
@@ -20,6 +20,11 @@ export interface DecryptOptions {
    */
   requiredContext?: EncryptionContext;
   pool?: FramePool;
+  /**
+   * Refuse a message with more encrypted data keys than this (TOO_MANY_DATA_KEYS) right after its header is read,
+   * before any keyring call. Default DEFAULT_MAX_ENCRYPTED_DATA_KEYS (10).
+   */
+  maxEncryptedDataKeys?: number;
   /** Called once the header is authenticated, before any plaintext. */
   onHeader?: (header: ParsedHeader) => void;
 }
@@ -39,6 +44,9 @@ interface Batch {
  * header, then frames in parallel on the worker pool (plaintext of a batch is released only after every tag in it
  * verified), then for signed messages the footer. For a signed message the final batch is held until the
  * signature verifies. Truncation, reordering and trailing bytes are errors with codes of their own.
+ *
+ * Once any check fails, nothing more is pushed: not the batches still in flight, not the held final batch.
+ * What was pushed before is what streaming releases early (each frame authenticated, the whole message not yet).
  */
 export class DecryptStream extends Transform {
   private readonly pool: FramePool;
@@ -54,6 +62,7 @@ export class DecryptStream extends Transform {
   private heldFinal: Promise<OpenOutcome> | undefined;
   private framesPerBatch = 1;
   private ciphertextBytes = 0;
+  private failed = false;
 
   constructor(private readonly opts: DecryptOptions) {
     super({ readableHighWaterMark: 4 * 1024 * 1024, writableHighWaterMark: 4 * 1024 * 1024 });
@@ -73,11 +82,17 @@ export class DecryptStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.ciphertextBytes += chunk.length;
     this.input.push(chunk);
-    this.advance().then(() => callback(), callback);
+    this.advance().then(() => callback(), (e: Error) => callback(this.fail(e)));
   }
 
   override _flush(callback: TransformCallback): void {
-    this.finish().then(() => callback(), callback);
+    this.finish().then(() => callback(), (e: Error) => callback(this.fail(e)));
+  }
+
+  /** From the first failure on, no plaintext leaves. */
+  private fail(e: Error): Error {
+    this.failed = true;
+    return e;
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -87,7 +102,7 @@ export class DecryptStream extends Transform {
 
   private async advance(): Promise<void> {
     if (this.state === 'header') {
-      const header = tryParseHeader(this.input.all());
+      const header = tryParseHeader(this.input.all(), { maxEncryptedDataKeys: this.opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS });
       if (!header) return;
       this.input.skip(header.bytes.length);
       await this.openHeader(header);
@@ -104,12 +119,13 @@ export class DecryptStream extends Transform {
   }
 
   private async openHeader(header: ParsedHeader): Promise<void> {
+    // The verification key is checked before the keyring is asked: a header that cannot verify costs no KMS call.
+    if (header.suite.signed) this.publicKey = publicKeyFromContext(header.encryptionContext[PUBLIC_KEY_CONTEXT_KEY] ?? '');
     this.key = await openMessageKey(header, this.opts.keyring, this.opts.requiredContext ?? {});
     this.header = header;
     this.framesPerBatch = framesPerBatch(header.frameLength);
     this.inFlight = new OrderedBatches(batchesInFlight(this.pool.size));
     if (header.suite.signed) {
-      this.publicKey = publicKeyFromContext(header.encryptionContext[PUBLIC_KEY_CONTEXT_KEY] ?? '');
       this.verifier = createMessageVerifier();
       this.verifier.update(header.bytes);
     }
@@ -201,12 +217,16 @@ export class DecryptStream extends Transform {
     this.input.skip(2);
     this.input.consumeInto(signature, 0, length);
     if (!signatureVerifies(this.verifier!, this.publicKey!, signature)) {
-      // A frame that fails its own tag is the more precise report: the signature covers it too.
-      for (const outcome of await this.inFlight!.drain()) this.release(outcome);
-      if (this.heldFinal) this.checkOpened(await this.heldFinal);
+      this.failed = true;
+      // A frame that fails its own tag is the more precise report (the signature covers it too); the batches still
+      // in flight are only checked, never released.
+      for (const outcome of [...(await this.inFlight!.drain()), ...(this.heldFinal ? [await this.heldFinal] : [])]) {
+        this.checkOpened(outcome);
+        outcome.plaintext.fill(0);
+      }
       throw new KenvError(
         'BAD_SIGNATURE',
-        'The message signature does not verify: the file was altered after it was signed. The final frame was not released; do not trust this file.',
+        'The message signature does not verify: the file was altered after it was signed. Nothing more was released (never the final frame, which waits for the signature); do not trust this file.',
       );
     }
     this.state = 'done';
@@ -240,11 +260,12 @@ export class DecryptStream extends Transform {
 
   private release(outcome: OpenOutcome): void {
     this.checkOpened(outcome);
-    if (outcome.ok) this.push(outcome.plaintext);
+    if (!this.failed) this.push(outcome.plaintext);
   }
 
   private checkOpened(outcome: OpenOutcome): asserts outcome is Extract<OpenOutcome, { ok: true }> {
     if (!outcome.ok) {
+      this.failed = true;
       throw new KenvError(
         'FRAME_TAMPERED',
         outcome.reason === 'iv'

@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { KenvError } from '../errors.js';
 import { u16 } from '../format/context.js';
 import { MAX_FRAMES, framesInBatch } from '../format/frames.js';
-import { type ParsedHeader, parseHeader, serializeHeaderBody } from '../format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, parseHeader, serializeHeaderBody } from '../format/header.js';
 import { deriveKeys, headerAuthTag } from '../format/keys.js';
 import {
   type AlgorithmSuite,
@@ -35,6 +35,11 @@ export interface EncryptOptions {
   /** Use suite 0x0578 (ECDSA P-384 signature in a footer). */
   sign?: boolean;
   pool?: FramePool;
+  /**
+   * Refuse to write a message with more encrypted data keys than this (the ESDK's rule; default 10, the limit
+   * decryption applies by default, so that Kenv never writes what it would refuse to open).
+   */
+  maxEncryptedDataKeys?: number;
 }
 
 /** Everything a message needs before its body: the serialized header and the keys behind it. */
@@ -69,6 +74,14 @@ export async function prepareEncryption(opts: EncryptOptions): Promise<Encryptio
     context[PUBLIC_KEY_CONTEXT_KEY] = pair.publicKeyBase64;
   }
   const { dataKey, edks } = await opts.keyring.wrapDataKey({ suiteId: suite.id, context });
+  const maxKeys = opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
+  if (edks.length > maxKeys) {
+    dataKey.fill(0);
+    throw new KenvError(
+      'TOO_MANY_DATA_KEYS',
+      `The message would hold ${edks.length} encrypted data keys, more than the limit of ${maxKeys}; nothing was written. Use fewer keys, or raise the limit with --max-data-keys (whoever decrypts must raise it too).`,
+    );
+  }
   const messageId = randomBytes(MESSAGE_ID_LENGTH);
   let keys;
   try {

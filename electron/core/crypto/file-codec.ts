@@ -12,7 +12,7 @@ import { FINAL_FRAME_OVERHEAD, MAX_FRAMES, REGULAR_FRAME_OVERHEAD, framesInBatch
 import type { ParsedHeader } from '../format/header.js';
 import type { EncryptionMaterials } from './encrypt-stream.js';
 import { MAX_WRITE_FRAME_LENGTH } from './encrypt-stream.js';
-import { FileSideError } from './file-frames.js';
+import { FileSideError, closeGate, writeGate } from './file-frames.js';
 import type { FramePool } from './frame-pool.js';
 import { batchesInFlight, framesPerBatch } from './ordered-batches.js';
 
@@ -135,7 +135,8 @@ export function bodyLayout(header: ParsedHeader, bodyBytes: number): BodyLayout 
  *
  * Every frame is checked to be the one its position calls for (sequence number, IV, final marker and length) and
  * authenticated before its batch's plaintext is written. Throws FrameCheckFailed on the first batch that does not
- * verify; the caller must then discard the output. Returns the plaintext length.
+ * verify; the caller must then discard the output. From the first failure on (a batch that does not verify, an I/O
+ * error, a cancel), no batch writes any more plaintext (see writeGate). Returns the plaintext length.
  */
 export async function decryptFileAt(
   header: ParsedHeader,
@@ -153,12 +154,30 @@ export async function decryptFileAt(
   let plaintextBytes = 0;
   let inputDone = header.bytes.length;
   const flush = new BackgroundFlush(outFd);
-  await runWithFlush(flush, batches, opts, async (j) => {
+  const gate = writeGate();
+  const stop = (): void => closeGate(gate);
+  opts.signal?.addEventListener('abort', stop);
+  try {
+    await runWithFlush(flush, batches, opts, async (j) => {
+      try {
+        await openBatchAt(j);
+      } catch (e) {
+        stop();
+        throw e;
+      }
+    });
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+  }
+  return plaintextBytes;
+
+  async function openBatchAt(j: number): Promise<void> {
     const final = j === batches - 1;
     const first = j * perBatch;
     const count = final ? frames - first : perBatch;
     const byteLength = final ? (count - 1) * regularSize + FINAL_FRAME_OVERHEAD + layout.finalLength : count * regularSize;
     const result = await opts.pool.openAt({
+      gate,
       key,
       messageId: header.messageId,
       frameLength,
@@ -177,8 +196,7 @@ export async function decryptFileAt(
     inputDone += byteLength;
     flush.written(result.written);
     opts.onBatch?.(inputDone);
-  });
-  return plaintextBytes;
+  }
 }
 
 /** Runs the jobs, then waits for the background flush (also when a job failed: the caller closes the file next). */
@@ -194,7 +212,8 @@ async function runWithFlush(flush: BackgroundFlush, count: number, opts: FileCod
 
 /**
  * Runs `count` jobs, at most `lanes` at once, in index order of start. The first failure stops new jobs from
- * starting and is thrown once the running ones have finished (they write into a file that is then discarded).
+ * starting and is thrown once the running ones have finished (sealing jobs still write ciphertext into a file that
+ * is then discarded; opening jobs write no more plaintext, see writeGate).
  */
 async function runLanes(count: number, lanes: number, signal: AbortSignal | undefined, job: (index: number) => Promise<void>): Promise<void> {
   let next = 0;

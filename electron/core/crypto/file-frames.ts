@@ -34,13 +34,40 @@ export interface OpenAtBatch extends FileBatch {
   frames: number;
   byteLength: number;
   finalLength: number;
+  /** The write gate shared by every batch of one message (see writeGate). */
+  gate: SharedArrayBuffer;
 }
 
 /**
  * Why a batch of frames could not be opened: an IV or tag that does not verify, or a frame that is not where the
- * file's size says it must be (`layout`: a sequence number, final-frame marker or length that differs).
+ * file's size says it must be (`layout`: a sequence number, final-frame marker or length that differs), or another
+ * batch of the message failed first (`stopped`: this one verified but wrote nothing).
  */
-export type OpenAtResult = { ok: true; written: number } | { ok: false; sequence: number; reason: 'iv' | 'tag' | 'layout' };
+export type OpenAtResult = { ok: true; written: number } | { ok: false; sequence: number; reason: 'iv' | 'tag' | 'layout' | 'stopped' };
+
+const STOPPED = 0;
+const WRITERS = 1;
+
+/**
+ * A gate that the batches of one message share across worker threads, so that once any batch fails no plaintext is
+ * written after: a writer enters (counts itself, then checks the stop flag) before each batch's write and leaves
+ * after it; the batch that fails sets the flag and waits until no writer is inside before it reports. When the main
+ * thread learns of the failure, nothing more reaches the file.
+ */
+export function writeGate(): SharedArrayBuffer {
+  return new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+}
+
+/** Closes the gate from the main thread (an I/O error or a cancel); writes already inside finish. */
+export function closeGate(gate: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(gate), STOPPED, 1);
+}
+
+/** Closes the gate and waits until no writer is inside it (in a worker, where Atomics.wait may block). */
+function stopWriters(gate: Int32Array): void {
+  Atomics.store(gate, STOPPED, 1);
+  for (let inside = Atomics.load(gate, WRITERS); inside > 0; inside = Atomics.load(gate, WRITERS)) Atomics.wait(gate, WRITERS, inside, 50);
+}
 
 /** An I/O error in a worker, with the side it happened on so the main thread can name the right file. */
 export class FileSideError extends Error {
@@ -97,6 +124,13 @@ export function sealAt(batch: SealAtBatch): number {
  * writes the plaintext at its place in the output.
  */
 export function openAt(batch: OpenAtBatch): OpenAtResult {
+  const gate = new Int32Array(batch.gate);
+  const result = openAtGated(batch, gate);
+  if (!result.ok && result.reason !== 'stopped') stopWriters(gate);
+  return result;
+}
+
+function openAtGated(batch: OpenAtBatch, gate: Int32Array): OpenAtResult {
   const bytes = readExactly(batch.inFd, batch.byteLength, batch.inOffset);
   const spans: FrameSpan[] = [];
   let at = 0;
@@ -124,10 +158,17 @@ export function openAt(batch: OpenAtBatch): OpenAtResult {
       if (!opened.ok) return opened;
       plaintexts.push(opened.plaintext);
     }
-    const out = new VectorWriter(batch.outFd, batch.outOffset);
-    for (const p of plaintexts) out.add(p);
-    out.flush();
-    return { ok: true, written: out.written };
+    Atomics.add(gate, WRITERS, 1);
+    try {
+      if (Atomics.load(gate, STOPPED) !== 0) return { ok: false, sequence: batch.firstSequence, reason: 'stopped' };
+      const out = new VectorWriter(batch.outFd, batch.outOffset);
+      for (const p of plaintexts) out.add(p);
+      out.flush();
+      return { ok: true, written: out.written };
+    } finally {
+      Atomics.sub(gate, WRITERS, 1);
+      Atomics.notify(gate, WRITERS);
+    }
   } finally {
     for (const p of plaintexts) p.fill(0);
   }

@@ -19,7 +19,7 @@ export type WorkerReply =
       id: number;
       ok: false;
       sequence: number;
-      reason: 'iv' | 'tag' | 'layout' | 'error';
+      reason: 'iv' | 'tag' | 'layout' | 'stopped' | 'error';
       message?: string;
       /** For I/O errors in file jobs: which file, and the errno code. */
       side?: 'input' | 'output';
@@ -62,7 +62,7 @@ export class FramePool {
   async open(batch: OpenBatch): Promise<OpenOutcome> {
     const reply = await this.run({ op: 'open', batch }, [batch.frames]);
     if (reply.ok && 'output' in reply) return { ok: true, plaintext: Buffer.from(reply.output.buffer, reply.output.byteOffset, reply.output.byteLength) };
-    if (reply.ok || reply.reason === 'error' || reply.reason === 'layout') throw workerFailure(reply);
+    if (reply.ok || reply.reason === 'error' || reply.reason === 'layout' || reply.reason === 'stopped') throw workerFailure(reply);
     return { ok: false, sequence: reply.sequence, reason: reply.reason };
   }
 

@@ -19,6 +19,21 @@ import {
 export const MAX_HEADER_LENGTH = 1024 * 1024;
 /** Largest frame length Kenv reads: a frame is held in memory until its tag verifies. */
 export const MAX_FRAME_LENGTH = 0x7fffffff;
+/**
+ * How many encrypted data keys a message may hold before decryption refuses it. Each one can be a KMS Decrypt call
+ * made (and logged in CloudTrail) under the user's identity, so a crafted header must not choose how many.
+ */
+export const DEFAULT_MAX_ENCRYPTED_DATA_KEYS = 10;
+/** The format's own limit (a u16 count): a cap of this many is no cap. */
+export const FORMAT_MAX_ENCRYPTED_DATA_KEYS = 0xffff;
+
+export interface HeaderParseOptions {
+  /**
+   * Refuse (TOO_MANY_DATA_KEYS) a header with more encrypted data keys than this, as soon as the count is read.
+   * Absent: no limit beyond the format's (inspecting a header calls no keyring).
+   */
+  maxEncryptedDataKeys?: number;
+}
 
 /** A parsed version 2 header. */
 export interface ParsedHeader {
@@ -79,7 +94,7 @@ const malformed = (what: string): KenvError =>
  *
  * Every structural fault is a KenvError with its own code; nothing here is authenticated yet.
  */
-export function tryParseHeader(bytes: Buffer): ParsedHeader | undefined {
+export function tryParseHeader(bytes: Buffer, opts: HeaderParseOptions = {}): ParsedHeader | undefined {
   const r = new Reader(bytes);
   try {
     const version = r.u8();
@@ -114,8 +129,10 @@ export function tryParseHeader(bytes: Buffer): ParsedHeader | undefined {
     const messageId = r.take(MESSAGE_ID_LENGTH);
     const contextBytes = r.takeU16Prefixed();
     const encryptionContext = parseEncryptionContext(contextBytes);
+    checkSigningKeyRule(suite, encryptionContext);
     const edkCount = r.u16();
     if (edkCount === 0) throw malformed('it holds no encrypted data keys');
+    if (opts.maxEncryptedDataKeys !== undefined && edkCount > opts.maxEncryptedDataKeys) throw tooManyDataKeys(edkCount, opts.maxEncryptedDataKeys);
     const encryptedDataKeys: EncryptedDataKey[] = [];
     for (let i = 0; i < edkCount; i++) {
       const providerId = r.takeU16Prefixed();
@@ -131,9 +148,6 @@ export function tryParseHeader(bytes: Buffer): ParsedHeader | undefined {
     const commitment = r.take(COMMITMENT_LENGTH);
     const authenticatedEnd = r.at;
     const authTag = r.take(TAG_LENGTH);
-    if (suite.signed && !encryptionContext[PUBLIC_KEY_CONTEXT_KEY]) {
-      throw malformed(`suite ${suiteHex(suite.id)} is signed but the encryption context holds no ${PUBLIC_KEY_CONTEXT_KEY}`);
-    }
     return {
       suite,
       messageId,
@@ -154,9 +168,34 @@ export function tryParseHeader(bytes: Buffer): ParsedHeader | undefined {
   }
 }
 
+/**
+ * The ESDK's rule for the reserved `aws-crypto-public-key` context key (default CMM, Decrypt Materials): a signed
+ * suite must carry it, an unsigned suite must not. The second is what a stripped signature looks like: someone who
+ * can decrypt the data key of a signed message rewrote it under the unsigned suite with the same key and context.
+ */
+function checkSigningKeyRule(suite: AlgorithmSuite, context: EncryptionContext): void {
+  const hasKey = Object.prototype.hasOwnProperty.call(context, PUBLIC_KEY_CONTEXT_KEY);
+  if (suite.signed && !context[PUBLIC_KEY_CONTEXT_KEY]) {
+    throw malformed(`suite ${suiteHex(suite.id)} is signed but the encryption context holds no ${PUBLIC_KEY_CONTEXT_KEY}`);
+  }
+  if (!suite.signed && hasKey) {
+    throw new KenvError(
+      'SIGNATURE_STRIPPED',
+      `The message uses the unsigned suite ${suiteHex(suite.id)}, but its encryption context holds ${PUBLIC_KEY_CONTEXT_KEY}, the verification key of a signed message: its signature was removed, and its content may have been replaced by anyone able to decrypt its data key. Nothing was decrypted; do not trust this file.`,
+    );
+  }
+}
+
+function tooManyDataKeys(count: number, limit: number): KenvError {
+  return new KenvError(
+    'TOO_MANY_DATA_KEYS',
+    `The message holds ${count.toLocaleString('en-US')} encrypted data keys, more than the limit of ${limit.toLocaleString('en-US')}: opening each could be a KMS Decrypt call logged under your identity. Nothing was sent to KMS. If you trust this file, raise the limit (kenv decrypt --max-data-keys ${count}, or "Most data keys per file" in the app's settings).`,
+  );
+}
+
 /** Parses a complete header; fewer bytes than a header is TRUNCATED_HEADER. */
-export function parseHeader(bytes: Buffer): ParsedHeader {
-  const header = tryParseHeader(bytes);
+export function parseHeader(bytes: Buffer, opts: HeaderParseOptions = {}): ParsedHeader {
+  const header = tryParseHeader(bytes, opts);
   if (!header) {
     throw new KenvError(
       bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',

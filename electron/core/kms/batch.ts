@@ -23,6 +23,7 @@ export interface EncryptBatchOptions {
   force?: boolean;
   frameLength?: number;
   sign?: boolean;
+  maxEncryptedDataKeys?: number;
   /** Files in flight at once, and so KMS calls in flight at once (default 4): KMS quotas are per account and Region. */
   concurrency?: number;
   /** Reuse data keys across the batch within these limits; false turns the cache off. Default: on, with the defaults. */
@@ -65,6 +66,7 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
             ...(opts.force ? { force: true } : {}),
             ...(opts.frameLength ? { frameLength: opts.frameLength } : {}),
             ...(opts.sign ? { sign: true } : {}),
+            ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
             ...(opts.signal ? { signal: opts.signal } : {}),
           });
           const result: BatchFileResult = { input, ok: true, outputPath: out.outputPath, messageId: out.messageId, tries };

@@ -7,7 +7,7 @@ import { DecryptStream } from '../crypto/decrypt-stream.js';
 import { createMessageSigner, createMessageVerifier, finishSignature, generateSigningKey, publicKeyFromContext, signatureVerifies } from '../crypto/signature.js';
 import { KenvError } from '../errors.js';
 import { u16 } from '../format/context.js';
-import { MAX_HEADER_LENGTH, type ParsedHeader, serializeHeaderBody, tryParseHeader } from '../format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, MAX_HEADER_LENGTH, type ParsedHeader, serializeHeaderBody, tryParseHeader } from '../format/header.js';
 import { commitmentMatches, deriveKeys, headerAuthTag, headerAuthVerifies } from '../format/keys.js';
 import { FINAL_FRAME_MARKER, IV_LENGTH, PUBLIC_KEY_CONTEXT_KEY, TAG_LENGTH } from '../format/suites.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
@@ -106,7 +106,8 @@ async function readHeader(file: FileHandle, size: number, path: string): Promise
   while (true) {
     const bytes = Buffer.alloc(length);
     await file.read(bytes, 0, length, 0);
-    const header = tryParseHeader(bytes);
+    // The data key is opened next: the same cap on data keys as decryption, before any KMS call.
+    const header = tryParseHeader(bytes, { maxEncryptedDataKeys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS });
     if (header) return header;
     if (length >= size || length >= MAX_HEADER_LENGTH) {
       throw new KenvError(size === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER', `${path} ends inside its header, so it cannot be rewrapped.`);
