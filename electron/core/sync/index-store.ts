@@ -29,7 +29,7 @@ export async function loadIndex(vaultDir: string, remote: string): Promise<SyncI
     if (parsed.version !== 1 || parsed.remote !== remote || typeof parsed.entries !== 'object' || !parsed.entries) {
       return emptyIndex(remote);
     }
-    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {} };
+    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...(parsed.rejected ? { rejected: parsed.rejected } : {}) };
   } catch {
     return emptyIndex(remote);
   }
