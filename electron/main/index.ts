@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session, shell as electronShellApi } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, type MenuItemConstructorOptions, session, shell as electronShellApi } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
 import { DataKeyCache } from '../core/app/data-key-cache.js';
 import { registerHandlers } from '../core/app/handlers.js';
@@ -93,7 +93,16 @@ async function start(): Promise<void> {
   const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
   const privateOpens = new PrivateOpens(vault, shell, events);
-  const vaults = new VaultSyncService({ settings, events });
+  const vaults = new VaultSyncService({
+    settings,
+    events,
+    // The mass-deletion guard's override is confirmed here, outside the page.
+    confirmDeletions: async (message) => {
+      const options = { type: 'warning' as const, buttons: ['Delete them', 'Cancel'], defaultId: 1, cancelId: 1, message: 'Allow these deletions once?', detail: message };
+      const answer = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options);
+      return answer.response === 0;
+    },
+  });
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
     vault,

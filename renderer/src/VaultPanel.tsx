@@ -68,6 +68,13 @@ function BoundVault({ state, busy, act }: { state: VaultState; busy: boolean; ac
       <p className={`vault-line${status.state === 'error' ? ' error-text' : ''}`} role="status" aria-live="polite">
         {statusSentence(status, binding.paused)}
       </p>
+      {status.errors.some((e) => e.code === 'SYNC_MASS_DELETE') && (
+        <div className="vault-actions">
+          <button type="button" className="secondary" disabled={busy || running} onClick={() => void act(() => call('vault:allowDeletions', {}))}>
+            Allow these deletions once
+          </button>
+        </div>
+      )}
       {state.conflicts.length > 0 && (
         <div className="vault-conflicts">
           <h3 id="vault-conflicts-title">Conflicts: both versions kept</h3>
