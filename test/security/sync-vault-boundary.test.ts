@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kenvMessage, writeKenv } from '../support/kenv-fixtures.js';
-import { localFiles, remoteKeys, startSyncWorld, type SyncWorld } from '../integration/sync/helpers.js';
+import { localFiles, readLocal, remoteKeys, startSyncWorld, type SyncWorld } from '../integration/sync/helpers.js';
 
 let world: SyncWorld;
 let outside: string;
@@ -164,6 +164,51 @@ describe('names the remote side cannot carry back', () => {
     expect(report.downloaded).toEqual([]);
     expect(report.skipped.filter((s) => s.reason === 'unsafe-remote-key')).toHaveLength(5);
     expect(await localFiles(vault, true)).toEqual(['.kenv-sync/index.json']);
+  });
+});
+
+describe('names that are one file on macOS and Windows', () => {
+  it('remote keys differing only in case or Unicode form end in one conflict copy, not one more every run', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    const upper = await kenvMessage('upper');
+    const lower = await kenvMessage('lower');
+    await putRemote(remote, 'Report.kenv', upper);
+    await putRemote(remote, 'report.kenv', lower);
+    await putRemote(remote, 'caf\u00e9.kenv', await kenvMessage('composed'));
+    await putRemote(remote, 'cafe\u0301.kenv', await kenvMessage('decomposed'));
+    const sync = await world.syncer(vault, remote);
+    const first = await sync.sync();
+    expect(first.failed).toEqual([]);
+    expect(first.conflicts.map((c) => c.path).sort()).toEqual(['Report.kenv', 'cafe\u0301.kenv']);
+    const copy = first.conflicts.find((c) => c.path === 'Report.kenv')!.conflictCopy;
+    expect(copy).toMatch(/^Report \(conflict .*\)\.kenv$/);
+    expect(await readLocal(vault, 'Report.kenv')).toEqual(upper);
+    expect(await readLocal(vault, copy)).toEqual(lower);
+    const keys = await remoteKeys(world.s3, remote);
+    expect(keys).toHaveLength(4);
+    expect(keys).not.toContain('report.kenv');
+    for (let run = 0; run < 2; run++) {
+      const again = await sync.sync();
+      expect(again.conflicts).toEqual([]);
+      expect(again.uploaded.length + again.downloaded.length + again.deletedLocal.length + again.deletedRemote.length).toBe(0);
+    }
+    expect(await localFiles(vault)).toHaveLength(4);
+    expect(await remoteKeys(world.s3, remote)).toEqual(keys);
+  });
+
+  it('a local file differing only in case from another is reported and never uploaded', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    await writeKenv(vault, 'Notes.kenv', 'N');
+    await writeKenv(vault, 'notes.kenv', 'n');
+    const sync = await world.syncer(vault, remote);
+    for (let run = 0; run < 2; run++) {
+      const report = await sync.sync();
+      expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'notes.kenv', reason: 'unsafe-name' }));
+    }
+    expect(await remoteKeys(world.s3, remote)).toEqual(['Notes.kenv']);
+    expect(await localFiles(vault)).toEqual(['Notes.kenv', 'notes.kenv']);
   });
 });
 

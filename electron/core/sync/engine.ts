@@ -11,7 +11,8 @@ import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
-import { isLocalNameTaken, scanVault } from './scan.js';
+import { foldName } from './names.js';
+import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
 import {
   abortUpload,
   deleteRemote,
@@ -23,6 +24,7 @@ import {
 } from './transfer.js';
 import type {
   IndexEntry,
+  RemoteObject,
   SyncActionKind,
   SyncEventMap,
   SyncFailure,
@@ -57,6 +59,13 @@ export interface VaultSyncOptions {
    */
   maxDeletePercent?: number;
   now?: () => Date;
+}
+
+/** A remote object whose name is one file with `owner` on macOS and Windows (see `caseTwins`). */
+interface CaseTwin {
+  path: string;
+  owner: string;
+  remote: RemoteObject;
 }
 
 /** The mass-deletion guard's default percentage, and the count it never stops at or under. */
@@ -235,6 +244,7 @@ export class VaultSync {
     // folder, an unreadable or invalid file), or the object was already found not to be a .kenv message. They are
     // kept out of the plan entirely, so their index entries stay and nothing is downloaded, trashed or deleted.
     const leftAlone: SkippedFile[] = [];
+    const aliases = this.caseTwins(scan, listing.objects, index.entries, leftAlone);
     const rejected = index.rejected ?? {};
     for (const [path, o] of listing.objects) {
       const taken = isLocalNameTaken(scan, path);
@@ -249,7 +259,7 @@ export class VaultSync {
     for (const path of Object.keys(rejected)) scan.files.delete(path);
     const planned: Record<string, IndexEntry> = {};
     for (const [path, entry] of Object.entries(index.entries)) {
-      if (isLocalNameTaken(scan, path) === undefined && rejected[path] === undefined) planned[path] = entry;
+      if (isLocalNameTaken(scan, path) === undefined && rejected[path] === undefined && !aliases.some((a) => a.path === path)) planned[path] = entry;
     }
     await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, planned), 8, async (path) => {
       const head = await headRemote(this.s3, this.bucket, this.prefix + path, signal).catch((e: unknown) => {
@@ -294,7 +304,7 @@ export class VaultSync {
       conflicts: plan.conflict.length,
     });
     if (dryRun) return report;
-    await this.execute(plan, index, report, signal);
+    await this.execute(plan, index, report, signal, aliases);
     // Transfers finish in any order; reports read the same every time.
     for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
     report.conflicts.sort((x, y) => x.path.localeCompare(y.path));
@@ -302,7 +312,48 @@ export class VaultSync {
     return report;
   }
 
-  private async execute(plan: SyncPlan, index: SyncIndex, report: SyncReport, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Names that are one file on macOS and Windows (`Report.kenv` and `report.kenv`, or é composed and
+   * decomposed) would make each sync there land one more conflict copy. One name of each such group owns it: the
+   * one the index records, else the one in the folder, else the first in code-point order. A local twin is never
+   * uploaded (reported as `unsafe-name`); a remote twin is returned, to be kept once as a conflict copy of the
+   * owner (downloaded, uploaded under that name) and then removed from S3 with If-Match, so the group converges
+   * to two names every file system can hold.
+   */
+  private caseTwins(
+    scan: ScanResult,
+    remote: Map<string, RemoteObject>,
+    index: Readonly<Record<string, IndexEntry>>,
+    skipped: SkippedFile[],
+  ): CaseTwin[] {
+    const rank = (p: string) => (index[p] ? 0 : scan.files.has(p) || scan.occupied.has(p) ? 1 : 2);
+    const names = [...new Set([...scan.files.keys(), ...remote.keys()])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const owners = new Map<string, string>();
+    for (const p of names) if (!owners.has(foldName(p))) owners.set(foldName(p), p);
+    for (const p of scan.files.keys()) {
+      const owner = owners.get(foldName(p))!;
+      if (owner === p) continue;
+      scan.files.delete(p);
+      scan.occupied.add(p);
+      skipped.push({ path: p, reason: 'unsafe-name', detail: `it differs from ${owner} only in case or Unicode form, one name on macOS and Windows` });
+    }
+    const twins: CaseTwin[] = [];
+    for (const [p, o] of remote) {
+      const owner = owners.get(foldName(p))!;
+      if (owner === p || isLocalNameTaken(scan, p) !== undefined) continue;
+      twins.push({ path: p, owner, remote: o });
+      remote.delete(p);
+    }
+    return twins;
+  }
+
+  private async execute(
+    plan: SyncPlan,
+    index: SyncIndex,
+    report: SyncReport,
+    signal: AbortSignal | undefined,
+    twins: CaseTwin[] = [],
+  ): Promise<void> {
     let saving = Promise.resolve();
     const persist = () => {
       const snapshot = JSON.parse(JSON.stringify(index)) as SyncIndex;
@@ -413,6 +464,22 @@ export class VaultSync {
         report.bytesUploaded += a.local.size + landed.entry.size;
         this.setStatus({ toUpload: --toUpload });
         progress('conflict', a.path, a.local.size);
+      }));
+    }
+
+    for (const t of twins) {
+      jobs.push(job(t.path, async () => {
+        const copy = await taggedPath(this.vaultDir, t.owner, 'conflict', this.now());
+        const landed = await downloadObject(ctx, t.remote, undefined, copy);
+        report.bytesDownloaded += t.remote.size;
+        report.conflicts.push({ path: t.owner, conflictCopy: landed.path });
+        const copyLocal = { path: landed.path, size: landed.entry.size, mtimeMs: landed.entry.mtimeMs, sha256: landed.entry.sha256 };
+        await record(await uploadFile(ctx, copyLocal, undefined), landed.path);
+        report.bytesUploaded += landed.entry.size;
+        // Kept on both sides under the copy's name: the twin's key goes, only if nobody changed it meanwhile.
+        await deleteRemote(ctx, t.remote);
+        await record(undefined, t.path);
+        progress('conflict', t.path, t.remote.size);
       }));
     }
 
