@@ -269,7 +269,6 @@ export class VaultSync {
       if (o && head.etag === o.etag && head.sha256) o.sha256 = head.sha256;
     });
     const plan = planSync(scan.files, listing.objects, planned);
-    this.emitter.emit('plan', plan);
     const massive = dryRun ? undefined : massDeletion(plan, scan.files.size, listing.objects.size, maxDeletePercent);
     if (massive) {
       const gone = massive.side === 'local' ? 'disappeared from S3' : 'disappeared from the vault folder';
@@ -281,6 +280,8 @@ export class VaultSync {
           `check the ${massive.side === 'local' ? 's3:// location and the bucket' : 'vault folder'}.`,
       );
     }
+    // After the guard: a plan that will not run is not announced.
+    this.emitter.emit('plan', plan);
     const report: SyncReport = {
       dryRun,
       plan,
