@@ -59,6 +59,8 @@ export const ErrorCodes = {
   SYNC_CHECKSUM_MISMATCH: 'A transferred file does not match its SHA-256.',
   SYNC_BUSY: 'Another sync of this vault is running.',
   SYNC_ARRIVAL_UNVERIFIED: 'A file encrypted on arrival did not decrypt back to the same bytes.',
+  SYNC_UNSAFE_PATH: 'Sync refused to write through a symbolic link or outside the vault.',
+  SYNC_MASS_DELETE: 'Sync stopped: it would have deleted more of the vault than allowed.',
   S3_ACCESS_DENIED: 'S3 denied the operation.',
   S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
   S3_ERROR: 'S3 returned an error.',

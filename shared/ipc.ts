@@ -165,6 +165,8 @@ export const requestSchemas = {
   'vault:syncNow': empty,
   'vault:pause': empty,
   'vault:resume': empty,
+  // After the mass-deletion guard stopped a sync: run it once with the deletions allowed.
+  'vault:allowDeletions': empty,
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -200,6 +202,7 @@ export interface ResponseMap {
   'vault:syncNow': VaultState;
   'vault:pause': VaultState;
   'vault:resume': VaultState;
+  'vault:allowDeletions': VaultState;
 }
 
 export type Request<C extends Channel> = z.input<(typeof requestSchemas)[C]>;

@@ -254,12 +254,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--encrypt-on-arrival', 'encrypt plaintext placed in the vault with --key, verify it, move the plaintext to .kenv-trash, sync the .kenv')
     .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
     .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
+    .option('--max-delete <percent>', 'stop before deleting more than this percentage of one side (default 50; 100 allows all)')
     .action(
       async (
         vaultDir: string,
         remote: string,
-        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[] },
+        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[]; maxDelete?: string },
       ) => {
+        const maxDelete = opts.maxDelete === undefined ? undefined : /^\d+(\.\d+)?%?$/.test(opts.maxDelete) ? Number(opts.maxDelete.replace('%', '')) : NaN;
         if (!opts.encryptOnArrival && (opts.key?.length || opts.context?.length)) {
           throw new KenvError('INVALID_ARGUMENT', '--key and --context only apply with --encrypt-on-arrival.');
         }
@@ -271,7 +273,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           : undefined;
         setExit(
           await runSyncCommand(
-            { vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json, ...(encryptOnArrival ? { encryptOnArrival } : {}) },
+            {
+              vaultDir,
+              remote,
+              ...awsOptions(opts),
+              watch: !!opts.watch,
+              dryRun: !!opts.dryRun,
+              json: !!opts.json,
+              ...(encryptOnArrival ? { encryptOnArrival } : {}),
+              ...(maxDelete !== undefined ? { maxDeletePercent: maxDelete } : {}),
+            },
             io,
           ),
         );

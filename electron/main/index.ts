@@ -101,7 +101,14 @@ async function start(): Promise<void> {
   const privateOpens = new PrivateOpens(vault, shell, events, app.getPath('temp'));
   // Plaintext of "Open without saving" from a run that crashed or was killed: wiped before anything else opens.
   await privateOpens.sweepLeftovers();
-  const vaults = new VaultSyncService({ settings, events });
+  const vaults = new VaultSyncService({
+    settings,
+    events,
+    // The mass-deletion guard's override is confirmed here, outside the page.
+    confirmDeletions: (message) => shell.confirm({
+      title: 'Allow these deletions once?', message: 'Sync stopped before deleting many files.', detail: message, confirmLabel: 'Delete them',
+    }),
+  });
   const registry = new HandlerRegistry();
   registerHandlers(registry, {
     vault,

@@ -73,6 +73,13 @@ function BoundVault({ state, busy, act }: { state: VaultState; busy: boolean; ac
           {status.endpointWarning}
         </p>
       )}
+      {status.errors.some((e) => e.code === 'SYNC_MASS_DELETE') && (
+        <div className="vault-actions">
+          <button type="button" className="secondary" disabled={busy || running} onClick={() => void act(() => call('vault:allowDeletions', {}))}>
+            Allow these deletions once
+          </button>
+        </div>
+      )}
       {state.conflicts.length > 0 && (
         <div className="vault-conflicts">
           <h3 id="vault-conflicts-title">Conflicts: both versions kept</h3>

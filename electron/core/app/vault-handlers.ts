@@ -17,6 +17,7 @@ export function registerVaultHandlers(registry: HandlerRegistry, vaults: VaultSy
   registry.handle('vault:syncNow', () => vaults.syncNow());
   registry.handle('vault:pause', () => vaults.pause());
   registry.handle('vault:resume', () => vaults.resume());
+  registry.handle('vault:allowDeletions', () => vaults.allowDeletions());
 }
 
 /**

@@ -19,6 +19,11 @@ export interface VaultSyncServiceOptions {
   events: EventSink;
   s3Client?: S3ClientFactory;
   watch?: WatchOptions;
+  /**
+   * Asks the person, outside the page, whether the deletions the mass-deletion guard held back may go ahead
+   * (the app shows a native dialog with the guard's sentence). Without it, the panel's button is the consent.
+   */
+  confirmDeletions?: (message: string) => Promise<boolean>;
 }
 
 const IDLE: SyncStatus = { state: 'idle', toUpload: 0, toDownload: 0, conflicts: 0, errors: [] };
@@ -44,6 +49,7 @@ export class VaultSyncService {
   private readonly events: EventSink;
   private readonly s3Client: S3ClientFactory;
   private readonly watchOptions: WatchOptions;
+  private readonly confirmDeletions: ((message: string) => Promise<boolean>) | undefined;
   private running: Running | undefined;
   /** A saved binding whose engine could not be built (a profile that no longer exists): shown as an error. */
   private broken: { binding: VaultBinding; error: SyncFailure } | undefined;
@@ -56,6 +62,7 @@ export class VaultSyncService {
     this.events = opts.events;
     this.s3Client = opts.s3Client ?? ((o) => createS3Client(o));
     this.watchOptions = opts.watch ?? {};
+    this.confirmDeletions = opts.confirmDeletions;
   }
 
   /** Resumes the binding saved in the settings, if any. */
@@ -116,6 +123,21 @@ export class VaultSyncService {
     if (broken) await this.serial(() => this.reopen(broken.binding));
     const running = this.requireBinding();
     await running.sync.sync().catch(() => undefined);
+    await this.refreshConflicts();
+    return this.state();
+  }
+
+  /**
+   * After the mass-deletion guard stopped the last sync (SYNC_MASS_DELETE in the status), runs one sync that lets
+   * the deletions through, once the person confirmed. Refused when nothing is held back, so a page cannot use it
+   * to skip the guard in advance.
+   */
+  async allowDeletions(): Promise<VaultState> {
+    const running = this.requireBinding();
+    const held = running.sync.status.errors.find((e) => e.code === 'SYNC_MASS_DELETE');
+    if (!held) throw new KenvError('NOT_ALLOWED', 'No deletions are held back: the last sync did not stop for them.');
+    if (this.confirmDeletions && !(await this.confirmDeletions(held.message))) return this.state();
+    await running.sync.sync({ maxDeletePercent: 100 }).catch(() => undefined);
     await this.refreshConflicts();
     return this.state();
   }

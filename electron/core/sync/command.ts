@@ -27,6 +27,8 @@ export interface SyncCommandOptions {
   signal?: AbortSignal;
   /** Encrypt plaintext placed in the vault with these keys, verify, move the plaintext to `.kenv-trash/`, sync. */
   encryptOnArrival?: EncryptOnArrival;
+  /** The mass-deletion guard's percentage (default 50; 100 allows every deletion). */
+  maxDeletePercent?: number;
 }
 
 export interface SyncCommandIo {
@@ -43,6 +45,11 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
   'invalid-kenv': 'not a valid .kenv message, never uploaded',
   'unsafe-remote-key': 'remote key cannot be a local path, ignored',
   'arrival-kenv-exists': 'not encrypted on arrival: its .kenv name exists already, nothing was overwritten; rename one of them',
+  'unsafe-name': 'its name could not come back from S3 to every machine, never uploaded; rename it',
+  symlink: 'a symbolic link, never uploaded nor followed',
+  'not-a-file': 'not a regular file, never uploaded',
+  'local-name-taken': 'on S3, but its local name is taken by something sync does not manage; nothing was written',
+  'invalid-remote-kenv': 'on S3, but not a valid .kenv message; not placed in the vault, left on S3',
 };
 
 function bytes(n: number): string {
@@ -133,6 +140,9 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
     if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1 && opts.concurrency <= 64)) {
       throw new KenvError('INVALID_ARGUMENT', 'The concurrency must be a whole number from 1 to 64.');
     }
+    if (opts.maxDeletePercent !== undefined && !(Number.isFinite(opts.maxDeletePercent) && opts.maxDeletePercent >= 0 && opts.maxDeletePercent <= 100)) {
+      throw new KenvError('INVALID_ARGUMENT', '--max-delete takes a percentage from 0 to 100.');
+    }
     const s3 = await createS3Client({ profile: opts.profile, region: opts.region });
     sync = new VaultSync({
       vaultDir,
@@ -140,6 +150,7 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
       s3,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.encryptOnArrival ? { encryptOnArrival: opts.encryptOnArrival } : {}),
+      ...(opts.maxDeletePercent !== undefined ? { maxDeletePercent: opts.maxDeletePercent } : {}),
     });
   } catch (e) {
     return fail(e);
@@ -173,6 +184,8 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
     }),
     sync.on('progress', (p) => {
       if (json) io.out(JSON.stringify({ event: 'progress', ...p }));
+      // Text is read by people and by logs: one line per finished file, never one per part of a large one.
+      else if (!p.done) return;
       else if (p.kind === 'upload' || p.kind === 'download') io.out(`${p.kind === 'upload' ? 'uploaded' : 'downloaded'}   ${p.path} (${bytes(p.bytesTotal)})`);
       else if (p.kind === 'deleteLocal') io.out(`trashed    ${p.path}`);
       else if (p.kind === 'deleteRemote') io.out(`deleted    ${p.path}`);
@@ -190,7 +203,7 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
       const report = await sync.sync({ dryRun: !!opts.dryRun, ...(opts.signal ? { signal: opts.signal } : {}) });
       if (!json) {
         for (const e of report.encrypted) io.out(`encrypted      ${e.path} -> ${e.kenvPath} (verified; plaintext moved to .kenv-trash)`);
-        for (const s of report.skipped) io.out(`skipped        ${s.path} (${SKIP_REASONS[s.reason]})`);
+        for (const s of report.skipped) io.out(`skipped        ${s.path} (${SKIP_REASONS[s.reason]}${s.detail ? `: ${s.detail}` : ''})`);
       }
       printReport(report, io, json);
       return report.failed.length > 0 ? EXIT_FAILED : EXIT_OK;

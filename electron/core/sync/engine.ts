@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { toErrorInfo } from '../errors.js';
+import { KenvError, toErrorInfo } from '../errors.js';
 import { type ArrivalResult, type EncryptOnArrival, encryptArrivals } from './arrival.js';
 import { endpointWarning, probeEndpoint } from './endpoint-probe.js';
 import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
@@ -12,7 +12,8 @@ import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
-import { scanVault } from './scan.js';
+import { foldName } from './names.js';
+import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
 import {
   abortUpload,
   deleteRemote,
@@ -24,10 +25,12 @@ import {
 } from './transfer.js';
 import type {
   IndexEntry,
+  RemoteObject,
   SyncActionKind,
   SyncEventMap,
   SyncFailure,
   SyncIndex,
+  SkippedFile,
   SyncPlan,
   SyncReport,
   SyncStatus,
@@ -50,7 +53,44 @@ export interface VaultSyncOptions {
    * default (plaintext is skipped). Dry runs encrypt nothing.
    */
   encryptOnArrival?: EncryptOnArrival;
+  /**
+   * The mass-deletion guard: a sync that would delete more than this percentage of one side's files (and more
+   * than 5 of them), because they disappeared from the other side, stops before changing anything with
+   * SYNC_MASS_DELETE. Default 50; 100 lets every deletion through (rclone bisync's `--max-delete`).
+   */
+  maxDeletePercent?: number;
   now?: () => Date;
+}
+
+/** A remote object whose name is one file with `owner` on macOS and Windows (see `caseTwins`). */
+interface CaseTwin {
+  path: string;
+  owner: string;
+  remote: RemoteObject;
+}
+
+/** The mass-deletion guard's default percentage, and the count it never stops at or under. */
+export const DEFAULT_MAX_DELETE_PERCENT = 50;
+const MASS_DELETE_FLOOR = 5;
+
+/**
+ * Does the plan delete too much of one side? Counts deletions on each side against the files that side holds
+ * now: remote deletions followed locally against the vault's files, local deletions followed on S3 against the
+ * objects under the prefix. Undefined when the plan may run.
+ */
+export function massDeletion(
+  plan: SyncPlan,
+  localCount: number,
+  remoteCount: number,
+  maxDeletePercent: number,
+): { side: 'local' | 'remote'; count: number; of: number } | undefined {
+  for (const [side, count, of] of [
+    ['local', plan.deleteLocal.length, localCount],
+    ['remote', plan.deleteRemote.length, remoteCount],
+  ] as const) {
+    if (count > MASS_DELETE_FLOOR && count * 100 > maxDeletePercent * of) return { side, count, of };
+  }
+  return undefined;
 }
 
 /** Does the file's header parse as a Kenv message? Only those are ever uploaded: plaintext never leaves. */
@@ -84,6 +124,7 @@ export class VaultSync {
   private readonly isKenv: (absolutePath: string) => Promise<boolean>;
   private readonly encryptOnArrival: EncryptOnArrival | undefined;
   private readonly now: () => Date;
+  private readonly maxDeletePercent: number;
   private readonly emitter = new EventEmitter<SyncEventMap>();
   private current: SyncStatus = { state: 'idle', toUpload: 0, toDownload: 0, conflicts: 0, errors: [] };
   private running: { dryRun: boolean; report: Promise<SyncReport> } | undefined;
@@ -99,6 +140,7 @@ export class VaultSync {
     this.isKenv = opts.isKenv ?? isKenvMessage;
     this.encryptOnArrival = opts.encryptOnArrival;
     this.now = opts.now ?? (() => new Date());
+    this.maxDeletePercent = opts.maxDeletePercent ?? DEFAULT_MAX_DELETE_PERCENT;
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -129,11 +171,11 @@ export class VaultSync {
    * A call during a run shares that run's report, except a real sync asked for during a dry run: it starts
    * when the dry run ends.
    */
-  sync(opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<SyncReport> {
+  sync(opts: { dryRun?: boolean; signal?: AbortSignal; maxDeletePercent?: number } = {}): Promise<SyncReport> {
     const dryRun = opts.dryRun ?? false;
     if (this.running && (dryRun || !this.running.dryRun)) return this.running.report;
     if (this.running) return this.running.report.catch(() => undefined).then(() => this.sync(opts));
-    const report = this.run(dryRun, opts.signal).finally(() => {
+    const report = this.run(dryRun, opts.signal, opts.maxDeletePercent ?? this.maxDeletePercent).finally(() => {
       this.running = undefined;
     });
     this.running = { dryRun, report };
@@ -145,10 +187,10 @@ export class VaultSync {
     return watchVault(this, opts);
   }
 
-  private async run(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
+  private async run(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
     this.setStatus({ state: 'scanning', errors: [] });
     try {
-      const report = await this.runInner(dryRun, signal);
+      const report = await this.runInner(dryRun, signal, maxDeletePercent);
       const errors = report.failed;
       this.setStatus({
         state: errors.length ? 'error' : 'idle',
@@ -168,23 +210,23 @@ export class VaultSync {
     }
   }
 
-  private async runInner(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
-    if (dryRun) return this.scanAndPlan(true, signal);
+  private async runInner(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
+    if (dryRun) return this.scanAndPlan(true, signal, maxDeletePercent);
     const unlock = await lockVault(this.vaultDir);
     try {
       // Left by a run that died mid-download; nothing else writes there while the lock is held.
       await rm(join(this.vaultDir, SYNC_DIR, 'tmp'), { recursive: true, force: true });
-      return await this.scanAndPlan(false, signal);
+      return await this.scanAndPlan(false, signal, maxDeletePercent);
     } finally {
       await unlock();
     }
   }
 
-  private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined): Promise<SyncReport> {
+  private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
     const index = await loadIndex(this.vaultDir, this.remote);
     if (index.endpoint && !this.current.endpointWarning) this.setStatus({ endpointWarning: endpointWarning(index.endpoint) });
     const [firstScan, listing] = await Promise.all([
-      scanVault(this.vaultDir, index.entries, this.isKenv),
+      scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix),
       listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
         throw toSyncError(e, `listing ${this.remote}`);
       }),
@@ -195,19 +237,52 @@ export class VaultSync {
       const plaintext = scan.skipped.filter((s) => s.reason === 'not-kenv').map((s) => s.path);
       arrivals = await encryptArrivals(this.vaultDir, plaintext, this.encryptOnArrival, this.concurrency, this.now);
       // The new .kenv files are synced in this same run.
-      if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.isKenv);
+      if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix);
       const leftAlone = new Set(arrivals.skipped.map((s) => s.path));
       scan.skipped = [...scan.skipped.filter((s) => !leftAlone.has(s.path)), ...arrivals.skipped].sort((a, b) => a.path.localeCompare(b.path));
       for (const f of arrivals.failed) this.emitter.emit('failure', f);
     }
-    await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, index.entries), 8, async (path) => {
+    // Paths sync leaves alone this run: their local name is held by something sync does not manage (a link, a
+    // folder, an unreadable or invalid file), or the object was already found not to be a .kenv message. They are
+    // kept out of the plan entirely, so their index entries stay and nothing is downloaded, trashed or deleted.
+    const leftAlone: SkippedFile[] = [];
+    const aliases = this.caseTwins(scan, listing.objects, index.entries, leftAlone);
+    const rejected = index.rejected ?? {};
+    for (const [path, o] of listing.objects) {
+      const taken = isLocalNameTaken(scan, path);
+      if (taken !== undefined) {
+        leftAlone.push({ path, reason: 'local-name-taken', detail: taken === path ? 'it is not a .kenv file sync manages' : `${taken} is not a folder sync manages` });
+      } else if (rejected[path] === o.etag) {
+        leftAlone.push({ path, reason: 'invalid-remote-kenv' });
+      } else continue;
+      listing.objects.delete(path);
+    }
+    for (const path of Object.keys(rejected)) if (listing.objects.has(path) || !leftAlone.some((s) => s.path === path)) delete rejected[path];
+    for (const path of Object.keys(rejected)) scan.files.delete(path);
+    const planned: Record<string, IndexEntry> = {};
+    for (const [path, entry] of Object.entries(index.entries)) {
+      if (isLocalNameTaken(scan, path) === undefined && rejected[path] === undefined && !aliases.some((a) => a.path === path)) planned[path] = entry;
+    }
+    await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, planned), 8, async (path) => {
       const head = await headRemote(this.s3, this.bucket, this.prefix + path, signal).catch((e: unknown) => {
         throw toSyncError(e, path);
       });
       const o = listing.objects.get(path);
       if (o && head.etag === o.etag && head.sha256) o.sha256 = head.sha256;
     });
-    const plan = planSync(scan.files, listing.objects, index.entries);
+    const plan = planSync(scan.files, listing.objects, planned);
+    const massive = dryRun ? undefined : massDeletion(plan, scan.files.size, listing.objects.size, maxDeletePercent);
+    if (massive) {
+      const gone = massive.side === 'local' ? 'disappeared from S3' : 'disappeared from the vault folder';
+      const where = massive.side === 'local' ? `the vault folder's ${massive.of} files` : `the ${massive.of} objects under ${this.remote}`;
+      throw new KenvError(
+        'SYNC_MASS_DELETE',
+        `This sync would delete ${massive.count} of ${where}, because they ${gone}; it stopped before changing anything. ` +
+          `If that is intended, sync again with --max-delete 100 (in the app: Allow these deletions once); if not, ` +
+          `check the ${massive.side === 'local' ? 's3:// location and the bucket' : 'vault folder'}.`,
+      );
+    }
+    // After the guard: a plan that will not run is not announced.
     this.emitter.emit('plan', plan);
     const report: SyncReport = {
       dryRun,
@@ -218,12 +293,13 @@ export class VaultSync {
       deletedRemote: [],
       conflicts: [],
       unchanged: plan.unchanged.length,
-      skipped: [...scan.skipped, ...listing.skipped],
+      skipped: [...scan.skipped, ...listing.skipped, ...leftAlone],
       encrypted: arrivals.encrypted,
-      failed: [...arrivals.failed],
+      failed: [...scan.unreadable, ...arrivals.failed],
       bytesUploaded: 0,
       bytesDownloaded: 0,
     };
+    for (const f of scan.unreadable) this.emitter.emit('failure', f);
     this.setStatus({
       state: dryRun ? 'idle' : 'syncing',
       toUpload: plan.upload.length + plan.conflict.length,
@@ -237,7 +313,7 @@ export class VaultSync {
     });
     const warning = endpointWarning(index.endpoint);
     if (warning !== this.current.endpointWarning) this.setStatus({ endpointWarning: warning });
-    await this.execute(plan, index, report, signal);
+    await this.execute(plan, index, report, signal, aliases);
     // Transfers finish in any order; reports read the same every time.
     for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
     report.conflicts.sort((x, y) => x.path.localeCompare(y.path));
@@ -245,7 +321,48 @@ export class VaultSync {
     return report;
   }
 
-  private async execute(plan: SyncPlan, index: SyncIndex, report: SyncReport, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Names that are one file on macOS and Windows (`Report.kenv` and `report.kenv`, or é composed and
+   * decomposed) would make each sync there land one more conflict copy. One name of each such group owns it: the
+   * one the index records, else the one in the folder, else the first in code-point order. A local twin is never
+   * uploaded (reported as `unsafe-name`); a remote twin is returned, to be kept once as a conflict copy of the
+   * owner (downloaded, uploaded under that name) and then removed from S3 with If-Match, so the group converges
+   * to two names every file system can hold.
+   */
+  private caseTwins(
+    scan: ScanResult,
+    remote: Map<string, RemoteObject>,
+    index: Readonly<Record<string, IndexEntry>>,
+    skipped: SkippedFile[],
+  ): CaseTwin[] {
+    const rank = (p: string) => (index[p] ? 0 : scan.files.has(p) || scan.occupied.has(p) ? 1 : 2);
+    const names = [...new Set([...scan.files.keys(), ...remote.keys()])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const owners = new Map<string, string>();
+    for (const p of names) if (!owners.has(foldName(p))) owners.set(foldName(p), p);
+    for (const p of scan.files.keys()) {
+      const owner = owners.get(foldName(p))!;
+      if (owner === p) continue;
+      scan.files.delete(p);
+      scan.occupied.add(p);
+      skipped.push({ path: p, reason: 'unsafe-name', detail: `it differs from ${owner} only in case or Unicode form, one name on macOS and Windows` });
+    }
+    const twins: CaseTwin[] = [];
+    for (const [p, o] of remote) {
+      const owner = owners.get(foldName(p))!;
+      if (owner === p || isLocalNameTaken(scan, p) !== undefined) continue;
+      twins.push({ path: p, owner, remote: o });
+      remote.delete(p);
+    }
+    return twins;
+  }
+
+  private async execute(
+    plan: SyncPlan,
+    index: SyncIndex,
+    report: SyncReport,
+    signal: AbortSignal | undefined,
+    twins: CaseTwin[] = [],
+  ): Promise<void> {
     let saving = Promise.resolve();
     const persist = () => {
       const snapshot = JSON.parse(JSON.stringify(index)) as SyncIndex;
@@ -282,6 +399,7 @@ export class VaultSync {
       index,
       saveIndex: persist,
       partConcurrency: this.concurrency,
+      isKenv: this.isKenv,
       now: this.now,
       signal,
       ...(index.endpoint ? { endpoint: index.endpoint } : {}),
@@ -296,11 +414,18 @@ export class VaultSync {
         }
       },
     };
+    const remoteEtags = new Map([...plan.download, ...plan.conflict].map((a) => [a.path, a.remote.etag]));
     let toUpload = plan.upload.length + plan.conflict.length;
     let toDownload = plan.download.length + plan.conflict.length;
     const progress = (kind: SyncActionKind, path: string, total: number) =>
       this.emitter.emit('progress', { kind, path, bytesDone: transferred.get(path) ?? 0, bytesTotal: total, done: true });
     const fail = (path: string, e: unknown) => {
+      if (e instanceof KenvError && e.code === 'NOT_KENV' && remoteEtags.has(path)) {
+        // Not placed, left on S3, and not fetched again until it changes there.
+        (index.rejected ??= {})[path] = remoteEtags.get(path)!;
+        report.skipped.push({ path, reason: 'invalid-remote-kenv' });
+        return;
+      }
       const failure: SyncFailure = { path, ...toErrorInfo(toSyncError(e, path)) };
       report.failed.push(failure);
       this.emitter.emit('failure', failure);
@@ -350,6 +475,22 @@ export class VaultSync {
         report.bytesUploaded += a.local.size + landed.entry.size;
         this.setStatus({ toUpload: --toUpload });
         progress('conflict', a.path, a.local.size);
+      }));
+    }
+
+    for (const t of twins) {
+      jobs.push(job(t.path, async () => {
+        const copy = await taggedPath(this.vaultDir, t.owner, 'conflict', this.now());
+        const landed = await downloadObject(ctx, t.remote, undefined, copy);
+        report.bytesDownloaded += t.remote.size;
+        report.conflicts.push({ path: t.owner, conflictCopy: landed.path });
+        const copyLocal = { path: landed.path, size: landed.entry.size, mtimeMs: landed.entry.mtimeMs, sha256: landed.entry.sha256 };
+        await record(await uploadFile(ctx, copyLocal, undefined), landed.path);
+        report.bytesUploaded += landed.entry.size;
+        // Kept on both sides under the copy's name: the twin's key goes, only if nobody changed it meanwhile.
+        await deleteRemote(ctx, t.remote);
+        await record(undefined, t.path);
+        progress('conflict', t.path, t.remote.size);
       }));
     }
 

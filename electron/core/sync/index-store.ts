@@ -30,7 +30,8 @@ export async function loadIndex(vaultDir: string, remote: string): Promise<SyncI
       return emptyIndex(remote);
     }
     const endpoint = parsed.endpoint && typeof parsed.endpoint === 'object' ? { endpoint: parsed.endpoint } : {};
-    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...endpoint };
+    const rejected = parsed.rejected ? { rejected: parsed.rejected } : {};
+    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...endpoint, ...rejected };
   } catch {
     return emptyIndex(remote);
   }

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KenvError } from '../errors.js';
 import { SYNC_DIR } from './index-store.js';
+import { vaultFolder } from './vault-fs.js';
 
 function alive(pid: number): boolean {
   try {
@@ -19,9 +20,8 @@ function alive(pid: number): boolean {
  * taken over; any other lock makes this throw SYNC_BUSY.
  */
 export async function lockVault(vaultDir: string): Promise<() => Promise<void>> {
-  const dir = join(vaultDir, SYNC_DIR);
-  const path = join(dir, 'lock');
-  await mkdir(dir, { recursive: true });
+  // A real folder inside the vault: a `.kenv-sync` link would put the lock, the index and downloads elsewhere.
+  const path = join(await vaultFolder(vaultDir, SYNC_DIR, true), 'lock');
   const me = { pid: process.pid, host: hostname() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -1,6 +1,6 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { KenvError } from '../errors.js';
-import { SYNC_DIR, TRASH_DIR } from './index-store.js';
+import { vaultNameProblem } from './names.js';
 import type { RemoteObject, SkippedFile } from './types.js';
 
 /** The object metadata key holding the SHA-256 of the ciphertext (`x-amz-meta-kenv-sha256`). */
@@ -10,18 +10,7 @@ export function stripQuotes(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '');
 }
 
-/**
- * Is `path` (an object key with the vault prefix removed) safe to write under the vault folder?
- *
- * Keys come from whoever can write to the bucket: `../x.kenv`, absolute paths, backslashes (a separator on
- * Windows) or Kenv's own folders must never become local paths.
- */
-export function isSafeVaultPath(path: string): boolean {
-  if (!path || path.includes('\\') || path.includes('\0') || path.startsWith('/')) return false;
-  const segments = path.split('/');
-  if (segments[0] === SYNC_DIR || segments[0] === TRASH_DIR) return false;
-  return segments.every((s) => s !== '' && s !== '.' && s !== '..' && !/^[a-zA-Z]:$/.test(s));
-}
+export { isSafeVaultPath } from './names.js';
 
 export interface RemoteListing {
   objects: Map<string, RemoteObject>;
@@ -41,8 +30,9 @@ export async function listRemote(s3: S3Client, bucket: string, prefix: string, s
     for (const o of page.Contents ?? []) {
       if (!o.Key || !o.Key.startsWith(prefix) || !o.Key.endsWith('.kenv')) continue;
       const path = o.Key.slice(prefix.length);
-      if (!isSafeVaultPath(path)) {
-        skipped.push({ path, reason: 'unsafe-remote-key' });
+      const problem = vaultNameProblem(path, prefix);
+      if (problem) {
+        skipped.push({ path, reason: 'unsafe-remote-key', detail: problem });
         continue;
       }
       objects.set(path, { path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -22,6 +23,16 @@ import { SYNC_DIR, TRASH_DIR } from './index-store.js';
 import { forEachLimit } from './pool.js';
 import { SHA256_METADATA, isConditionalConflict, isNoSuchKey, stripQuotes } from './remote.js';
 import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
+import { placeNew, vaultFolder } from './vault-fs.js';
+
+/** Never read or write through a symbolic link (0 where the platform has no such flag). */
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** The vault folder holding `path` ('' at the root). */
+function folderOf(path: string): string {
+  const dir = posix.dirname(path);
+  return dir === '.' ? '' : dir;
+}
 
 const MiB = 1024 * 1024;
 /** S3's limits: at most 10,000 parts, objects up to 5 TiB. Kenv never uses parts under 8 MiB. */
@@ -53,6 +64,8 @@ export interface TransferContext {
   endpoint?: EndpointTraits;
   /** Called when a version another machine wrote was replaced and has been restored under a conflict name. */
   onRestored?: (path: string, conflictCopy: string) => void;
+  /** Is a downloaded file a valid `.kenv` message? Only those are placed in the vault. */
+  isKenv?: (absolutePath: string) => Promise<boolean>;
 }
 
 /** Attempts at a conditional request answered 409 ConditionalRequestConflict (a conflicting operation in progress). */
@@ -195,7 +208,7 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
   // shrinks from "since the listing" to one round trip, and checkWritten covers what is left of it.
   if (!guarded) await expectRemote(ctx, key, local.path, ifMatch);
   if (!multipart) {
-    const body = await readFile(abs);
+    const body = await readFile(abs, { flag: constants.O_RDONLY | NOFOLLOW });
     const digest = createHash('sha256').update(body).digest();
     const sha256 = digest.toString('hex');
     if (sha256 !== local.sha256) throw localChanged(local.path);
@@ -309,7 +322,7 @@ async function uploadMultipart(
   const todo: number[] = [];
   for (let n = 1; n <= partCount; n++) if (!done.has(n)) todo.push(n);
   const concurrency = Math.max(1, Math.min(ctx.partConcurrency, Math.floor(PART_MEMORY_BUDGET / partSize)));
-  const fh = await open(join(ctx.vaultDir, local.path), 'r');
+  const fh = await open(join(ctx.vaultDir, local.path), constants.O_RDONLY | NOFOLLOW);
   try {
     await forEachLimit(todo, concurrency, async (n) => {
       const body = Buffer.allocUnsafe(partLength(n));
@@ -448,21 +461,27 @@ export async function downloadObject(
   replaces: LocalFile | undefined,
   target?: string,
 ): Promise<DownloadResult> {
-  const tmpDir = join(ctx.vaultDir, SYNC_DIR, 'tmp');
-  await mkdir(tmpDir, { recursive: true });
+  const tmpDir = await vaultFolder(ctx.vaultDir, `${SYNC_DIR}/tmp`, true);
   const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
   try {
     const { sha256, etag } = await fetchVerified(ctx, remote, tmp);
+    if (ctx.isKenv && !(await ctx.isKenv(tmp).catch(() => false))) {
+      throw new KenvError(
+        'NOT_KENV',
+        `${remote.path} on S3 is not a valid .kenv message, so it was not placed in the vault and was left on S3. Replace or remove it there.`,
+      );
+    }
     let path = target ?? remote.path;
     const current = await lstat(join(ctx.vaultDir, path)).catch(() => undefined);
     const expected = target === undefined ? replaces : undefined;
     const untouched = expected
-      ? !current || (current.size === expected.size && current.mtimeMs === expected.mtimeMs)
+      ? !current || (current.isFile() && current.size === expected.size && current.mtimeMs === expected.mtimeMs)
       : !current;
     if (!untouched) path = await taggedPath(ctx.vaultDir, path, 'conflict', ctx.now());
-    const abs = join(ctx.vaultDir, path);
-    await mkdir(dirname(abs), { recursive: true });
-    await rename(tmp, abs);
+    const abs = join(await vaultFolder(ctx.vaultDir, folderOf(path), true), basename(path));
+    // Replacing is only for the file the plan expected; a new name never replaces what appeared meanwhile.
+    if (untouched && current) await rename(tmp, abs);
+    else await placeNew(tmp, abs);
     const info = await lstat(abs);
     return { path, entry: { path, size: info.size, mtimeMs: info.mtimeMs, etag, sha256 } };
   } finally {
@@ -475,14 +494,13 @@ export async function downloadObject(
  * A file that changed since the scan is left alone (SYNC_LOCAL_CHANGED): the next sync uploads it.
  */
 export async function trashLocal(ctx: Pick<TransferContext, 'vaultDir' | 'now'>, local: LocalFile): Promise<void> {
-  const abs = join(ctx.vaultDir, local.path);
+  const abs = join(await vaultFolder(ctx.vaultDir, folderOf(local.path), false), basename(local.path));
   const current = await lstat(abs).catch(() => undefined);
   if (!current) return;
-  if (current.size !== local.size || current.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
+  if (!current.isFile() || current.size !== local.size || current.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
   let dest = `${TRASH_DIR}/${local.path}`;
   if (await exists(join(ctx.vaultDir, dest))) dest = await taggedPath(ctx.vaultDir, dest, 'deleted', ctx.now());
-  await mkdir(dirname(join(ctx.vaultDir, dest)), { recursive: true });
-  await rename(abs, join(ctx.vaultDir, dest));
+  await rename(abs, join(await vaultFolder(ctx.vaultDir, folderOf(dest), true), basename(dest)));
 }
 
 /**

@@ -52,6 +52,8 @@ export interface SyncIndex {
   uploads: Record<string, PendingUpload>;
   /** What the endpoint enforces, probed on the first sync (see endpoint-probe.ts). */
   endpoint?: EndpointTraits;
+  /** Objects found not to be valid .kenv messages, by path: the ETag they had. Not fetched again until it changes. */
+  rejected?: Record<string, string>;
 }
 
 export interface UploadAction {
@@ -89,11 +91,28 @@ export interface SyncPlan {
   forget: string[];
 }
 
-/** A file in the vault folder that sync leaves alone. */
+/** A file in the vault folder (or an object under the prefix) that sync leaves alone. */
 export interface SkippedFile {
   path: string;
-  /** `arrival-kenv-exists`: encrypt on arrival left a plaintext alone because `name.kenv` exists already. */
-  reason: 'not-kenv' | 'invalid-kenv' | 'unsafe-remote-key' | 'arrival-kenv-exists';
+  /**
+   * `arrival-kenv-exists`: encrypt on arrival left a plaintext alone because `name.kenv` exists already.
+   * `unsafe-name`: a local name the remote side could not carry back (see `vaultNameProblem`), never uploaded.
+   * `symlink` / `not-a-file`: never uploaded nor followed. `local-name-taken`: a remote object whose local name
+   * (or a folder on its way) is held by something sync does not manage; nothing is written there.
+   * `invalid-remote-kenv`: an object that is not a valid .kenv message; not placed in the vault, left on S3.
+   */
+  reason:
+    | 'not-kenv'
+    | 'invalid-kenv'
+    | 'unsafe-remote-key'
+    | 'arrival-kenv-exists'
+    | 'unsafe-name'
+    | 'symlink'
+    | 'not-a-file'
+    | 'local-name-taken'
+    | 'invalid-remote-kenv';
+  /** Why, when the reason alone does not say (which rule a name breaks, what holds a name). */
+  detail?: string;
 }
 
 export interface SyncReport {

@@ -1,5 +1,6 @@
 // The vault panel's service and handlers against a real S3-compatible server (s3rver behind the enforcing proxy).
 import { rm } from 'node:fs/promises';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultState } from '../../../shared/vault.js';
@@ -23,12 +24,12 @@ afterEach(async () => {
 });
 
 /** The handlers over a service whose S3 client comes from the environment, as in the app. */
-async function vaultApp() {
+async function vaultApp(extra: { confirmDeletions?: (message: string) => Promise<boolean> } = {}) {
   const userData = join((await makeApp()).dir, 'user-data');
   const settings = SettingsStore.inFolder(userData);
   const events = new RecordingSink();
   // A long poll: the test drives syncs with "Sync now", watch mode only adds its first sync.
-  const vaults = new VaultSyncService({ settings, events, watch: { pollMs: 3_600_000, debounceMs: 50 } });
+  const vaults = new VaultSyncService({ settings, events, watch: { pollMs: 3_600_000, debounceMs: 50 }, ...extra });
   disposables.push(() => vaults.dispose());
   const app = await makeApp({ settings, events, vaults });
   const statuses = () => events.events.filter((e) => e.event === 'vault:status').map((e) => e.payload as VaultState);
@@ -92,6 +93,33 @@ describe('vault panel service', () => {
     const after = await app.registry.invoke('vault:syncNow', {});
     expect(after).toMatchObject({ ok: true, value: { conflicts: [], status: { state: 'idle' } } });
     expect(await localFiles(vault)).toEqual(['doc.kenv']);
+  });
+
+  it('a sync stopped by the mass-deletion guard shows why, and "Allow these deletions once" lets it through after the dialog', async () => {
+    const asked: string[] = [];
+    let answer = false;
+    const app = await vaultApp({ confirmDeletions: async (message) => (asked.push(message), answer) });
+    const vault = await world.newVault();
+    const remote = world.newRemote();
+    for (let i = 0; i < 8; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
+    await app.registry.invoke('vault:bind', { folder: vault, remote });
+    await app.registry.invoke('vault:pause', {});
+    await app.registry.invoke('vault:syncNow', {});
+    expect(await app.registry.invoke('vault:allowDeletions', {})).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+
+    const prefix = remote.slice(`s3://${world.bucket}/`.length);
+    const keys = await remoteKeys(world.s3, remote);
+    await world.s3.send(new DeleteObjectsCommand({ Bucket: world.bucket, Delete: { Objects: keys.map((k) => ({ Key: `${prefix}/${k}` })) } }));
+    const stopped = await app.registry.invoke('vault:syncNow', {});
+    expect(stopped).toMatchObject({ ok: true, value: { status: { state: 'error', errors: [{ code: 'SYNC_MASS_DELETE', message: expect.stringContaining('8 of') }] } } });
+    expect(await localFiles(vault)).toHaveLength(8);
+
+    expect(await app.registry.invoke('vault:allowDeletions', {})).toMatchObject({ ok: true, value: { status: { state: 'error' } } });
+    expect(asked).toHaveLength(1);
+    expect(await localFiles(vault)).toHaveLength(8);
+    answer = true;
+    expect(await app.registry.invoke('vault:allowDeletions', {})).toMatchObject({ ok: true, value: { status: { state: 'idle', errors: [] } } });
+    expect(await localFiles(vault)).toEqual([]);
   });
 
   it('a saved binding resumes after a restart, and unbind forgets it', async () => {

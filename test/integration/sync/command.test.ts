@@ -1,5 +1,5 @@
 // `kenv sync` as the CLI runs it: the client comes from the environment (AWS_ENDPOINT_URL_S3 and keys).
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncCommand } from '../../../electron/core/sync/command.js';
@@ -76,6 +76,27 @@ describe('runSyncCommand', () => {
     expect(await runSyncCommand({ vaultDir: join(vault, 'missing'), remote: world.newRemote() }, c.io)).toBe(2);
     expect(await runSyncCommand({ vaultDir: vault, remote: 'https://bucket/x' }, c.io)).toBe(2);
     expect(c.err).toHaveLength(2);
+  });
+
+  it('stops with SYNC_MASS_DELETE (exit 1) when the prefix was emptied, and --max-delete 100 lets it through', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    for (let i = 0; i < 6; i++) await writeKenv(vault, `f${i}.kenv`, `f${i}`);
+    expect(await runSyncCommand({ vaultDir: vault, remote }, capture().io)).toBe(0);
+    const other = await world.newVault();
+    expect(await runSyncCommand({ vaultDir: other, remote }, capture().io)).toBe(0);
+    for (let i = 0; i < 6; i++) await rm(join(other, `f${i}.kenv`));
+    expect(await runSyncCommand({ vaultDir: other, remote, maxDeletePercent: 100 }, capture().io)).toBe(0);
+    expect(await remoteKeys(world.s3, remote)).toEqual([]);
+
+    const c = capture();
+    expect(await runSyncCommand({ vaultDir: vault, remote }, c.io)).toBe(1);
+    expect(c.out).toEqual([]);
+    expect(c.err).toEqual([expect.stringMatching(/would delete 6 of the vault folder's 6 files.*--max-delete 100.*\[SYNC_MASS_DELETE\]$/)]);
+    expect(await localFiles(vault)).toHaveLength(6);
+    expect(await runSyncCommand({ vaultDir: vault, remote, maxDeletePercent: 101 }, capture().io)).toBe(2);
+    expect(await runSyncCommand({ vaultDir: vault, remote, maxDeletePercent: 100 }, capture().io)).toBe(0);
+    expect(await localFiles(vault)).toEqual([]);
   });
 
   it('exits 1 with S3_NO_SUCH_BUCKET when the bucket does not exist', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyIndex, indexPath, loadIndex, saveIndex } from '../../../../../electron/core/sync/index-store.js';
 import { lockVault } from '../../../../../electron/core/sync/lock.js';
 import { isSafeVaultPath, toSyncError } from '../../../../../electron/core/sync/remote.js';
-import { scanVault } from '../../../../../electron/core/sync/scan.js';
+import { foldName } from '../../../../../electron/core/sync/names.js';
+import { isLocalNameTaken, scanVault } from '../../../../../electron/core/sync/scan.js';
+import { placeNew, vaultFolder } from '../../../../../electron/core/sync/vault-fs.js';
 import { MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE, choosePartSize, taggedPath } from '../../../../../electron/core/sync/transfer.js';
 
 let dir: string;
@@ -51,9 +53,65 @@ describe('isSafeVaultPath', () => {
     'C:/x.kenv',
     '.kenv-sync/index.kenv',
     '.kenv-trash/x.kenv',
+    '.KENV-SYNC/x.kenv',
+    '.Kenv-Trash/x.kenv',
     '',
+    'a/./b.kenv',
+    'a/',
+    'nul\u0000.kenv',
+    'line\nbreak.kenv',
+    'del\u007f.kenv',
+    'x.kenv:stream.kenv',
+    'd:x.kenv',
+    'what?.kenv',
+    'a|b.kenv',
+    'con.kenv',
+    'docs/LPT1.txt.kenv',
+    'aux',
+    'trailing./x.kenv',
+    'space /x.kenv',
+    `${'n'.repeat(251)}.kenv`,
+    `${'a/'.repeat(520)}x.kenv`,
   ])('refuses %j', (path) => {
     expect(isSafeVaultPath(path)).toBe(false);
+  });
+  it('counts the prefix in the 1,024 bytes of a key', () => {
+    const path = `${'a'.repeat(200)}/${'b'.repeat(200)}/x.kenv`;
+    expect(isSafeVaultPath(path)).toBe(true);
+    expect(isSafeVaultPath(path, `${'p'.repeat(700)}/`)).toBe(false);
+  });
+  it('accepts names with spaces, dots, non-ASCII letters and Kenv-like names below the root', () => {
+    for (const ok of ['Q3 report (final).pdf.kenv', 'ünïcödé/日本.kenv', 'a/.kenv-sync/x.kenv', 'console.kenv', '.hidden.kenv']) {
+      expect(isSafeVaultPath(ok)).toBe(true);
+    }
+  });
+  it('folds names that are one file on macOS and Windows', () => {
+    expect(foldName('Report.KENV')).toBe(foldName('report.kenv'));
+    expect(foldName('caf\u00e9.kenv')).toBe(foldName('cafe\u0301.kenv'));
+  });
+});
+
+describe('vaultFolder', () => {
+  it('creates real folders inside the vault and refuses any link on the way, even one pointing inside', async () => {
+    expect(await vaultFolder(dir, 'a/b', true)).toBe(join(await realpath(dir), 'a', 'b'));
+    const outside = await mkdtemp(join(tmpdir(), 'kenv-outside-'));
+    try {
+      await symlink(outside, join(dir, 'out'), 'dir');
+      await symlink(join(dir, 'a'), join(dir, 'in'), 'dir');
+      await expect(vaultFolder(dir, 'out/x', true)).rejects.toMatchObject({ code: 'SYNC_UNSAFE_PATH' });
+      await expect(vaultFolder(dir, 'in/b', false)).rejects.toMatchObject({ code: 'SYNC_UNSAFE_PATH' });
+      await writeFile(join(dir, 'file'), 'x');
+      await expect(vaultFolder(dir, 'file/x', true)).rejects.toMatchObject({ code: 'SYNC_UNSAFE_PATH' });
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+  it('never replaces a file that appeared at a new name', async () => {
+    await writeFile(join(dir, 'tmp'), 'new');
+    await writeFile(join(dir, 'dest'), 'there first');
+    await expect(placeNew(join(dir, 'tmp'), join(dir, 'dest'))).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(join(dir, 'dest'), 'utf8')).toBe('there first');
   });
 });
 
@@ -135,5 +193,26 @@ describe('scanVault', () => {
     const second = await scanVault(dir, { 'a.kenv': { ...a, etag: 'e', sha256: 'from-index' } }, isKenv);
     expect(second.files.get('a.kenv')?.sha256).toBe('from-index');
     expect(checked).toBe(1);
+  });
+  it('reports links, special and unsafe names once and marks what they hold as taken', async () => {
+    await writeFile(join(dir, 'a.kenv'), 'AAAA');
+    await symlink(join(dir, 'a.kenv'), join(dir, 'link.kenv'));
+    await symlink(dir, join(dir, 'loop'), 'dir');
+    await mkdir(join(dir, 'C:'));
+    await writeFile(join(dir, 'C:', 'x.kenv'), 'X');
+    await mkdir(join(dir, 'folder.kenv'));
+    const scan = await scanVault(dir, {}, async () => true);
+    expect([...scan.files.keys()]).toEqual(['a.kenv']);
+    expect(scan.skipped).toEqual([
+      expect.objectContaining({ path: 'C:', reason: 'unsafe-name' }),
+      { path: 'link.kenv', reason: 'symlink' },
+      { path: 'loop', reason: 'symlink' },
+    ]);
+    expect(isLocalNameTaken(scan, 'loop/a.kenv')).toBe('loop');
+    expect(isLocalNameTaken(scan, 'link.kenv')).toBe('link.kenv');
+    expect(isLocalNameTaken(scan, 'folder.kenv')).toBe('folder.kenv');
+    expect(isLocalNameTaken(scan, 'folder.kenv/inside.kenv')).toBeUndefined();
+    expect(isLocalNameTaken(scan, 'a.kenv')).toBeUndefined();
+    expect(isLocalNameTaken(scan, 'new/b.kenv')).toBeUndefined();
   });
 });
