@@ -3,6 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { KenvError } from '../core/errors.js';
 import { errnoText } from '../core/atomic-output.js';
 import type { EncryptionContext } from '../core/keyring/types.js';
+import { rsaKeyFromPem } from '../core/keyring/rsa.js';
+import type { KeyObject } from 'node:crypto';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -49,4 +51,15 @@ export async function readRawAesKey(path: string): Promise<Buffer> {
     'INVALID_KEY',
     `The raw AES key file ${path} must hold exactly 32 bytes or their base64 (44 characters); it holds ${bytes.length} bytes. Make one with: head -c 32 /dev/urandom > ${path}`,
   );
+}
+
+/** Reads a PEM RSA key file: a public key, or a private key (whose public half is derived for encrypting). */
+export async function readRsaKey(path: string): Promise<{ publicKey: KeyObject; privateKey?: KeyObject }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new KenvError('INVALID_KEY', `Cannot read the RSA key file ${path}: ${errnoText(e)}.`, { cause: e });
+  }
+  return rsaKeyFromPem(text, `The RSA key file ${path}`);
 }

@@ -50,6 +50,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
       .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
       .option('--raw-aes-name <name>', 'raw AES key name')
+      .option('--raw-rsa-key <file>', 'raw RSA key, PEM: public or private to encrypt, private to decrypt')
+      .option('--raw-rsa-namespace <ns>', 'raw RSA key namespace (the ESDK provider id)')
+      .option('--raw-rsa-name <name>', 'raw RSA key name')
+      .option('--raw-rsa-padding <padding>', 'raw RSA padding: oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512 or pkcs1')
       .option('--profile <profile>', 'AWS profile for KMS (default: AWS_PROFILE or default)')
       .option('--region <region>', 'AWS Region for KMS keys given without an ARN');
 

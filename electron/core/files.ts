@@ -154,9 +154,9 @@ export function messageInfo(header: ParsedHeader): MessageInfo {
     messageId: header.messageId.toString('hex'),
     encryptionContext: { ...header.encryptionContext },
     encryptedDataKeys: header.encryptedDataKeys.map((edk) =>
-      edk.providerId === 'aws-kms'
+      edk.providerId === 'aws-kms' || edk.providerId === 'aws-kms-rsa'
         ? { providerId: edk.providerId, keyArn: edk.providerInfo.toString('utf8') }
-        : { providerId: edk.providerId, keyName: describeEdk(edk).replace(`raw AES key ${edk.providerId}/`, '') },
+        : { providerId: edk.providerId, keyName: describeEdk(edk).replace(/^raw (AES|RSA) key /, '').slice(edk.providerId.length + 1) },
     ),
     frameLength: header.frameLength,
     headerLength: header.bytes.length,
