@@ -1,5 +1,12 @@
 import { KenvError } from '../core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { errnoText } from '../core/atomic-output.js';
+import { whoami } from '../core/aws/whoami.js';
+import { loadProfile, profileName, resolveRegion } from '../core/aws/profiles.js';
 import { KmsKeyring } from '../core/keyring/kms-keyring.js';
+import { KmsRsaDiscoveryKeyring, KmsRsaKeyring } from '../core/keyring/kms-rsa-keyring.js';
+import { parseRecipient } from '../core/keyring/recipient.js';
+import { TrustedAccounts, parseTrustedAccounts, partitionOfRegion } from '../core/kms/trust.js';
 import { type AttemptingKeyring, MultiKeyring } from '../core/keyring/multi-keyring.js';
 import { RawAesKeyring } from '../core/keyring/raw-aes-keyring.js';
 import { RawRsaKeyring } from '../core/keyring/raw-rsa-keyring.js';
@@ -16,6 +23,10 @@ export interface KeyOptions {
   rawRsaNamespace?: string;
   rawRsaName?: string;
   rawRsaPadding?: string;
+  /** Recipient files of KMS RSA keys (encrypt, offline). */
+  recipient?: string[];
+  /** Accounts whose KMS keys a decrypt may call, besides the identity's own. */
+  trustAccount?: string[];
   profile?: string;
   region?: string;
 }
@@ -33,6 +44,18 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
   }
   const clients = defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
   if (opts.key?.length) keyrings.push(new KmsKeyring({ keyIds: opts.key, clients }));
+  if (opts.recipient?.length && purpose === 'decrypt') {
+    throw new KenvError('INVALID_ARGUMENT', '--recipient is for encrypting; a file made for a recipient decrypts with the KMS key it names (no flag needed).');
+  }
+  for (const file of opts.recipient ?? []) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${file}: ${errnoText(e)}.`, { cause: e });
+    }
+    keyrings.push(new KmsRsaKeyring(parseRecipient(text, `The recipient file ${file}`)));
+  }
   if (opts.rawAesKey && opts.rawAesNamespace && opts.rawAesName) {
     keyrings.push(new RawAesKeyring({ namespace: opts.rawAesNamespace, name: opts.rawAesName, key: await readRawAesKey(opts.rawAesKey) }));
   }
@@ -56,9 +79,32 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
     const keys = purpose === 'encrypt' ? { publicKey: key.publicKey } : key.privateKey ? { privateKey: key.privateKey } : {};
     keyrings.push(new RawRsaKeyring({ namespace: opts.rawRsaNamespace, name: opts.rawRsaName, padding: opts.rawRsaPadding, ...keys }));
   }
-  if (purpose === 'decrypt' && !opts.key?.length) keyrings.push(new KmsKeyring({ clients }));
+  if (purpose === 'decrypt') {
+    const keyArns = (opts.key ?? []).filter((k) => k.startsWith('arn:') && k.includes(':key/'));
+    if (opts.key?.length) {
+      if (keyArns.length) keyrings.push(new KmsRsaDiscoveryKeyring({ clients, keyArns }));
+    } else {
+      const region = await resolveRegion(opts);
+      const trust = await trustedAccounts(opts, region);
+      keyrings.push(new KmsKeyring({ clients, trust, ...(region ? { region } : {}) }));
+      keyrings.push(new KmsRsaDiscoveryKeyring({ clients, trust }));
+    }
+  } else if (opts.trustAccount?.length) {
+    throw new KenvError('INVALID_ARGUMENT', '--trust-account is for decrypting: it names accounts whose KMS keys Kenv may call for a file.');
+  }
   if (keyrings.length === 0) {
     throw new KenvError('INVALID_ARGUMENT', 'Encrypting needs a key: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN) or a raw AES key.');
   }
   return new MultiKeyring(keyrings);
+}
+
+/**
+ * The accounts a discovery decrypt may call KMS in: the identity's (asked of STS only when needed), the
+ * `--trust-account` ones and the profile's `kenv_trusted_accounts`, in the partition of the identity's Region.
+ */
+async function trustedAccounts(opts: KeyOptions, region: string | undefined): Promise<TrustedAccounts> {
+  const profile = await loadProfile(profileName(opts.profile)).catch(() => undefined);
+  const listed = [...(opts.trustAccount ?? []), ...parseTrustedAccounts(profile?.settings.kenv_trusted_accounts)];
+  const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(region ? { region } : {}) };
+  return new TrustedAccounts(listed, partitionOfRegion(region), async () => (await whoami(aws)).account);
 }

@@ -239,7 +239,7 @@ describe('the renderer in Chromium', () => {
     const cliOut = join(drops, 'cli');
     await mkdir(cliOut);
     const decrypted = await runKenv(['decrypt', '--out', cliOut, join(drops, 'q3-report.pdf.kenv')], {
-      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
+      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
     });
     expect(decrypted.stderr).toBe('');
     expect(decrypted.code).toBe(0);

@@ -5,6 +5,7 @@ import { serializeEncryptionContext } from '../format/context.js';
 import { DATA_KEY_LENGTH, suiteById, suiteHex } from '../format/suites.js';
 import { type KmsClientFactory, defaultKmsClientFactory, isKeyArn, regionOfKey } from '../kms/client.js';
 import { kmsError } from '../kms/errors.js';
+import type { TrustedAccounts } from '../kms/trust.js';
 import { noKeyOpened } from './attempts.js';
 import { mrkMatchForDecrypt } from './mrk.js';
 import { KMS_RSA_ALGORITHMS, type KmsRsaAlgorithm, rsaEncrypt, sameBytes } from './rsa.js';
@@ -147,5 +148,65 @@ function refuseSignedSuite(suiteId: number): void {
       'INVALID_ARGUMENT',
       `KMS RSA keys (recipients) cannot be used with the signed suite ${suiteHex(suiteId)}: anyone holding the public key can make such a file, so a signature would prove nothing. Encrypt without --sign.`,
     );
+  }
+}
+
+export interface KmsRsaDiscoveryOptions {
+  clients?: KmsClientFactory;
+  /** Only data keys wrapped under these key ARNs (multi-Region keys match across Regions); all when absent. */
+  keyArns?: string[];
+  /** Without `keyArns`: the accounts whose keys KMS may be asked about (see KmsKeyringOptions.trust). */
+  trust?: TrustedAccounts;
+}
+
+/**
+ * Decrypts KMS RSA data keys with the key named in each one, as a KMS RSA keyring configured for that key would.
+ *
+ * A file does not record which of the key's two algorithms wrapped its data key, so each is tried in turn
+ * (RSAES_OAEP_SHA_256 first, the default) while KMS answers InvalidCiphertextException.
+ */
+export class KmsRsaDiscoveryKeyring {
+  constructor(private readonly opts: KmsRsaDiscoveryOptions = {}) {}
+
+  async unwrapDataKey(req: UnwrapRequest): Promise<Buffer> {
+    const result = await this.tryUnwrap(req);
+    if (Buffer.isBuffer(result)) return result;
+    throw noKeyOpened(req.edks, result);
+  }
+
+  async wrapDataKey(): Promise<never> {
+    throw new KenvError('INVALID_ARGUMENT', 'Encrypting for a KMS RSA key needs its recipient file: pass --recipient FILE.');
+  }
+
+  async tryUnwrap(req: UnwrapRequest): Promise<Buffer | UnwrapAttempt[]> {
+    const attempts: UnwrapAttempt[] = [];
+    for (const edk of req.edks) {
+      if (edk.providerId !== KMS_RSA_PROVIDER_ID) continue;
+      const stored = edk.providerInfo.toString('utf8');
+      let keyArn = stored;
+      if (this.opts.keyArns) {
+        const configured = this.opts.keyArns.find((k) => mrkMatchForDecrypt(k, stored));
+        if (!configured) continue;
+        keyArn = configured;
+      } else if (isKeyArn(stored) && this.opts.trust) {
+        const refusal = await this.opts.trust.refusal(stored);
+        if (refusal) {
+          attempts.push({ key: stored, code: 'UNTRUSTED_KEY_ACCOUNT', reason: refusal });
+          continue;
+        }
+      }
+      if (!isKeyArn(keyArn)) {
+        attempts.push({ key: keyArn || '(empty)', code: 'NO_KEY_OPENED', reason: 'the stored key ARN of this KMS RSA data key is not a KMS key ARN' });
+        continue;
+      }
+      for (const algorithm of ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'] as const) {
+        const keyring = new KmsRsaKeyring({ keyArn, algorithm, ...(this.opts.clients ? { clients: this.opts.clients } : {}) });
+        const result = await keyring.tryUnwrap({ ...req, edks: [{ ...edk, providerInfo: Buffer.from(keyArn, 'utf8') }] });
+        if (Buffer.isBuffer(result)) return result;
+        attempts.push(...result);
+        if (!result.every((a) => a.code === 'KMS_INVALID_CIPHERTEXT')) break;
+      }
+    }
+    return attempts;
   }
 }
