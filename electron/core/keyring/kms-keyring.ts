@@ -119,8 +119,8 @@ export class KmsKeyring implements Keyring {
         try {
           const out = await this.send(keyId, 'Decrypt', (client) =>
             client.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: edk.ciphertext, EncryptionContext: req.context })),
-            // An alias is regional: ask the Region the data key was wrapped in.
-            regionOfKey(arn),
+            // A key ARN names its Region (a replica's, say); an alias is regional: ask the Region the data key was wrapped in.
+            regionOfKey(keyId) ?? regionOfKey(arn),
           );
           if (out.KeyId !== expected || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
             out.Plaintext?.fill(0);
