@@ -213,3 +213,17 @@ describe('multi-Region keys', () => {
     }
   });
 });
+
+describe('kenv keys', () => {
+  it('shows a multi-Region key with its primary and replicas, and RSA keys for people without AWS', async () => {
+    const primary = (await kmsClient(kms).send(new CreateKeyCommand({ MultiRegion: true, Description: 'shared' }))).KeyMetadata!;
+    await kmsClient(kms).send(new ReplicateKeyCommand({ KeyId: primary.Arn!, ReplicaRegion: 'ap-south-1' }));
+    const out = await runKenv(['keys'], { env });
+    expect(out.code).toBe(0);
+    const text = out.stdout.toString();
+    expect(text).toContain(`${primary.KeyId}: primary in us-east-1; replicas in ap-south-1`);
+    expect(text).toMatch(new RegExp(`For people without AWS[\\s\\S]*RSA_3072  ${rsaArn}`));
+    const replica = await runKenv(['keys', '--region', 'ap-south-1'], { env });
+    expect(replica.stdout.toString()).toMatch(new RegExp(`${primary.KeyId} +Enabled .* replica `));
+  });
+});
