@@ -36,6 +36,8 @@ export const Settings = z.object({
   lastKeyId: keyId.nullable(),
   /** The vault folder bound to an S3 prefix (the vault panel); absent when none is bound. */
   vaultBinding: VaultBinding.nullable().optional(),
+  /** Accounts besides the identity's own whose KMS keys decrypting may call (the ESDK discovery filter). */
+  trustedAccounts: z.array(z.string().regex(/^\d{12}$/)).max(100).optional(),
 }).strict();
 export type Settings = z.infer<typeof Settings>;
 

@@ -1,12 +1,10 @@
 import { KenvError } from '../core/errors.js';
 import { readFile } from 'node:fs/promises';
 import { errnoText } from '../core/atomic-output.js';
-import { whoami } from '../core/aws/whoami.js';
-import { loadProfile, profileName, resolveRegion } from '../core/aws/profiles.js';
 import { KmsKeyring } from '../core/keyring/kms-keyring.js';
 import { KmsRsaDiscoveryKeyring, KmsRsaKeyring } from '../core/keyring/kms-rsa-keyring.js';
 import { parseRecipient } from '../core/keyring/recipient.js';
-import { TrustedAccounts, parseTrustedAccounts, partitionOfRegion } from '../core/kms/trust.js';
+import { trustedAccountsOf } from '../core/kms/trust.js';
 import { type AttemptingKeyring, MultiKeyring } from '../core/keyring/multi-keyring.js';
 import { RawAesKeyring } from '../core/keyring/raw-aes-keyring.js';
 import { RawRsaKeyring } from '../core/keyring/raw-rsa-keyring.js';
@@ -84,8 +82,7 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
     if (opts.key?.length) {
       if (keyArns.length) keyrings.push(new KmsRsaDiscoveryKeyring({ clients, keyArns }));
     } else {
-      const region = await resolveRegion(opts);
-      const trust = await trustedAccounts(opts, region);
+      const { trust, region } = await trustedAccountsOf({ profile: opts.profile, region: opts.region, listed: opts.trustAccount ?? [] });
       keyrings.push(new KmsKeyring({ clients, trust, ...(region ? { region } : {}) }));
       keyrings.push(new KmsRsaDiscoveryKeyring({ clients, trust }));
     }
@@ -96,15 +93,4 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
     throw new KenvError('INVALID_ARGUMENT', 'Encrypting needs a key: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN) or a raw AES key.');
   }
   return new MultiKeyring(keyrings);
-}
-
-/**
- * The accounts a discovery decrypt may call KMS in: the identity's (asked of STS only when needed), the
- * `--trust-account` ones and the profile's `kenv_trusted_accounts`, in the partition of the identity's Region.
- */
-async function trustedAccounts(opts: KeyOptions, region: string | undefined): Promise<TrustedAccounts> {
-  const profile = await loadProfile(profileName(opts.profile)).catch(() => undefined);
-  const listed = [...(opts.trustAccount ?? []), ...parseTrustedAccounts(profile?.settings.kenv_trusted_accounts)];
-  const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(region ? { region } : {}) };
-  return new TrustedAccounts(listed, partitionOfRegion(region), async () => (await whoami(aws)).account);
 }

@@ -23,6 +23,7 @@ import { defaultKmsClientFactory, type KmsClientFactory } from '../core/kms/clie
 import { registerAppScheme, serveRenderer } from './protocol.js';
 import { electronShell } from './shell.js';
 import { createMainWindow, denyAllPermissions, harden } from './window.js';
+import { trustedAccountsOf } from '../core/kms/trust.js';
 
 // out/electron/main/index.js → the repository (or app.asar) root.
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -89,7 +90,8 @@ async function start(): Promise<void> {
   };
   const settings = SettingsStore.inFolder(app.getPath('userData'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
-  const vault = coreVault(() => clients, cache);
+  const vault = coreVault(() => clients, cache, async () =>
+    trustedAccountsOf({ profile, listed: (await settings.get()).trustedAccounts ?? [] }));
   const jobs = new JobQueue(vault, events);
   const shell = electronShell(() => mainWindow);
   const privateOpens = new PrivateOpens(vault, shell, events);

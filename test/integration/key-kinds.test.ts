@@ -227,3 +227,27 @@ describe('kenv keys', () => {
     expect(replica.stdout.toString()).toMatch(new RegExp(`${primary.KeyId} +Enabled .* replica `));
   });
 });
+
+describe('raw RSA keys on the command line', () => {
+  it('encrypts with a public or a private PEM, decrypts with the private PEM, refuses a public PEM on decrypt', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const privatePem = file('rsa-private.pem', pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    const publicPem = file('rsa-public.pem', pair.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+    const flags = (pem: string) => ['--raw-rsa-key', pem, '--raw-rsa-namespace', 'team', '--raw-rsa-name', 'laptop', '--raw-rsa-padding', 'oaep-sha256'];
+    for (const [name, pem] of [['pub', publicPem], ['priv', privatePem]] as const) {
+      const input = file(`raw-${name}.txt`, `raw rsa ${name}`);
+      const enc = await runKenv(['encrypt', input, ...flags(pem)], { env: offline() });
+      expect(enc.stderr).toBe('');
+      const dec = await runKenv(['decrypt', `${input}.kenv`, '--out', join(dir, `raw-${name}-out`), ...flags(privatePem)], { env: offline() });
+      expect(dec.stderr).toBe('');
+      expect(readFileSync(join(dir, `raw-${name}-out`, `raw-${name}.txt`), 'utf8')).toBe(`raw rsa ${name}`);
+    }
+    const refused = await runKenv(['decrypt', join(dir, 'raw-pub.txt.kenv'), '--out', join(dir, 'raw-x'), ...flags(publicPem)], { env: offline() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/needs the private key.*\[INVALID_KEY\]/);
+    const badPadding = await runKenv(['encrypt', file('raw-pad.txt', 'x'), ...flags(publicPem).slice(0, 6), '--raw-rsa-padding', 'oaep-md5'], { env: offline() });
+    expect(badPadding.code).toBe(2);
+    expect(badPadding.stderr).toMatch(/--raw-rsa-padding must be one of/);
+  });
+});

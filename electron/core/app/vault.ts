@@ -1,6 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
+import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
+import { MultiKeyring } from '../keyring/multi-keyring.js';
+import type { TrustedAccounts } from '../kms/trust.js';
 import type { KmsClientFactory } from '../kms/client.js';
 import type { DataKeyCache } from './data-key-cache.js';
 import type { VaultOps } from './services.js';
@@ -11,7 +14,12 @@ import type { VaultOps } from './services.js';
  * Frame encryption and decryption already run on the core's worker pool, so the calling thread (Electron's main
  * process) only moves bytes and awaits KMS. `clients` is read on every call because switching profiles replaces it.
  */
-export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache): VaultOps {
+export function coreVault(
+  clients: () => KmsClientFactory,
+  cache?: DataKeyCache,
+  /** Whose keys a decrypt may call KMS for, and the home Region for multi-Region keys; absent: every account. */
+  trust?: () => Promise<{ trust: TrustedAccounts; region: string | undefined }>,
+): VaultOps {
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
@@ -26,7 +34,12 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
     },
     async decryptFile(inputPath, opts) {
-      const kms = new KmsKeyring({ clients: clients() });
+      const filter = trust ? await trust() : undefined;
+      const discovery = { clients: clients(), ...(filter ? { trust: filter.trust } : {}) };
+      const kms = new MultiKeyring([
+        new KmsKeyring({ ...discovery, ...(filter?.region ? { region: filter.region } : {}) }),
+        new KmsRsaDiscoveryKeyring(discovery),
+      ]);
       const keyring = cache ? cache.keyring(kms, '', await sizeOf(inputPath)) : kms;
       const result = await decryptFile(inputPath, {
         keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),

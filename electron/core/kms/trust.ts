@@ -1,3 +1,5 @@
+import { loadProfile, profileName, resolveRegion } from '../aws/profiles.js';
+import { whoami } from '../aws/whoami.js';
 import { KenvError } from '../errors.js';
 import { parseKmsArn } from '../keyring/mrk.js';
 
@@ -52,6 +54,20 @@ export function partitionOfRegion(region: string | undefined): string {
   if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
   if (region.startsWith('us-isof-')) return 'aws-iso-f';
   return 'aws';
+}
+
+/**
+ * The trusted accounts of a profile: `listed` (the CLI's --trust-account, the app's setting), the profile's
+ * `kenv_trusted_accounts`, and the identity's own account (STS GetCallerIdentity, asked only when needed), in the
+ * partition of the profile's Region.
+ */
+export async function trustedAccountsOf(opts: { profile?: string | undefined; region?: string | undefined; listed?: readonly string[] }): Promise<{ trust: TrustedAccounts; region: string | undefined }> {
+  const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) };
+  const region = await resolveRegion(aws);
+  const profile = await loadProfile(profileName(opts.profile)).catch(() => undefined);
+  const listed = [...(opts.listed ?? []), ...parseTrustedAccounts(profile?.settings.kenv_trusted_accounts)];
+  const trust = new TrustedAccounts(listed, partitionOfRegion(region), async () => (await whoami({ ...aws, ...(region ? { region } : {}) })).account);
+  return { trust, region };
 }
 
 /** Account ids from a `kenv_trusted_accounts` profile setting: separated by commas or white space. */
