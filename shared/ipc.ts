@@ -72,6 +72,8 @@ export interface KeySummary {
   description: string;
   enabled: boolean;
   region: string;
+  /** RSA_2048/3072/4096 for an RSA key: not picked to encrypt, offered "for people without AWS" (recipient file). */
+  keySpec?: string;
 }
 
 /** A dropped or chosen file once folders are expanded: what the app will do with it. */
@@ -137,6 +139,7 @@ export const requestSchemas = {
   'identity:useProfile': z.object({ profile: z.string().min(1).max(256) }).strict(),
   'identity:signIn': empty,
   'keys:list': empty,
+  'keys:exportRecipient': z.object({ keyArn: keyId }).strict(),
   'files:plan': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
   'files:inspect': z.object({ path: filePath }).strict(),
   'jobs:start': z.object({
@@ -176,6 +179,8 @@ export interface ResponseMap {
   'identity:useProfile': Identity;
   'identity:signIn': Identity;
   'keys:list': KeySummary[];
+  /** The saved recipient file, or null when the save dialog was cancelled. */
+  'keys:exportRecipient': { path: string } | null;
   'files:plan': PlannedFile[];
   'files:inspect': FileDetails;
   'jobs:start': Job[];

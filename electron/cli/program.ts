@@ -359,7 +359,7 @@ export function describeMessage(file: string, info: MessageInfo): string[] {
   for (const [k, v] of context) lines.push(`    ${k} = ${k === 'aws-crypto-public-key' ? `${v.slice(0, 16)}… (signing key)` : v}`);
   lines.push(`  data keys       ${info.encryptedDataKeys.length}`);
   for (const edk of info.encryptedDataKeys) {
-    lines.push(edk.keyArn ? `    ${edk.providerId}  ${edk.keyArn}` : `    raw AES  ${edk.providerId}/${edk.keyName ?? '?'}`);
+    lines.push(edk.keyArn ? `    ${edk.providerId}  ${edk.keyArn}` : `    ${edk.keyKind ?? 'raw AES'}  ${edk.providerId}/${edk.keyName ?? '?'}`);
   }
   return lines;
 }

@@ -54,7 +54,7 @@ export interface MessageInfo {
   /** Hex. */
   messageId: string;
   encryptionContext: EncryptionContext;
-  encryptedDataKeys: { providerId: string; keyArn?: string; keyName?: string }[];
+  encryptedDataKeys: { providerId: string; keyArn?: string; keyName?: string; keyKind?: 'raw AES' | 'raw RSA' }[];
   frameLength: number;
   headerLength: number;
 }
@@ -156,7 +156,11 @@ export function messageInfo(header: ParsedHeader): MessageInfo {
     encryptedDataKeys: header.encryptedDataKeys.map((edk) =>
       edk.providerId === 'aws-kms' || edk.providerId === 'aws-kms-rsa'
         ? { providerId: edk.providerId, keyArn: edk.providerInfo.toString('utf8') }
-        : { providerId: edk.providerId, keyName: describeEdk(edk).replace(/^raw (AES|RSA) key /, '').slice(edk.providerId.length + 1) },
+        : {
+            providerId: edk.providerId,
+            keyName: describeEdk(edk).replace(/^raw (AES|RSA) key /, '').slice(edk.providerId.length + 1),
+            keyKind: describeEdk(edk).startsWith('raw RSA') ? ('raw RSA' as const) : ('raw AES' as const),
+          },
     ),
     frameLength: header.frameLength,
     headerLength: header.bytes.length,

@@ -243,6 +243,8 @@ describe('raw RSA keys on the command line', () => {
       expect(dec.stderr).toBe('');
       expect(readFileSync(join(dir, `raw-${name}-out`, `raw-${name}.txt`), 'utf8')).toBe(`raw rsa ${name}`);
     }
+    const inspected = await runKenv(['inspect', join(dir, 'raw-pub.txt.kenv')], { env: offline() });
+    expect(inspected.stdout.toString()).toContain('raw RSA  team/laptop');
     const refused = await runKenv(['decrypt', join(dir, 'raw-pub.txt.kenv'), '--out', join(dir, 'raw-x'), ...flags(publicPem)], { env: offline() });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/needs the private key.*\[INVALID_KEY\]/);

@@ -36,6 +36,8 @@ export interface IdentityService {
 /** The KMS keys the current identity can use. */
 export interface KeyCatalogue {
   list(): Promise<KeySummary[]>;
+  /** The recipient file text of an RSA key (KMS GetPublicKey): what people without AWS encrypt for. */
+  recipientFile?(keyArn: string): Promise<string>;
 }
 
 /** What only the desktop shell can do: OS dialogs and the file manager. The test bridge passes its own. */
@@ -44,6 +46,8 @@ export interface DesktopShell {
   openPath(path: string): Promise<void>;
   chooseFiles(): Promise<string[]>;
   chooseFolder(): Promise<string | null>;
+  /** A native save dialog; null when cancelled. */
+  chooseSaveFile?(title: string, defaultName: string): Promise<string | null>;
 }
 
 /** Where events for the renderer go (webContents.send in Electron, the socket in the bridge). */
