@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, ReplicateKeyCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serializeEncryptionContext } from '../../electron/core/format/context.js';
 import { parseHeader } from '../../electron/core/format/header.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
@@ -11,6 +11,8 @@ import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-
 
 // Every kind of KMS key through the built CLI against the local KMS: RSA recipients, multi-Region replicas,
 // keys of other accounts and the trusted-accounts filter.
+// Many CLI runs and RSA key generation: on a loaded 2-core machine these take minutes, not seconds.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
 let dir: string;

@@ -2,10 +2,12 @@ import { constants, createHash, createPublicKey, publicEncrypt, randomBytes } fr
 import {
   CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GetPublicKeyCommand, ReplicateKeyCommand,
 } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
 
+// Many CLI runs and RSA key generation: on a loaded 2-core machine these take minutes, not seconds.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
 beforeAll(async () => {
