@@ -40,6 +40,7 @@ export const ErrorCodes = {
   SSO_EXPIRED: 'The AWS SSO session has expired.',
   NO_REGION: 'No AWS Region is configured.',
   INVALID_KEY: 'A key argument is not valid.',
+  UNTRUSTED_KEY_ACCOUNT: 'The file names a KMS key in an account you do not trust; KMS was not called.',
 
   // Identity (issue 3): sign-in and the OS keychain.
   SSO_LOGIN_FAILED: 'Signing in with IAM Identity Center did not complete.',

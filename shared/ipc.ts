@@ -38,6 +38,8 @@ export const Settings = z.object({
   vaultBinding: VaultBinding.nullable().optional(),
   /** Files with more encrypted data keys are refused before any KMS call (the ESDK's maximum; 65535: no limit). */
   maxDataKeys: z.number().int().min(1).max(65_535),
+  /** Accounts besides the identity's own whose KMS keys decrypting may call (the ESDK discovery filter). */
+  trustedAccounts: z.array(z.string().regex(/^\d{12}$/)).max(100).optional(),
 }).strict();
 export type Settings = z.infer<typeof Settings>;
 
@@ -73,6 +75,8 @@ export interface KeySummary {
   description: string;
   enabled: boolean;
   region: string;
+  /** RSA_2048/3072/4096 for an RSA key: not picked to encrypt, offered "for people without AWS" (recipient file). */
+  keySpec?: string;
 }
 
 /** A dropped or chosen file once folders are expanded: what the app will do with it. */
@@ -138,6 +142,7 @@ export const requestSchemas = {
   'identity:useProfile': z.object({ profile: z.string().min(1).max(256) }).strict(),
   'identity:signIn': empty,
   'keys:list': empty,
+  'keys:exportRecipient': z.object({ keyArn: keyId }).strict(),
   'files:plan': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
   'files:inspect': z.object({ path: filePath }).strict(),
   'jobs:start': z.object({
@@ -179,6 +184,8 @@ export interface ResponseMap {
   'identity:useProfile': Identity;
   'identity:signIn': Identity;
   'keys:list': KeySummary[];
+  /** The saved recipient file, or null when the save dialog was cancelled. */
+  'keys:exportRecipient': { path: string } | null;
   'files:plan': PlannedFile[];
   'files:inspect': FileDetails;
   'jobs:start': Job[];

@@ -24,7 +24,7 @@ if (demo) {
   kms = await startLocalKms({ stateDir: join(homedir(), '.kenv-demo'), region: 'us-east-1' });
   console.log(`Local KMS at ${kms.url}. ${LOCAL_KMS_WARNING}`);
   Object.assign(env, {
-    AWS_ENDPOINT_URL_KMS: kms.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIAKENVDEMO00000000',
+    AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIAKENVDEMO00000000',
     AWS_SECRET_ACCESS_KEY: 'kenv-demo-not-a-secret', AWS_PROFILE: '',
   });
 }

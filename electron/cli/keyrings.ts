@@ -1,15 +1,30 @@
 import { KenvError } from '../core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { errnoText } from '../core/atomic-output.js';
 import { KmsKeyring } from '../core/keyring/kms-keyring.js';
+import { KmsRsaDiscoveryKeyring, KmsRsaKeyring } from '../core/keyring/kms-rsa-keyring.js';
+import { parseRecipient } from '../core/keyring/recipient.js';
+import { trustedAccountsOf } from '../core/kms/trust.js';
 import { type AttemptingKeyring, MultiKeyring } from '../core/keyring/multi-keyring.js';
 import { RawAesKeyring } from '../core/keyring/raw-aes-keyring.js';
+import { RawRsaKeyring } from '../core/keyring/raw-rsa-keyring.js';
+import { RSA_PADDINGS, isRsaPadding } from '../core/keyring/rsa.js';
 import { defaultKmsClientFactory } from '../core/kms/client.js';
-import { readRawAesKey } from './options.js';
+import { readRawAesKey, readRsaKey } from './options.js';
 
 export interface KeyOptions {
   key?: string[];
   rawAesKey?: string;
   rawAesNamespace?: string;
   rawAesName?: string;
+  rawRsaKey?: string;
+  rawRsaNamespace?: string;
+  rawRsaName?: string;
+  rawRsaPadding?: string;
+  /** Recipient files of KMS RSA keys (encrypt, offline). */
+  recipient?: string[];
+  /** Accounts whose KMS keys a decrypt may call, besides the identity's own. */
+  trustAccount?: string[];
   profile?: string;
   region?: string;
 }
@@ -27,10 +42,53 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
   }
   const clients = defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
   if (opts.key?.length) keyrings.push(new KmsKeyring({ keyIds: opts.key, clients }));
+  if (opts.recipient?.length && purpose === 'decrypt') {
+    throw new KenvError('INVALID_ARGUMENT', '--recipient is for encrypting; a file made for a recipient decrypts with the KMS key it names (no flag needed).');
+  }
+  for (const file of opts.recipient ?? []) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${file}: ${errnoText(e)}.`, { cause: e });
+    }
+    keyrings.push(new KmsRsaKeyring(parseRecipient(text, `The recipient file ${file}`)));
+  }
   if (opts.rawAesKey && opts.rawAesNamespace && opts.rawAesName) {
     keyrings.push(new RawAesKeyring({ namespace: opts.rawAesNamespace, name: opts.rawAesName, key: await readRawAesKey(opts.rawAesKey) }));
   }
-  if (purpose === 'decrypt' && !opts.key?.length) keyrings.push(new KmsKeyring({ clients }));
+  const rsa = [opts.rawRsaKey, opts.rawRsaNamespace, opts.rawRsaName, opts.rawRsaPadding];
+  if (rsa.some(Boolean)) {
+    if (!opts.rawRsaKey || !opts.rawRsaNamespace || !opts.rawRsaName || !opts.rawRsaPadding) {
+      throw new KenvError(
+        'INVALID_ARGUMENT',
+        `A raw RSA key needs all four of --raw-rsa-key FILE.pem, --raw-rsa-namespace NS, --raw-rsa-name NAME and --raw-rsa-padding (${RSA_PADDINGS.join('|')}).`,
+      );
+    }
+    if (!isRsaPadding(opts.rawRsaPadding)) {
+      throw new KenvError('INVALID_ARGUMENT', `--raw-rsa-padding must be one of ${RSA_PADDINGS.join(', ')}; "${opts.rawRsaPadding}" is not.`);
+    }
+    const key = await readRsaKey(opts.rawRsaKey);
+    if (purpose === 'decrypt' && !key.privateKey) {
+      throw new KenvError('INVALID_KEY', `Decrypting with a raw RSA key needs the private key; ${opts.rawRsaKey} holds only a public key.`);
+    }
+    // The keyring never derives a public key from a private one (ESDK specification); the CLI accepts a private
+    // PEM on encrypt for convenience and hands the keyring only its public half.
+    const keys = purpose === 'encrypt' ? { publicKey: key.publicKey } : key.privateKey ? { privateKey: key.privateKey } : {};
+    keyrings.push(new RawRsaKeyring({ namespace: opts.rawRsaNamespace, name: opts.rawRsaName, padding: opts.rawRsaPadding, ...keys }));
+  }
+  if (purpose === 'decrypt') {
+    const keyArns = (opts.key ?? []).filter((k) => k.startsWith('arn:') && k.includes(':key/'));
+    if (opts.key?.length) {
+      if (keyArns.length) keyrings.push(new KmsRsaDiscoveryKeyring({ clients, keyArns }));
+    } else {
+      const { trust, region } = await trustedAccountsOf({ profile: opts.profile, region: opts.region, listed: opts.trustAccount ?? [] });
+      keyrings.push(new KmsKeyring({ clients, trust, ...(region ? { region } : {}) }));
+      keyrings.push(new KmsRsaDiscoveryKeyring({ clients, trust }));
+    }
+  } else if (opts.trustAccount?.length) {
+    throw new KenvError('INVALID_ARGUMENT', '--trust-account is for decrypting: it names accounts whose KMS keys Kenv may call for a file.');
+  }
   if (keyrings.length === 0) {
     throw new KenvError('INVALID_ARGUMENT', 'Encrypting needs a key: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN) or a raw AES key.');
   }

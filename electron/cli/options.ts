@@ -3,6 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { KenvError } from '../core/errors.js';
 import { errnoText } from '../core/atomic-output.js';
 import type { EncryptionContext } from '../core/keyring/types.js';
+import { rsaKeyFromPem } from '../core/keyring/rsa.js';
+import type { KeyObject } from 'node:crypto';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -58,4 +60,15 @@ export function parseMaxDataKeys(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a number of data keys: give a whole number from 1 to 65535 (65535 = no limit).`);
   }
   return n;
+}
+
+/** Reads a PEM RSA key file: a public key, or a private key (whose public half is derived for encrypting). */
+export async function readRsaKey(path: string): Promise<{ publicKey: KeyObject; privateKey?: KeyObject }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new KenvError('INVALID_KEY', `Cannot read the RSA key file ${path}: ${errnoText(e)}.`, { cause: e });
+  }
+  return rsaKeyFromPem(text, `The RSA key file ${path}`);
 }

@@ -1,4 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { errnoText } from '../core/atomic-output.js';
+import type { KmsRsaAlgorithm } from '../core/keyring/rsa.js';
+import { defaultKmsClientFactory } from '../core/kms/client.js';
+import { recipientFileFor } from '../core/kms/public-key.js';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { DecryptStream } from '../core/crypto/decrypt-stream.js';
@@ -52,6 +56,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
       .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
       .option('--raw-aes-name <name>', 'raw AES key name')
+      .option('--raw-rsa-key <file>', 'raw RSA key, PEM: public or private to encrypt, private to decrypt')
+      .option('--raw-rsa-namespace <ns>', 'raw RSA key namespace (the ESDK provider id)')
+      .option('--raw-rsa-name <name>', 'raw RSA key name')
+      .option('--raw-rsa-padding <padding>', 'raw RSA padding: oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512 or pkcs1')
       .option('--profile <profile>', 'AWS profile for KMS (default: AWS_PROFILE or default)')
       .option('--region <region>', 'AWS Region for KMS keys given without an ARN');
 
@@ -61,6 +69,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .description('Encrypt files to FILE.kenv (FILE "-" reads stdin and writes stdout).')
       .argument('<file...>', 'files to encrypt')
       .option('-k, --key <key>', 'KMS key id, key ARN, alias/NAME or alias ARN; repeat to let any of several keys open the file', collect)
+      .option('--recipient <file>', "a KMS RSA key's recipient file (kenv public-key): encrypts offline, no AWS needed; repeatable", collect)
       .option('-c, --context <k=v>', 'encryption context pair, stored in the header and bound to the data; repeatable', collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
       .addOption(new Option('--frame-size <bytes>', `frame length (default ${DEFAULT_FRAME_LENGTH / 1048576} MiB)`).argParser(parseBytes))
@@ -69,6 +78,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .addOption(maxDataKeysOption())
       .option('-f, --force', 'replace an existing .kenv file'),
   ).action(async (files: string[], opts: FileCommandOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
+    if (opts.sign && opts.recipient?.length) {
+      throw new KenvError(
+        'INVALID_ARGUMENT',
+        '--sign cannot be used with --recipient: anyone holding a public key can make such a file, so a signature would prove nothing (ESDK KMS RSA keyring).',
+      );
+    }
     const context = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'encrypt');
     const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
@@ -108,6 +123,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .argument('<file...>', '.kenv files to decrypt ("-" reads stdin and writes stdout)')
       .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in the file)', collect)
       .option('-c, --context <k=v>', 'required encryption context pair: must match the file (pairs not stored in it are supplied as required context); repeatable', collect)
+      .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
       .addOption(maxDataKeysOption())
       .option('--buffer', 'with "-": write nothing to stdout until the whole message, signature included, verified (files are always written that way)')
@@ -131,6 +147,29 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       }),
     );
   });
+
+  program
+    .command('public-key')
+    .description('Export an RSA KMS key as a recipient file: people without AWS encrypt for it with kenv encrypt --recipient FILE.')
+    .argument('<key>', 'RSA ENCRYPT_DECRYPT KMS key: key id, key ARN, alias/NAME or alias ARN')
+    .option('-o, --out <file>', 'write the recipient file here (default: stdout)')
+    .addOption(new Option('--algorithm <alg>', 'the encryption algorithm recipients use').choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1']).default('RSAES_OAEP_SHA_256'))
+    .option('-f, --force', 'replace an existing --out file')
+    .option('--profile <profile>', 'AWS profile')
+    .option('--region <region>', 'AWS Region')
+    .action(async (key: string, opts: { out?: string; algorithm: KmsRsaAlgorithm; force?: boolean; profile?: string; region?: string }) => {
+      const { keyArn, text } = await recipientFileFor(defaultKmsClientFactory(awsOptions(opts)), key, opts.algorithm);
+      if (!opts.out) {
+        io.stdout.write(text);
+      } else {
+        await writeFile(opts.out, text, { flag: opts.force ? 'w' : 'wx', mode: 0o644 }).catch((e: unknown) => {
+          const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
+          throw new KenvError(exists ? 'OUTPUT_EXISTS' : 'OUTPUT_FAILED', `Cannot write ${opts.out}: ${exists ? 'it exists already; pass --force to replace it' : errnoText(e)}.`, { cause: e });
+        });
+        io.out(`wrote the recipient file for ${keyArn} (${opts.algorithm}) to ${opts.out}`);
+      }
+      setExit(EXIT_OK);
+    });
 
   program
     .command('inspect')
@@ -347,7 +386,7 @@ export function describeMessage(file: string, info: MessageInfo): string[] {
   for (const [k, v] of context) lines.push(`    ${k} = ${k === 'aws-crypto-public-key' ? `${v.slice(0, 16)}… (signing key)` : v}`);
   lines.push(`  data keys       ${info.encryptedDataKeys.length}`);
   for (const edk of info.encryptedDataKeys) {
-    lines.push(edk.keyArn ? `    ${edk.providerId}  ${edk.keyArn}` : `    raw AES  ${edk.providerId}/${edk.keyName ?? '?'}`);
+    lines.push(edk.keyArn ? `    ${edk.providerId}  ${edk.keyArn}` : `    ${edk.keyKind ?? 'raw AES'}  ${edk.providerId}/${edk.keyName ?? '?'}`);
   }
   return lines;
 }

@@ -58,7 +58,7 @@ export interface MessageInfo {
   /** Hex. */
   messageId: string;
   encryptionContext: EncryptionContext;
-  encryptedDataKeys: { providerId: string; keyArn?: string; keyName?: string }[];
+  encryptedDataKeys: { providerId: string; keyArn?: string; keyName?: string; keyKind?: 'raw AES' | 'raw RSA' }[];
   frameLength: number;
   headerLength: number;
 }
@@ -159,9 +159,13 @@ export function messageInfo(header: ParsedHeader): MessageInfo {
     messageId: header.messageId.toString('hex'),
     encryptionContext: { ...header.encryptionContext },
     encryptedDataKeys: header.encryptedDataKeys.map((edk) =>
-      edk.providerId === 'aws-kms'
+      edk.providerId === 'aws-kms' || edk.providerId === 'aws-kms-rsa'
         ? { providerId: edk.providerId, keyArn: edk.providerInfo.toString('utf8') }
-        : { providerId: edk.providerId, keyName: describeEdk(edk).replace(`raw AES key ${edk.providerId}/`, '') },
+        : {
+            providerId: edk.providerId,
+            keyName: describeEdk(edk).replace(/^raw (AES|RSA) key /, '').slice(edk.providerId.length + 1),
+            keyKind: describeEdk(edk).startsWith('raw RSA') ? ('raw RSA' as const) : ('raw AES' as const),
+          },
     ),
     frameLength: header.frameLength,
     headerLength: header.bytes.length,

@@ -25,6 +25,7 @@ import { startPartialJournal } from '../core/partials.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
 import { electronShell } from './shell.js';
 import { createMainWindow, denyAllPermissions, harden } from './window.js';
+import { trustedAccountsOf } from '../core/kms/trust.js';
 
 // out/electron/main/index.js → the repository (or app.asar) root.
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -95,7 +96,11 @@ async function start(): Promise<void> {
   };
   const settings = SettingsStore.inFolder(app.getPath('userData'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
-  const vault = coreVault(() => clients, cache, async () => (await settings.get()).maxDataKeys);
+  const vault = coreVault(() => clients, {
+    cache,
+    maxDataKeys: async () => (await settings.get()).maxDataKeys,
+    trust: async () => trustedAccountsOf({ profile, listed: (await settings.get()).trustedAccounts ?? [] }),
+  });
   const shell = electronShell(() => mainWindow);
   const jobs = new JobQueue(vault, events, { grants, trash: (path) => shell.trashItem(path) });
   const privateOpens = new PrivateOpens(vault, shell, events, app.getPath('temp'));

@@ -18,6 +18,12 @@ export function electronShell(window: () => BrowserWindow | undefined): DesktopS
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? [] : result.filePaths;
     },
+    async chooseSaveFile(title, defaultName) {
+      const win = window();
+      const options = { title, defaultPath: defaultName };
+      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+      return result.canceled || !result.filePath ? null : result.filePath;
+    },
     async chooseFolder() {
       const win = window();
       const options = { title: 'Choose a folder', properties: ['openDirectory', 'createDirectory'] as ('openDirectory' | 'createDirectory')[] };

@@ -69,6 +69,12 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
                       })}
                     </ul>
                   </dd>
+                  {d.keys.some((k) => k.providerId === 'aws-kms-rsa') && (
+                    <dd className="warning" role="note">
+                      Made for an RSA key (a recipient file): anyone holding the public key can make such a file, so it proves nothing
+                      about who sent it.
+                    </dd>
+                  )}
                   <dt>Encryption context</dt>
                   <dd>
                     {Object.keys(d.encryptionContext).filter((k) => k !== 'aws-crypto-public-key').length === 0 ? <span className="muted">None</span> : (

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { Identity, KeySummary } from '../../shared/ipc.js';
+import { call, errorInfo } from './api.js';
 import { formatAccount } from './format.js';
 
 export interface KeyChoice {
@@ -24,7 +25,17 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
   const [filter, setFilter] = useState('');
   const [showBackup, setShowBackup] = useState(choice.extra.length > 0);
   const filterId = useId();
-  const usable = (keys ?? []).filter((k) => k.enabled);
+  const usable = (keys ?? []).filter((k) => k.enabled && !k.keySpec);
+  const recipients = (keys ?? []).filter((k) => k.enabled && k.keySpec);
+  const [exported, setExported] = useState<{ arn: string; text: string; error: boolean } | null>(null);
+  const exportRecipient = async (k: KeySummary) => {
+    try {
+      const saved = await call('keys:exportRecipient', { keyArn: k.arn });
+      if (saved) setExported({ arn: k.arn, text: `Saved ${saved.path}. Send it to the people who should encrypt for this key.`, error: false });
+    } catch (e) {
+      setExported({ arn: k.arn, text: errorInfo(e).message, error: true });
+    }
+  };
   const needle = filter.trim().toLowerCase();
   const shown = usable.filter((k) => !needle || [k.keyId, k.arn, k.description, ...k.aliases].some((s) => s.toLowerCase().includes(needle)));
   const where = identity ? `${identity.profile ?? 'default'} · ${identity.account ? formatAccount(identity.account) : 'unknown account'} · ${identity.region ?? 'no Region'}` : '';
@@ -108,6 +119,29 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
             </div>
           )}
         </>
+      )}
+      {recipients.length > 0 && (
+        <section className="recipients" aria-labelledby="recipients-title">
+          <h3 id="recipients-title">For people without AWS</h3>
+          <p className="hint">
+            RSA keys: export a recipient file and send it. Anyone holding it can encrypt files only this key opens (kenv encrypt
+            --recipient), without AWS; such a file proves nothing about who sent it.
+          </p>
+          <ul className="plain">
+            {recipients.map((k) => (
+              <li key={k.arn} className="key">
+                <span className="key-text">
+                  <span className="key-name">{keyName(k)}</span>
+                  <span className="key-id">{k.keySpec} · {k.keyId} · {k.region}</span>
+                </span>
+                <button type="button" className="secondary small" onClick={() => void exportRecipient(k)} aria-label={`Export recipient file for ${keyName(k)}`}>
+                  Export recipient file
+                </button>
+                {exported?.arn === k.arn && <p className={exported.error ? 'error-text' : 'muted'} role="status">{exported.text}</p>}
+              </li>
+            ))}
+          </ul>
+        </section>
       )}
     </>
   );

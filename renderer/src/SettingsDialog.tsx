@@ -14,6 +14,9 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
   const duplicateKey = new Set(draft.context.map((p) => p.key)).size !== draft.context.length;
   const emptyKey = draft.context.some((p) => p.key.trim() === '');
   const needsFolder = draft.outputLocation === 'vault-folder' && !draft.vaultFolder;
+  const [trustedText, setTrustedText] = useState((settings.trustedAccounts ?? []).join(', '));
+  const trusted = trustedText.split(/[\s,]+/).filter(Boolean);
+  const badAccount = trusted.find((a) => !/^\d{12}$/.test(a));
 
   const chooseVault = async () => {
     try {
@@ -28,7 +31,7 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
     setSaving(true);
     setError(null);
     try {
-      onSaved(await call('settings:update', draft));
+      onSaved(await call('settings:update', { ...draft, trustedAccounts: [...new Set(trusted)] }));
     } catch (e) {
       setError(errorInfo(e));
     } finally {
@@ -134,11 +137,23 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
           )}
         </fieldset>
 
+        <fieldset>
+          <legend>Trusted accounts</legend>
+          <p className="hint">
+            Opening a file asks KMS only about keys in your own AWS account and in these accounts. A file naming a key of any other
+            account is refused before any KMS call: asking would show who you are in that account&apos;s CloudTrail.
+          </p>
+          <label className="field"><span>Account ids (12 digits, separated by commas)</span>
+            <input value={trustedText} onChange={(e) => setTrustedText(e.target.value)} placeholder="444455556666, 777788889999" />
+          </label>
+          {badAccount && <p className="error-text">&quot;{badAccount}&quot; is not an AWS account id: give 12 digits.</p>}
+        </fieldset>
+
         {error && <p className="error-text" role="alert">{error.message}</p>}
         {needsFolder && <p className="error-text">Choose a vault folder, or pick another place to save files.</p>}
         <div className="actions">
           <button type="button" className="ghost" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary" disabled={saving || duplicateKey || emptyKey || needsFolder}>Save settings</button>
+          <button type="submit" className="primary" disabled={saving || duplicateKey || emptyKey || needsFolder || !!badAccount}>Save settings</button>
         </div>
       </form>
     </Modal>

@@ -76,7 +76,7 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   const clients = opts.clients ?? (() => fixed);
   const settings = SettingsStore.inFolder(join(dir, 'user-data'));
   const cache = new DataKeyCache(async () => (await settings.get()).cache);
-  const vault = opts.gate ? gated(coreVault(clients, cache), opts.gate) : coreVault(clients, cache);
+  const vault = opts.gate ? gated(coreVault(clients, { cache }), opts.gate) : coreVault(clients, { cache });
   const shell = recordingShell({ trashDir: await mkdtemp(join(dir, 'trash-')) });
   const grants = new Grants();
   const current = identity('signed-in', opts.region ?? REGION);
@@ -242,7 +242,7 @@ describe('the renderer in Chromium', () => {
     const cliOut = join(drops, 'cli');
     await mkdir(cliOut);
     const decrypted = await runKenv(['decrypt', '--out', cliOut, join(drops, 'q3-report.pdf.kenv')], {
-      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
+      env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
     });
     expect(decrypted.stderr).toBe('');
     expect(decrypted.code).toBe(0);

@@ -32,7 +32,7 @@ if (!binary) {
 const work = await mkdtemp(join(tmpdir(), 'kenv-electron-'));
 const kms = await startLocalKms({ stateDir: join(work, 'kms'), region: 'us-east-1' });
 const env = {
-  ...process.env, HOME: work, AWS_ENDPOINT_URL_KMS: kms.url, AWS_REGION: 'us-east-1',
+  ...process.env, HOME: work, AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'AKIAKENVTEST00000000', AWS_SECRET_ACCESS_KEY: 'test', AWS_PROFILE: '',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 } as Record<string, string>;

@@ -1,7 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Settings } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
+import { errnoText } from '../atomic-output.js';
 import type { Grants } from './grants.js';
 import type { JobQueue } from './jobs.js';
 import type { OpenRequests } from './open-requests.js';
@@ -56,6 +57,19 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   });
 
   registry.handle('keys:list', () => s.keys.list());
+  registry.handle('keys:exportRecipient', async ({ keyArn }) => {
+    if (!s.keys.recipientFile || !s.shell.chooseSaveFile) throw new KenvError('NOT_ALLOWED', 'This build cannot export recipient files.');
+    // Fetch first: a symmetric or signing key fails here, before a save dialog is shown for nothing.
+    const text = await s.keys.recipientFile(keyArn);
+    const path = await s.shell.chooseSaveFile('Save the recipient file', `${keyArn.slice(keyArn.lastIndexOf('/') + 1)}.recipient`);
+    if (!path) return null;
+    try {
+      await writeFile(path, text, { mode: 0o644 });
+    } catch (e) {
+      throw new KenvError('OUTPUT_FAILED', `Cannot write the recipient file ${path}: ${errnoText(e)}.`, { cause: e });
+    }
+    return { path };
+  });
 
   registry.handle('files:plan', async ({ paths }) => planFiles(await requireAll(s.grants, paths, 'read')));
   registry.handle('files:inspect', async (request) => {

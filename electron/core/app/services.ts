@@ -36,6 +36,8 @@ export interface IdentityService {
 /** The KMS keys the current identity can use. */
 export interface KeyCatalogue {
   list(): Promise<KeySummary[]>;
+  /** The recipient file text of an RSA key (KMS GetPublicKey): what people without AWS encrypt for. */
+  recipientFile?(keyArn: string): Promise<string>;
 }
 
 /** A question the main process asks with a native dialog, naming what is at stake. */
@@ -58,6 +60,8 @@ export interface DesktopShell {
   confirm(question: Confirmation): Promise<boolean>;
   /** Moves a file to the OS trash (never deletes it outright). */
   trashItem(path: string): Promise<void>;
+  /** A native save dialog; null when cancelled. */
+  chooseSaveFile?(title: string, defaultName: string): Promise<string | null>;
 }
 
 /** Where events for the renderer go (webContents.send in Electron, the socket in the bridge). */

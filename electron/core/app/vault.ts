@@ -1,9 +1,21 @@
 import { stat } from 'node:fs/promises';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
+import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
+import { MultiKeyring } from '../keyring/multi-keyring.js';
+import type { TrustedAccounts } from '../kms/trust.js';
 import type { KmsClientFactory } from '../kms/client.js';
 import type { DataKeyCache } from './data-key-cache.js';
 import type { VaultOps } from './services.js';
+
+/** What `coreVault` reads besides the KMS clients; each is optional. */
+export interface CoreVaultOptions {
+  cache?: DataKeyCache | undefined;
+  /** The most encrypted data keys a file may carry (see the settings); absent: the default. */
+  maxDataKeys?: () => Promise<number>;
+  /** Whose keys a decrypt may call KMS for, and the home Region for multi-Region keys; absent: every account. */
+  trust?: () => Promise<{ trust: TrustedAccounts; region: string | undefined }>;
+}
 
 /**
  * The vault operations over the core, with KMS keyrings built from key ids.
@@ -12,7 +24,7 @@ import type { VaultOps } from './services.js';
  * process) only moves bytes and awaits KMS. `clients` is read on every call because switching profiles replaces it,
  * and `maxDataKeys` (the setting) on every decrypt.
  */
-export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache, maxDataKeys?: () => Promise<number>): VaultOps {
+export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys, trust }: CoreVaultOptions = {}): VaultOps {
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
@@ -27,7 +39,12 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache,
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
     },
     async decryptFile(inputPath, opts) {
-      const kms = new KmsKeyring({ clients: clients() });
+      const filter = trust ? await trust() : undefined;
+      const discovery = { clients: clients(), ...(filter ? { trust: filter.trust } : {}) };
+      const kms = new MultiKeyring([
+        new KmsKeyring({ ...discovery, ...(filter?.region ? { region: filter.region } : {}) }),
+        new KmsRsaDiscoveryKeyring(discovery),
+      ]);
       const keyring = cache ? cache.keyring(kms, '', await sizeOf(inputPath)) : kms;
       const maxEncryptedDataKeys = await maxDataKeys?.();
       const result = await decryptFile(inputPath, {

@@ -3,7 +3,9 @@ import { KenvError } from '../errors.js';
 import { DATA_KEY_LENGTH } from '../format/suites.js';
 import { type KmsClientFactory, defaultKmsClientFactory, isKeyArn, isKeyReference, regionOfKey } from '../kms/client.js';
 import { kmsError } from '../kms/errors.js';
+import type { TrustedAccounts } from '../kms/trust.js';
 import { noKeyOpened } from './attempts.js';
+import { inRegion, isMultiRegionKey, mrkMatchForDecrypt, parseKmsArn } from './mrk.js';
 import type { EncryptedDataKey, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
 
 export const KMS_PROVIDER_ID = 'aws-kms';
@@ -16,6 +18,16 @@ export interface KmsKeyringOptions {
    */
   keyIds?: string[];
   clients?: KmsClientFactory;
+  /**
+   * Discovery only: the accounts whose keys KMS may be asked about (the ESDK's discovery filter). A data key under
+   * any other account's key is not tried, and says so with UNTRUSTED_KEY_ACCOUNT, before any KMS call.
+   */
+  trust?: TrustedAccounts;
+  /**
+   * The Region the person works in. A multi-Region key (`mrk-…`) wrapped in another Region is first decrypted with
+   * its replica here, as the ESDK's MRK-aware keyrings do, then (Kenv being multi-Region) in its own Region.
+   */
+  region?: string;
 }
 
 /**
@@ -28,8 +40,12 @@ export interface KmsKeyringOptions {
 export class KmsKeyring implements Keyring {
   private readonly keyIds: string[];
   private readonly clients: KmsClientFactory;
+  private readonly trust: TrustedAccounts | undefined;
+  private readonly region: string | undefined;
 
   constructor(opts: KmsKeyringOptions = {}) {
+    this.trust = opts.trust;
+    this.region = opts.region;
     this.keyIds = opts.keyIds ?? [];
     for (const keyId of this.keyIds) {
       if (!isKeyReference(keyId)) {
@@ -90,14 +106,23 @@ export class KmsKeyring implements Keyring {
         attempts.push({ key: arn || '(empty)', code: 'NO_KEY_OPENED', reason: 'the stored key ARN is not a KMS key ARN' });
         continue;
       }
+      if (this.keyIds.length === 0 && this.trust) {
+        const refusal = await this.trust.refusal(arn);
+        if (refusal) {
+          attempts.push({ key: arn, code: 'UNTRUSTED_KEY_ACCOUNT', reason: refusal });
+          continue;
+        }
+      }
       for (const keyId of this.decryptKeyIdsFor(arn)) {
+        // KMS answers with the ARN of the key it used: the one asked for when that is a key ARN (a replica's, say).
+        const expected = parseKmsArn(keyId)?.resourceType === 'key' ? keyId : arn;
         try {
           const out = await this.send(keyId, 'Decrypt', (client) =>
             client.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: edk.ciphertext, EncryptionContext: req.context })),
-            // An alias is regional: ask the Region the data key was wrapped in.
-            regionOfKey(arn),
+            // A key ARN names its Region (a replica's, say); an alias is regional: ask the Region the data key was wrapped in.
+            regionOfKey(keyId) ?? regionOfKey(arn),
           );
-          if (out.KeyId !== arn || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
+          if (out.KeyId !== expected || !out.Plaintext || out.Plaintext.length !== DATA_KEY_LENGTH) {
             out.Plaintext?.fill(0);
             attempts.push({ key: arn, code: 'NO_KEY_OPENED', reason: `KMS answered for another key (${out.KeyId ?? 'none'}) or with a data key of the wrong size` });
             continue;
@@ -122,7 +147,13 @@ export class KmsKeyring implements Keyring {
    * answers IncorrectKeyException when the alias points at another key, so `--key alias/x` works on decrypt too.
    */
   private decryptKeyIdsFor(arn: string): string[] {
-    if (this.keyIds.length === 0) return [arn];
+    if (this.keyIds.length === 0) {
+      const parsed = parseKmsArn(arn);
+      if (parsed && isMultiRegionKey(arn) && this.region && parsed.region !== this.region) return [inRegion(parsed, this.region), arn];
+      return [arn];
+    }
+    const configuredArn = this.keyIds.find((k) => k.startsWith('arn:') && mrkMatchForDecrypt(k, arn));
+    if (configuredArn) return [configuredArn];
     if (this.keyIds.some((k) => sameKey(k, arn))) return [arn];
     return this.keyIds.filter((k) => k.includes('alias/') && (regionOfKey(k) ?? regionOfKey(arn)) === regionOfKey(arn));
   }

@@ -21,6 +21,11 @@ export interface KeyEntry {
   keyManager: string;
   multiRegion: boolean;
   multiRegionRole?: string;
+  /** A multi-Region key's primary Region and its replicas' Regions, as DescribeKey reports them. */
+  primaryRegion?: string;
+  replicaRegions?: string[];
+  /** SYMMETRIC_DEFAULT, or RSA_2048/3072/4096 for the RSA keys listed with `rsa` ("for people without AWS"). */
+  keySpec?: string;
   /** Automatic yearly rotation: true, false, or undefined when the caller may not read it. */
   rotationEnabled: boolean | undefined;
   createdAt?: string;
@@ -44,6 +49,8 @@ export interface ListKeysOptions {
   concurrency?: number;
   /** Page size for ListKeys/ListAliases (default 100, KMS's maximum is 1000). */
   pageSize?: number;
+  /** Also RSA ENCRYPT_DECRYPT keys: recipients for people without AWS (no access check: they make no data keys). */
+  rsa?: boolean;
 }
 
 /**
@@ -89,7 +96,8 @@ export async function listKeys(clients: KmsClientFactory, opts: ListKeysOptions 
       if (error.code === 'KMS_THROTTLED' || error.code === 'NETWORK_UNREACHABLE' || error.code === 'NO_CREDENTIALS' || error.code === 'SSO_EXPIRED') throw error;
       return opts.all ? undescribed(keyId, region, aliasesByKey.get(keyId) ?? [], error.message) : undefined;
     }
-    if (!meta || !isListed(meta, !!opts.all)) return undefined;
+    if (!meta || !isListed(meta, !!opts.all, !!opts.rsa)) return undefined;
+    const mrk = meta.MultiRegionConfiguration;
     const aliases = (aliasesByKey.get(meta.KeyId ?? keyId) ?? []).sort();
     const entry: KeyEntry = {
       keyId: meta.KeyId ?? keyId,
@@ -105,11 +113,15 @@ export async function listKeys(clients: KmsClientFactory, opts: ListKeysOptions 
       canGenerate: undefined,
       canDecrypt: undefined,
       notes: [],
-      ...(meta.MultiRegionConfiguration?.MultiRegionKeyType ? { multiRegionRole: meta.MultiRegionConfiguration.MultiRegionKeyType } : {}),
+      ...(mrk?.MultiRegionKeyType ? { multiRegionRole: mrk.MultiRegionKeyType } : {}),
+      ...(mrk?.PrimaryKey?.Region ? { primaryRegion: mrk.PrimaryKey.Region } : {}),
+      ...(mrk ? { replicaRegions: (mrk.ReplicaKeys ?? []).map((r) => r.Region ?? '').filter(Boolean).sort() } : {}),
+      keySpec: meta.KeySpec ?? meta.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT',
       ...(meta.CreationDate ? { createdAt: meta.CreationDate.toISOString() } : {}),
       ...(meta.DeletionDate ? { deletionDate: meta.DeletionDate.toISOString() } : {}),
     };
     const keyCtx = { ...ctx, keyArn: entry.arn, ...(aliases[0] ? { alias: aliases[0] } : {}) };
+    if (entry.keySpec !== 'SYMMETRIC_DEFAULT') return entry;
     try {
       const rotation = await client.send(new GetKeyRotationStatusCommand({ KeyId: entry.keyId }));
       entry.rotationEnabled = rotation.KeyRotationEnabled ?? false;
@@ -170,9 +182,10 @@ function undescribed(keyId: string, region: string | undefined, aliases: string[
   };
 }
 
-function isListed(meta: KeyMetadata, all: boolean): boolean {
+function isListed(meta: KeyMetadata, all: boolean, rsa: boolean): boolean {
   if (meta.KeyUsage !== 'ENCRYPT_DECRYPT') return false;
-  if ((meta.KeySpec ?? meta.CustomerMasterKeySpec) !== 'SYMMETRIC_DEFAULT') return false;
+  const spec = meta.KeySpec ?? meta.CustomerMasterKeySpec;
+  if (spec !== 'SYMMETRIC_DEFAULT' && !(rsa && /^RSA_/.test(spec ?? ''))) return false;
   if (all) return true;
   return meta.KeyState === 'Enabled' && meta.KeyManager !== 'AWS';
 }

@@ -122,11 +122,20 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
     const onKey = key ? ` on ${key}` : '';
     // AWS names the action it denied; it can differ from ours (an assume-role step while resolving credentials).
     const denied = /not authorized to perform: ([\w-]+:[\w-]+)/.exec(awsMessage)?.[1] ?? action;
+    const keyAccount = accountOfKey(ctx);
+    const callerAccount = principal ? /^arn:[^:]+:[^:]+::(\d{12}):/.exec(principal)?.[1] : undefined;
+    // A key of another account needs two yeses: its key policy must let your account (or you) in, and an IAM
+    // policy in your account must allow the action on that key ARN. Either one missing is AccessDenied.
+    const crossAccount =
+      keyAccount && keyAccount !== callerAccount
+        ? ` If account ${keyAccount} is not yours, both the key policy (in account ${keyAccount}) and an IAM policy ` +
+          `(in your account${callerAccount ? ` ${callerAccount}` : ''}) must allow ${denied} on this key: ask both administrators.`
+        : '';
     return make(
       'KMS_ACCESS_DENIED',
       `Access denied: ${who} is not allowed to call ${denied}${onKey}${where}, which ${verbFor(op)} needs. ` +
         `Ask your AWS administrator to allow ${denied}${key ? ' on this key' : ''} in the key policy or an IAM policy` +
-        `${ctx.profile ? '' : ', or use a profile that has it (--profile)'}.`,
+        `${ctx.profile ? '' : ', or use a profile that has it (--profile)'}.${crossAccount}`,
     );
   }
 
@@ -233,6 +242,15 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
     `${op}${key ? ` on ${key}` : ''}${where} failed: ${name || 'error'}${awsMessage ? `: ${awsMessage.replace(/\.?$/, '')}` : ''}. ` +
       'Check the key, the Region and your permissions, then retry.',
   );
+}
+
+/** The account a key or alias ARN in the context names, if any. */
+function accountOfKey(ctx: AwsFailureContext): string | undefined {
+  for (const ref of [ctx.keyArn, ctx.keyId, ctx.alias]) {
+    const account = ref ? /^arn:[^:]+:kms:[^:]*:(\d{12}):/.exec(ref)?.[1] : undefined;
+    if (account) return account;
+  }
+  return undefined;
 }
 
 /** "alias/x (arn:…)" when both are known, else whichever is. */

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { KenvError } from '../errors.js';
 import { KmsError } from './kms-error.js';
@@ -9,11 +9,23 @@ export const LOCAL_KMS_ACCOUNT = '111122223333';
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
-/** One KMS key as the server holds it. `material` is the 256-bit AES key, kept in the clear in the state file. */
+export type KeySpec = 'SYMMETRIC_DEFAULT' | 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
+export const RSA_KEY_BITS: Readonly<Record<string, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
+
+/**
+ * One KMS key as the server holds it, kept in the clear in the state file. `material` is the 256-bit AES key, or
+ * for an RSA key the PKCS #8 DER private key. Replicas of a multi-Region key share the key id and the material.
+ */
 export interface KeyRecord {
   region: string;
   keyId: string;
   material: Buffer;
+  /** Absent in state files written before RSA keys: SYMMETRIC_DEFAULT. */
+  keySpec?: KeySpec;
+  keyUsage?: KeyUsage;
+  /** For a multi-Region key: whether this Region holds the primary or a replica (absent: primary). */
+  multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
   description: string;
   createdAt: number;
   state: KeyState;
@@ -127,11 +139,16 @@ export class KeyStore {
     return key;
   }
 
-  createKey(region: string, opts: { description: string; multiRegion: boolean }): KeyRecord {
+  createKey(region: string, opts: { description: string; multiRegion: boolean; keySpec?: KeySpec; keyUsage?: KeyUsage }): KeyRecord {
+    const keySpec = opts.keySpec ?? 'SYMMETRIC_DEFAULT';
+    const bits = RSA_KEY_BITS[keySpec];
     const key: KeyRecord = {
       region,
       keyId: opts.multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID(),
-      material: randomBytes(32),
+      material: bits
+        ? generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 }).privateKey.export({ format: 'der', type: 'pkcs8' })
+        : randomBytes(32),
+      ...(keySpec !== 'SYMMETRIC_DEFAULT' ? { keySpec, keyUsage: opts.keyUsage ?? 'ENCRYPT_DECRYPT' } : {}),
       description: opts.description,
       createdAt: Date.now(),
       state: 'Enabled',
@@ -141,6 +158,31 @@ export class KeyStore {
     this.keys.push(key);
     this.save();
     return key;
+  }
+
+  /** Copies a multi-Region key into another Region: same key id and material, its own state and description. */
+  replicate(primary: KeyRecord, region: string, description: string): KeyRecord {
+    const replica: KeyRecord = {
+      ...primary,
+      region,
+      material: Buffer.from(primary.material),
+      description,
+      createdAt: Date.now(),
+      state: 'Enabled',
+      rotationEnabled: false,
+      multiRegionKeyType: 'REPLICA',
+    };
+    delete replica.deletionDate;
+    delete replica.pendingWindowInDays;
+    delete replica.rotationPeriodInDays;
+    this.keys.push(replica);
+    this.save();
+    return replica;
+  }
+
+  /** Every Region's copy of a multi-Region key (primary and replicas), or just `key` for a single-Region key. */
+  copiesOf(key: KeyRecord): KeyRecord[] {
+    return key.multiRegion ? this.keys.filter((k) => k.keyId === key.keyId) : [key];
   }
 
   createAlias(region: string, name: string, key: KeyRecord): AliasRecord {

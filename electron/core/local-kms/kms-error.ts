@@ -23,6 +23,7 @@ export type KmsErrorType =
   | 'DryRunOperationException'
   | 'IncorrectKeyException'
   | 'InvalidCiphertextException'
+  | 'InvalidKeyUsageException'
   | 'KMSInternalException'
   | 'KMSInvalidStateException'
   | 'NotFoundException'

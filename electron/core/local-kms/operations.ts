@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { blobKeyId, type EncryptionContext, openBlob, sealBlob } from './ciphertext.js';
-import { type AliasRecord, aliasArn, type KeyRecord, type KeyStore, keyArn, LOCAL_KMS_ACCOUNT } from './key-store.js';
+import {
+  type AliasRecord, aliasArn, type KeyRecord, type KeySpec, type KeyStore, type KeyUsage, keyArn, LOCAL_KMS_ACCOUNT, RSA_KEY_BITS,
+} from './key-store.js';
 import { KmsError } from './kms-error.js';
 
 /** What one request's operation may use: the store, the Region the request was signed for, and the policy check. */
@@ -21,20 +23,65 @@ const MAX_CIPHERTEXT = 6144;
 export const operations: Readonly<Record<string, Operation>> = {
   CreateKey(ctx, input) {
     const description = optionalString(input, 'Description', 8192) ?? '';
-    expectOneOf(input, 'KeyUsage', ['ENCRYPT_DECRYPT'], 'Local KMS makes only ENCRYPT_DECRYPT keys.');
-    expectOneOf(input, 'KeySpec', ['SYMMETRIC_DEFAULT'], 'Local KMS makes only SYMMETRIC_DEFAULT keys.');
-    expectOneOf(input, 'CustomerMasterKeySpec', ['SYMMETRIC_DEFAULT'], 'Local KMS makes only SYMMETRIC_DEFAULT keys.');
+    const specs = ['SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096'];
+    expectOneOf(input, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], 'Local KMS makes only ENCRYPT_DECRYPT and SIGN_VERIFY keys.');
+    expectOneOf(input, 'KeySpec', specs, 'Local KMS makes only SYMMETRIC_DEFAULT and RSA_2048/3072/4096 keys.');
+    expectOneOf(input, 'CustomerMasterKeySpec', specs, 'Local KMS makes only SYMMETRIC_DEFAULT and RSA_2048/3072/4096 keys.');
     expectOneOf(input, 'Origin', ['AWS_KMS'], 'Local KMS makes only keys with origin AWS_KMS.');
+    const keySpec = (optionalString(input, 'KeySpec', 64) ?? optionalString(input, 'CustomerMasterKeySpec', 64) ?? 'SYMMETRIC_DEFAULT') as KeySpec;
+    const keyUsage = (optionalString(input, 'KeyUsage', 64) ?? 'ENCRYPT_DECRYPT') as KeyUsage;
+    if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+      throw validation(`KeyUsage ${keyUsage} is not compatible with KeySpec SYMMETRIC_DEFAULT.`);
+    }
     const multiRegion = optionalBoolean(input, 'MultiRegion') ?? false;
     ctx.authorize('CreateKey');
-    const key = ctx.store.createKey(ctx.region, { description, multiRegion });
-    return { KeyMetadata: keyMetadata(key) };
+    const key = ctx.store.createKey(ctx.region, { description, multiRegion, keySpec, keyUsage });
+    return { KeyMetadata: keyMetadata(ctx.store, key) };
   },
 
   DescribeKey(ctx, input) {
     const key = resolveKey(ctx, input, 'KeyId');
     ctx.authorize('DescribeKey', key);
-    return { KeyMetadata: keyMetadata(key) };
+    return { KeyMetadata: keyMetadata(ctx.store, key) };
+  },
+
+  GetPublicKey(ctx, input) {
+    const key = resolveKey(ctx, input, 'KeyId');
+    ctx.authorize('GetPublicKey', key);
+    if (!isRsa(key)) {
+      throw new KmsError('UnsupportedOperationException', `${keyArn(key.region, key.keyId)} key usage is ENCRYPT_DECRYPT with spec SYMMETRIC_DEFAULT, which is not valid for GetPublicKey.`);
+    }
+    usable(key);
+    const spec = key.keySpec!;
+    return {
+      KeyId: keyArn(key.region, key.keyId),
+      PublicKey: createPublicKey(privateKeyOf(key)).export({ format: 'der', type: 'spki' }).toString('base64'),
+      CustomerMasterKeySpec: spec,
+      KeySpec: spec,
+      KeyUsage: key.keyUsage,
+      ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: RSA_ALGORITHMS } : { SigningAlgorithms: RSA_SIGNING_ALGORITHMS }),
+    };
+  },
+
+  ReplicateKey(ctx, input) {
+    const key = resolveKey(ctx, input, 'KeyId');
+    const replicaRegion = optionalString(input, 'ReplicaRegion', 32);
+    if (replicaRegion === undefined) throw validation(`Value null at 'replicaRegion' failed to satisfy constraint: Member must not be null`);
+    const description = optionalString(input, 'Description', 8192) ?? key.description;
+    ctx.authorize('ReplicateKey', key);
+    if (!key.multiRegion) {
+      throw new KmsError('UnsupportedOperationException', `${keyArn(key.region, key.keyId)} is not a multi-Region key, so it cannot be replicated.`);
+    }
+    if (key.multiRegionKeyType === 'REPLICA') {
+      throw new KmsError('UnsupportedOperationException', `${keyArn(key.region, key.keyId)} is a replica key; replicate the primary key.`);
+    }
+    notPendingDeletion(key);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(replicaRegion)) throw validation(`${replicaRegion} is not a valid Region.`);
+    if (replicaRegion === key.region || ctx.store.findKey(replicaRegion, key.keyId)) {
+      throw new KmsError('AlreadyExistsException', `${keyArn(replicaRegion, key.keyId)} already exists.`);
+    }
+    const replica = ctx.store.replicate(key, replicaRegion, description);
+    return { ReplicaKeyMetadata: keyMetadata(ctx.store, replica), ReplicaPolicy: DEFAULT_POLICY, ReplicaTags: [] };
   },
 
   ListKeys(ctx, input) {
@@ -109,6 +156,7 @@ export const operations: Readonly<Record<string, Operation>> = {
     const period = optionalInteger(input, 'RotationPeriodInDays', 90, 2560) ?? 365;
     ctx.authorize('EnableKeyRotation', key);
     usable(key);
+    if (isRsa(key)) throw new KmsError('UnsupportedOperationException', `${keyArn(key.region, key.keyId)} is an asymmetric key; automatic rotation is for symmetric keys.`);
     key.rotationEnabled = true;
     key.rotationPeriodInDays = period;
     ctx.store.save();
@@ -178,9 +226,19 @@ export const operations: Readonly<Record<string, Operation>> = {
     const key = resolveKey(ctx, input, 'KeyId');
     const plaintext = requiredBlob(input, 'Plaintext', MAX_PLAINTEXT);
     const context = encryptionContext(input, 'EncryptionContext');
-    symmetricDefault(input, 'EncryptionAlgorithm');
+    const algorithm = encryptionAlgorithm(input, 'EncryptionAlgorithm');
     ctx.authorize('Encrypt', key);
     usable(key);
+    encryptDecryptKey(key, algorithm, context);
+    if (isRsa(key)) {
+      const max = Math.ceil(RSA_KEY_BITS[key.keySpec!]! / 8) - 2 * (algorithm === 'RSAES_OAEP_SHA_1' ? 20 : 32) - 2;
+      if (plaintext.length > max) {
+        throw validation(`Plaintext of ${plaintext.length} bytes is longer than ${key.keySpec} with ${algorithm} can encrypt (${max} bytes).`);
+      }
+      dryRun(input);
+      const blob = publicEncrypt({ key: createPublicKey(privateKeyOf(key)), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(algorithm) }, plaintext);
+      return { CiphertextBlob: blob.toString('base64'), KeyId: keyArn(key.region, key.keyId), EncryptionAlgorithm: algorithm };
+    }
     dryRun(input);
     return {
       CiphertextBlob: sealBlob(key.keyId, key.material, plaintext, context).toString('base64'),
@@ -202,10 +260,28 @@ export const operations: Readonly<Record<string, Operation>> = {
   Decrypt(ctx, input) {
     const blob = requiredBlob(input, 'CiphertextBlob', MAX_CIPHERTEXT);
     const context = encryptionContext(input, 'EncryptionContext');
-    symmetricDefault(input, 'EncryptionAlgorithm');
-    const key = blobKey(ctx, blob, optionalString(input, 'KeyId', 2048));
+    const algorithm = encryptionAlgorithm(input, 'EncryptionAlgorithm');
+    const keyRef = optionalString(input, 'KeyId', 2048);
+    const named = keyRef === undefined ? undefined : ctx.store.resolve(ctx.region, keyRef);
+    if (named && isRsa(named)) {
+      // An RSA ciphertext names no key: KMS needs KeyId and the algorithm it was encrypted with.
+      ctx.authorize('Decrypt', named);
+      usable(named);
+      encryptDecryptKey(named, algorithm, context);
+      dryRun(input);
+      let plaintext: Buffer;
+      try {
+        if (blob.length !== RSA_KEY_BITS[named.keySpec!]! / 8) throw new Error('wrong length');
+        plaintext = privateDecrypt({ key: privateKeyOf(named), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(algorithm) }, blob);
+      } catch {
+        throw new KmsError('InvalidCiphertextException', 'The ciphertext could not be decrypted with this key and encryption algorithm.');
+      }
+      return { KeyId: keyArn(named.region, named.keyId), Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: algorithm };
+    }
+    const key = blobKey(ctx, blob, keyRef);
     ctx.authorize('Decrypt', key);
     usable(key);
+    encryptDecryptKey(key, algorithm, context);
     dryRun(input);
     return {
       KeyId: keyArn(key.region, key.keyId),
@@ -226,6 +302,8 @@ export const operations: Readonly<Record<string, Operation>> = {
     ctx.authorize('ReEncryptTo', destination);
     usable(source);
     usable(destination);
+    encryptDecryptKey(source, 'SYMMETRIC_DEFAULT', sourceContext);
+    encryptDecryptKey(destination, 'SYMMETRIC_DEFAULT', destinationContext);
     dryRun(input);
     const plaintext = openBlob(blob, source.material, sourceContext);
     return {
@@ -259,6 +337,7 @@ function generateDataKey(ctx: OperationContext, input: Input, action: string): {
   }
   ctx.authorize(action, key);
   usable(key);
+  encryptDecryptKey(key, 'SYMMETRIC_DEFAULT', context);
   dryRun(input);
   const dataKey = randomBytes(length);
   return { key, dataKey, blob: sealBlob(key.keyId, key.material, dataKey, context) };
@@ -283,8 +362,11 @@ function blobKey(ctx: OperationContext, blob: Buffer, keyRef: string | undefined
   return key;
 }
 
-function keyMetadata(key: KeyRecord): Record<string, unknown> {
+function keyMetadata(store: KeyStore, key: KeyRecord): Record<string, unknown> {
   const arn = keyArn(key.region, key.keyId);
+  const spec = key.keySpec ?? 'SYMMETRIC_DEFAULT';
+  const copies = store.copiesOf(key);
+  const primary = copies.find((k) => k.multiRegionKeyType !== 'REPLICA') ?? key;
   return {
     AWSAccountId: LOCAL_KMS_ACCOUNT,
     KeyId: key.keyId,
@@ -292,18 +374,26 @@ function keyMetadata(key: KeyRecord): Record<string, unknown> {
     CreationDate: epochSeconds(key.createdAt),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: key.keyUsage ?? 'ENCRYPT_DECRYPT',
     KeyState: key.state,
     ...(key.deletionDate !== undefined ? { DeletionDate: epochSeconds(key.deletionDate) } : {}),
     ...(key.pendingWindowInDays !== undefined ? { PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    CustomerMasterKeySpec: spec,
+    KeySpec: spec,
+    ...(key.keyUsage === 'SIGN_VERIFY'
+      ? { SigningAlgorithms: RSA_SIGNING_ALGORITHMS }
+      : { EncryptionAlgorithms: spec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : RSA_ALGORITHMS }),
     MultiRegion: key.multiRegion,
     ...(key.multiRegion
-      ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryKey: { Arn: arn, Region: key.region }, ReplicaKeys: [] } }
+      ? {
+          MultiRegionConfiguration: {
+            MultiRegionKeyType: key.multiRegionKeyType ?? 'PRIMARY',
+            PrimaryKey: { Arn: keyArn(primary.region, primary.keyId), Region: primary.region },
+            ReplicaKeys: copies.filter((k) => k !== primary).map((k) => ({ Arn: keyArn(k.region, k.keyId), Region: k.region })),
+          },
+        }
       : {}),
   };
 }
@@ -427,6 +517,54 @@ function expectOneOf(input: Input, field: string, allowed: string[], unsupported
 
 function symmetricDefault(input: Input, field: string): void {
   expectOneOf(input, field, ['SYMMETRIC_DEFAULT'], `Local KMS supports only the SYMMETRIC_DEFAULT ${field}.`);
+}
+
+const RSA_ALGORITHMS = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
+const RSA_SIGNING_ALGORITHMS = ['RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512'];
+const DEFAULT_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Id: 'key-default-1',
+  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${LOCAL_KMS_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+});
+
+function isRsa(key: KeyRecord): boolean {
+  return key.keySpec !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT';
+}
+
+function privateKeyOf(key: KeyRecord): ReturnType<typeof createPrivateKey> {
+  return createPrivateKey({ key: key.material, format: 'der', type: 'pkcs8' });
+}
+
+function oaepHash(algorithm: string): string {
+  return algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256';
+}
+
+/** The EncryptionAlgorithm of a request (default SYMMETRIC_DEFAULT), checked against KMS's enum. */
+function encryptionAlgorithm(input: Input, field: string): string {
+  const value = optionalString(input, field, 64) ?? 'SYMMETRIC_DEFAULT';
+  const all = ['SYMMETRIC_DEFAULT', ...RSA_ALGORITHMS, 'SM2PKE'];
+  if (!all.includes(value)) {
+    throw validation(`Value '${value}' at '${lowerFirst(field)}' failed to satisfy constraint: Member must satisfy enum value set: [${all.join(', ')}]`);
+  }
+  return value;
+}
+
+/**
+ * Throws as real KMS does when a key cannot encrypt or decrypt with an algorithm: InvalidKeyUsageException for a
+ * signing key or an algorithm of another key spec; an encryption context is for symmetric keys only.
+ */
+function encryptDecryptKey(key: KeyRecord, algorithm: string, context: EncryptionContext | undefined): void {
+  const arn = keyArn(key.region, key.keyId);
+  if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== 'ENCRYPT_DECRYPT') {
+    throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for this operation.`);
+  }
+  const allowed = isRsa(key) ? RSA_ALGORITHMS : ['SYMMETRIC_DEFAULT'];
+  if (!allowed.includes(algorithm)) {
+    throw new KmsError('InvalidKeyUsageException', `The encryption algorithm ${algorithm} is not compatible with the key spec ${key.keySpec ?? 'SYMMETRIC_DEFAULT'} of ${arn}.`);
+  }
+  if (isRsa(key) && context && Object.keys(context).length > 0) {
+    throw validation('EncryptionContext is not supported with asymmetric KMS keys.');
+  }
 }
 
 function validation(detail: string): KmsError {

@@ -150,6 +150,11 @@ export async function startLocalKms(opts: LocalKmsOptions): Promise<LocalKms> {
       if (req.method !== 'POST' || req.url !== '/') {
         throw new KmsError('UnknownOperationException', `Local KMS answers only POST /, not ${req.method} ${req.url}.`);
       }
+      if (!headerValue(req, 'x-amz-target') && new URLSearchParams(body).get('Action') === 'GetCallerIdentity') {
+        // STS on the same port, as moto does, so `kenv decrypt` learns the account it runs as (trusted accounts).
+        sendCallerIdentity(res, requestId);
+        return;
+      }
       const target = /^TrentService\.([A-Za-z]+)$/.exec(headerValue(req, 'x-amz-target') ?? '');
       const operation = target?.[1];
       if (!operation) throw new KmsError('UnknownOperationException', 'The X-Amz-Target header must name a TrentService operation.');
@@ -230,6 +235,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
   }
   if (size > MAX_BODY) throw new KmsError('ValidationException', `The request body is larger than ${MAX_BODY} bytes.`, 413);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** STS GetCallerIdentity (Query protocol, XML): every caller is the local KMS account's one user. */
+function sendCallerIdentity(res: ServerResponse, requestId: string): void {
+  const xml =
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+    `<Arn>arn:aws:iam::${LOCAL_KMS_ACCOUNT}:user/local-kms-user</Arn><UserId>AIDALOCALKMSUSER0001</UserId><Account>${LOCAL_KMS_ACCOUNT}</Account>` +
+    `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+  res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+  res.end(xml);
 }
 
 function send(res: ServerResponse, requestId: string, status: number, body: unknown): void {

@@ -34,7 +34,7 @@ describe('the app setting for the most data keys per file', () => {
 
   it('a file with more data keys than the setting is refused before any KMS call', async () => {
     let setting = 1;
-    const vault = coreVault(() => () => kmsClient(kms), undefined, async () => setting);
+    const vault = coreVault(() => () => kmsClient(kms), { maxDataKeys: async () => setting });
     const before = kms.counts().Decrypt ?? 0;
     const opts = { outDir: join(dir, 'out'), onProgress: () => undefined, signal: new AbortController().signal };
     await expect(vault.decryptFile(kenvPath, opts)).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
