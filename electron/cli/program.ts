@@ -16,6 +16,7 @@ import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseBytes, parseContext } from './options.js';
 import { progressFor } from './progress.js';
+import { addProofCommands } from './proof-commands.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -268,6 +269,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         );
       },
     );
+
+  addProofCommands(program, io, setExit);
 
   return program;
 }

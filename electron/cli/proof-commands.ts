@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { runVerifyCommand } from '../core/verify/command.js';
+import { type KeyOptions, keyringFromOptions } from './keyrings.js';
+import { collect, parseContext } from './options.js';
+import type { Io } from './program.js';
+
+/**
+ * The proof and audit commands (issue 13): verify, audit, keygen, import, keys check.
+ *
+ * Each command's work lives in its own core module; this only reads the flags.
+ */
+export function addProofCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('verify')
+    .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
+    .argument('<target...>', '.kenv files, folders (every *.kenv below) or s3://bucket/prefix')
+    .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in each file)', collect)
+    .option('-c, --context <k=v>', 'required encryption context pair, as for decrypt; repeatable', collect)
+    .option('--json', 'print one JSON document')
+    .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
+    .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
+    .option('--raw-aes-name <name>', 'raw AES key name')
+    .option('--profile <profile>', 'AWS profile for KMS and S3')
+    .option('--region <region>', 'AWS Region')
+    .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean }) => {
+      const keyring = await keyringFromOptions(opts, 'decrypt');
+      setExit(
+        await runVerifyCommand(
+          {
+            targets,
+            keyring,
+            requiredContext: parseContext(opts.context),
+            json: !!opts.json,
+            ...(opts.profile ? { profile: opts.profile } : {}),
+            ...(opts.region ? { region: opts.region } : {}),
+          },
+          io,
+        ),
+      );
+    });
+}
