@@ -16,7 +16,7 @@ import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseBytes, parseContext } from './options.js';
 import { progressFor } from './progress.js';
-import { addProofCommands } from './proof-commands.js';
+import { type ProofEncryptOptions, addProofCommands, withPreflight } from './proof-commands.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -65,10 +65,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .addOption(new Option('--frame-size <bytes>', `frame length (default ${DEFAULT_FRAME_LENGTH / 1048576} MiB)`).argParser(parseBytes))
       .option('--sign', 'sign the message with ECDSA P-384 (suite 0x0578)')
       .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 500 files, 4 GiB)')
-      .option('-f, --force', 'replace an existing .kenv file'),
-  ).action(async (files: string[], opts: FileCommandOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
+      .option('-f, --force', 'replace an existing .kenv file')
+      .option('--no-preflight', 'skip the check (KMS Decrypt with DryRun) that this identity can open what it is about to write')
+      .option('--no-file-id', 'leave out the random kenv:file-id audit id from the encryption context'),
+  ).action(async (files: string[], opts: FileCommandOptions & ProofEncryptOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
     const context = parseContext(opts.context);
-    const keyring = await keyringFromOptions(opts, 'encrypt');
+    const keyring = withPreflight(await keyringFromOptions(opts, 'encrypt'), opts);
     const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign };
     const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
     const plainFiles = files.filter((f) => f !== '-');

@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import type { Keyring } from '../core/keyring/types.js';
+import { defaultKmsClientFactory } from '../core/kms/client.js';
+import { runKeyCheckCommand } from '../core/preflight/key-check.js';
+import { PreflightKeyring } from '../core/preflight/preflight.js';
 import { runVerifyCommand } from '../core/verify/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseContext } from './options.js';
@@ -10,6 +14,32 @@ import type { Io } from './program.js';
  * Each command's work lives in its own core module; this only reads the flags.
  */
 export function addProofCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+  const keys = program.commands.find((c) => c.name() === 'keys');
+  (keys ?? program.command('keys'))
+    .command('check')
+    .description('Show what this identity may do with a key, proving the round trip without receiving a plaintext key (GenerateDataKeyWithoutPlaintext, then Decrypt with DryRun).')
+    .argument('<key...>', 'KMS key id, key ARN, alias/NAME or alias ARN')
+    .option('-c, --context <k=v>', 'encryption context to check with (key policies may have conditions on it); repeatable', collect)
+    .option('--json', 'print JSON')
+    .option('--profile <profile>', 'AWS profile')
+    .option('--region <region>', 'AWS Region')
+    .action(async (keyIds: string[], own: { context?: string[]; json?: boolean; profile?: string; region?: string }, cmd: Command) => {
+      // `keys` has --json, --profile and --region of its own, and commander gives them to it wherever they appear.
+      const opts = { ...(cmd.parent?.opts() as typeof own | undefined), ...own };
+      setExit(
+        await runKeyCheckCommand(
+          {
+            keys: keyIds,
+            json: !!opts.json,
+            context: parseContext(opts.context),
+            ...(opts.profile ? { profile: opts.profile } : {}),
+            ...(opts.region ? { region: opts.region } : {}),
+          },
+          io,
+        ),
+      );
+    });
+
   program
     .command('verify')
     .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
@@ -38,4 +68,18 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
         ),
       );
     });
+}
+
+/** The encrypt flags of issue 13. */
+export interface ProofEncryptOptions {
+  preflight?: boolean;
+  fileId?: boolean;
+  profile?: string;
+  region?: string;
+}
+
+/** The encrypt keyring behind a preflight, unless `--no-preflight`. */
+export function withPreflight(keyring: Keyring, opts: ProofEncryptOptions): Keyring {
+  if (opts.preflight === false) return keyring;
+  return new PreflightKeyring(keyring, defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) }));
 }
