@@ -16,6 +16,7 @@ import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseBytes, parseContext } from './options.js';
 import { progressFor } from './progress.js';
+import { withFileId } from '../core/audit/file-id.js';
 import { type ProofEncryptOptions, addProofCommands, withPreflight } from './proof-commands.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -82,6 +83,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         ...shape,
         ...placement,
         cache: opts.cache === false ? false : {},
+        fileId: opts.fileId !== false,
         onFileDone: (r) =>
           r.ok ? io.out(`encrypted ${r.input} -> ${r.outputPath}`) : io.err(`kenv: ${r.input}: ${oneLine(r.error.message)} [${r.error.code}]`),
       });
@@ -91,11 +93,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     setExit(
       await eachFile(plainFiles.length > 1 ? ['-'] : files, io, async (file) => {
         if (file === '-') {
-          const materials = await prepareEncryption({ keyring, context, ...shape });
+          const materials = await prepareEncryption({ keyring, context: opts.fileId === false ? context : withFileId(context), ...shape });
           await transformStream(io.stdin as Readable, new EncryptStream(materials), io.stdout as Writable);
           return;
         }
-        const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress }));
+        const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress, fileId: opts.fileId !== false }));
         io.out(`encrypted ${file} -> ${done.outputPath}`);
       }),
     );

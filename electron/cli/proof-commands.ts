@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runAuditCommand } from '../core/audit/command.js';
 import type { Keyring } from '../core/keyring/types.js';
 import { defaultKmsClientFactory } from '../core/kms/client.js';
 import { runKeyCheckCommand } from '../core/preflight/key-check.js';
@@ -39,6 +40,13 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
         ),
       );
     });
+
+  program
+    .command('audit')
+    .description("Print a file's audit id (kenv:file-id) and ready-to-run CloudTrail lookups of who decrypted it. No KMS call.")
+    .argument('<file...>', '.kenv files')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts: { json?: boolean }) => setExit(await runAuditCommand({ files, json: !!opts.json }, io)));
 
   program
     .command('verify')

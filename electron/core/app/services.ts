@@ -18,6 +18,8 @@ export interface VaultOps {
     replacePath?: string | undefined;
     /** Replace an existing output file. */
     force?: boolean | undefined;
+    /** Add a `kenv:file-id` audit id to the context (default true; the settings may turn it off). */
+    fileId?: boolean | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
   decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;

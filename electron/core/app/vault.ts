@@ -18,7 +18,7 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
       const kms = new KmsKeyring({ keyIds: opts.keyIds, clients: clients() });
       const keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
       const result = await encryptFile(inputPath, {
-        keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
+        keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal, fileId: opts.fileId ?? true,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
