@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runAuditCommand } from '../core/audit/command.js';
 import type { Keyring } from '../core/keyring/types.js';
+import { runKeygenCommand } from '../core/keygen/keygen.js';
 import { defaultKmsClientFactory } from '../core/kms/client.js';
 import { runKeyCheckCommand } from '../core/preflight/key-check.js';
 import { PreflightKeyring } from '../core/preflight/preflight.js';
@@ -47,6 +48,18 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .argument('<file...>', '.kenv files')
     .option('--json', 'print JSON')
     .action(async (files: string[], opts: { json?: boolean }) => setExit(await runAuditCommand({ files, json: !!opts.json }, io)));
+
+  program
+    .command('keygen')
+    .description('Write a new 256-bit raw AES key (32 bytes, mode 0600) for --raw-aes-key.')
+    .argument('<file>', 'where to write the key')
+    .option('--kms-random', 'take the bytes from KMS GenerateRandom (the HSM generator) instead of this machine')
+    .option('-f, --force', 'replace an existing key file (every file encrypted under it is then lost)')
+    .option('--profile <profile>', 'AWS profile (with --kms-random)')
+    .option('--region <region>', 'AWS Region (with --kms-random)')
+    .action(async (file: string, opts: { kmsRandom?: boolean; force?: boolean; profile?: string; region?: string }) =>
+      setExit(await runKeygenCommand({ file, ...opts }, io)),
+    );
 
   program
     .command('verify')
