@@ -1,10 +1,12 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { runAuditCommand } from '../core/audit/command.js';
+import { importOpensslEnc } from '../core/import/openssl-enc.js';
 import type { Keyring } from '../core/keyring/types.js';
 import { runKeygenCommand } from '../core/keygen/keygen.js';
 import { defaultKmsClientFactory } from '../core/kms/client.js';
 import { runKeyCheckCommand } from '../core/preflight/key-check.js';
 import { PreflightKeyring } from '../core/preflight/preflight.js';
+import { toErrorInfo } from '../core/errors.js';
 import { runVerifyCommand } from '../core/verify/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseContext } from './options.js';
@@ -62,6 +64,50 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     );
 
   program
+    .command('import')
+    .description('Turn a file made with the manual KMS + openssl enc recipe into an authenticated .kenv; the original goes to the trash once the .kenv verified.')
+    .requiredOption('--openssl-enc <file>', 'a file from openssl enc -aes-256-cbc -pbkdf2 -salt -pass pass:<base64 data key>')
+    .requiredOption('--data-key <file>', 'the KMS-encrypted data key kept beside it (CiphertextBlob, binary or base64)')
+    .option('-k, --key <key>', 'KMS key to write the .kenv under (default: the key that protected the data key); repeatable', collect)
+    .addOption(new Option('--iter <n>', 'PBKDF2 iterations the file was made with (openssl enc -iter; default 10000)').argParser(parsePositiveInt))
+    .option('-c, --context <k=v>', 'encryption context pair for the new .kenv; repeatable', collect)
+    .option('-o, --out <dir>', 'write the .kenv into this folder instead of next to the file')
+    .option('-f, --force', 'replace an existing .kenv file')
+    .option('--no-preflight', 'skip the check that this identity can open the new file')
+    .option('--no-file-id', 'leave out the kenv:file-id audit id')
+    .option('--profile <profile>', 'AWS profile')
+    .option('--region <region>', 'AWS Region')
+    .action(
+      async (opts: {
+        opensslEnc: string; dataKey: string; key?: string[]; iter?: number; context?: string[]; out?: string; force?: boolean;
+        preflight?: boolean; fileId?: boolean; profile?: string; region?: string;
+      }) => {
+        const clients = defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
+        try {
+          const done = await importOpensslEnc(opts.opensslEnc, {
+            dataKeyPath: opts.dataKey,
+            clients,
+            ...(opts.key?.length ? { keyIds: opts.key } : {}),
+            ...(opts.iter ? { iterations: opts.iter } : {}),
+            context: parseContext(opts.context),
+            fileId: opts.fileId !== false,
+            preflight: opts.preflight !== false,
+            ...(opts.out ? { outDir: opts.out } : {}),
+            force: !!opts.force,
+            trash: async (path) => (await import('trash')).default(path),
+          });
+          io.out(`imported ${opts.opensslEnc} -> ${done.outputPath} (under ${done.keyIds.join(', ')}); verified; the original is in the trash.`);
+          io.out('The OpenSSL file was AES-256-CBC without authentication: it could not detect tampering. The .kenv is authenticated.');
+          setExit(0);
+        } catch (e) {
+          const info = toErrorInfo(e);
+          io.err(`kenv: ${opts.opensslEnc}: ${info.message.replace(/\s*\n\s*/g, ' ')} [${info.code}]`);
+          setExit(1);
+        }
+      },
+    );
+
+  program
     .command('verify')
     .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
     .argument('<target...>', '.kenv files, folders (every *.kenv below) or s3://bucket/prefix')
@@ -103,4 +149,9 @@ export interface ProofEncryptOptions {
 export function withPreflight(keyring: Keyring, opts: ProofEncryptOptions): Keyring {
   if (opts.preflight === false) return keyring;
   return new PreflightKeyring(keyring, defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) }));
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`"${value}" is not a whole number of at least 1.`);
+  return Number(value);
 }

@@ -28,6 +28,8 @@ export interface VerifyOptions {
   requiredContext?: EncryptionContext;
   pool?: FramePool;
   signal?: AbortSignal;
+  /** Sees each authenticated plaintext chunk before it is wiped (import hashes them); never stores it. */
+  onPlaintext?: (chunk: Buffer) => void;
 }
 
 /** One verified (or not) file or object. */
@@ -48,7 +50,7 @@ export async function verifyStream(input: Readable, opts: VerifyOptions): Promis
     ...(opts.pool ? { pool: opts.pool } : {}),
     onHeader: (h) => (header = h),
   });
-  await pipeline(input, decrypt, discardPlaintext(), ...(opts.signal ? [{ signal: opts.signal }] : [])).catch((e: unknown) => {
+  await pipeline(input, decrypt, discardPlaintext(opts.onPlaintext), ...(opts.signal ? [{ signal: opts.signal }] : [])).catch((e: unknown) => {
     if (e instanceof KenvError) throw e;
     if (e instanceof Error && e.name === 'AbortError') throw new KenvError('CANCELLED', 'The verify was cancelled.');
     throw e;
@@ -186,10 +188,11 @@ async function isFolder(path: string): Promise<boolean> {
 }
 
 /** A sink that wipes each authenticated plaintext chunk and drops it. */
-function discardPlaintext(): Writable {
+function discardPlaintext(look?: (chunk: Buffer) => void): Writable {
   return new Writable({
     highWaterMark: 4 * 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
+      look?.(chunk);
       chunk.fill(0);
       callback();
     },
