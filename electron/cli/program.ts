@@ -250,11 +250,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--encrypt-on-arrival', 'encrypt plaintext placed in the vault with --key, verify it, move the plaintext to .kenv-trash, sync the .kenv')
     .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
     .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
+    .option('--sse-kms-key <key>', 'upload with S3 server-side encryption under this KMS key as well (SSE-KMS)')
     .action(
       async (
         vaultDir: string,
         remote: string,
-        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[] },
+        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[]; sseKmsKey?: string },
       ) => {
         if (!opts.encryptOnArrival && (opts.key?.length || opts.context?.length)) {
           throw new KenvError('INVALID_ARGUMENT', '--key and --context only apply with --encrypt-on-arrival.');
@@ -267,7 +268,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           : undefined;
         setExit(
           await runSyncCommand(
-            { vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json, ...(encryptOnArrival ? { encryptOnArrival } : {}) },
+            {
+              vaultDir, remote, ...awsOptions(opts), watch: !!opts.watch, dryRun: !!opts.dryRun, json: !!opts.json, ...(encryptOnArrival ? { encryptOnArrival } : {}),
+              ...(opts.sseKmsKey ? { sseKmsKeyId: opts.sseKmsKey } : {}),
+            },
             io,
           ),
         );
