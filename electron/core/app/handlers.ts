@@ -9,6 +9,7 @@ import { planFiles } from './plan.js';
 import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
 import type { SettingsStore } from './settings-store.js';
+import { registerProofHandlers } from './proof.js';
 import { registerVaultHandlers, withoutVaultBinding } from './vault-handlers.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
@@ -75,6 +76,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     return s.jobs.start(files.map((f) => ({
       path: f.path, direction: f.direction, keyIds: keys, context, outDir: target,
       deletePlaintext: f.direction === 'encrypt' && settings.deletePlaintextAfterEncrypt,
+      fileId: settings.fileId !== false,
     })));
   });
   registry.handle('jobs:cancel', async (target) => {
@@ -112,6 +114,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('settings:update', (patch) => s.settings.update(withoutVaultBinding(patch)));
 
   registerVaultHandlers(registry, s.vaults);
+  registerProofHandlers(registry, s.vault, s.vaults);
 }
 
 function outputFolder(settings: Settings): string | undefined {

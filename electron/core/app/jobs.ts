@@ -16,6 +16,8 @@ export interface JobSpec {
   deletePlaintext: boolean;
   /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS). */
   replace?: boolean;
+  /** Add a kenv:file-id audit id (the setting; absent: on). */
+  fileId?: boolean;
 }
 
 interface JobRecord {
@@ -148,7 +150,7 @@ export class JobQueue {
     };
     try {
       if (spec.direction === 'encrypt') {
-        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal });
         let inputDeleted = false;
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.

@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
 import type { KmsClientFactory } from '../kms/client.js';
+import { PreflightKeyring } from '../preflight/preflight.js';
 import type { DataKeyCache } from './data-key-cache.js';
+import { canOpenFile, verifyVaultFolder } from './proof.js';
 import type { VaultOps } from './services.js';
 
 /**
@@ -15,7 +17,8 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
-      const kms = new KmsKeyring({ keyIds: opts.keyIds, clients: clients() });
+      // Preflight under the cache: a reused data key is checked once (nobody encrypts what they cannot open).
+      const kms = new PreflightKeyring(new KmsKeyring({ keyIds: opts.keyIds, clients: clients() }), clients());
       const keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
       const result = await encryptFile(inputPath, {
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal, fileId: opts.fileId ?? true,
@@ -34,6 +37,8 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },
+    canOpen: (path) => canOpenFile(path, clients()),
+    verifyFolder: (folder) => verifyVaultFolder(folder, clients()),
     async inspectFile(path) {
       const info = await inspectFile(path);
       return {

@@ -1,0 +1,61 @@
+import { open } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { type ParsedHeader, tryParseHeader } from '../format/header.js';
+import type { OpenCheck, VerifiedFile } from '../../../shared/ipc.js';
+import { KenvError } from '../errors.js';
+import { inspectFile } from '../files.js';
+import { KmsKeyring } from '../keyring/kms-keyring.js';
+import type { KmsClientFactory } from '../kms/client.js';
+import { preflightDataKeys } from '../preflight/preflight.js';
+import { verifyTargets } from '../verify/verify.js';
+import type { HandlerRegistry } from './registry.js';
+import type { VaultOps } from './services.js';
+import type { VaultSyncService } from './vault-sync-service.js';
+
+/** Whether this identity could open `path`: KMS Decrypt with DryRun on each of its KMS data keys until one would. */
+export async function canOpenFile(path: string, clients: KmsClientFactory): Promise<OpenCheck> {
+  await inspectFile(path); // the same errors as the details for a file that is not a .kenv
+  const header = await readHeaderOf(path);
+  const checks = await preflightDataKeys(clients, header.encryptedDataKeys, header.encryptionContext);
+  return {
+    canOpen: checks.some((c) => c.ok),
+    keys: checks.map((c) => (c.ok ? { key: c.key, ok: true } : { key: c.key, ok: false, code: c.code, reason: c.reason })),
+  };
+}
+
+/** Check vault: every .kenv in the folder authenticated, nothing written; paths relative to the folder. */
+export async function verifyVaultFolder(folder: string, clients: KmsClientFactory): Promise<VerifiedFile[]> {
+  const results = await verifyTargets([folder], { keyring: new KmsKeyring({ clients }) });
+  return results.map((r) => ({ path: relative(folder, r.target) || r.target, ok: r.ok, error: r.ok ? null : r.error }));
+}
+
+/** Registers `files:canOpen` and `vault:verify` (issue 13). */
+export function registerProofHandlers(registry: HandlerRegistry, vault: VaultOps, vaults: VaultSyncService): void {
+  registry.handle('files:canOpen', ({ path }) => {
+    if (!vault.canOpen) throw new KenvError('NOT_ALLOWED', 'This build cannot check access before decrypting.');
+    return vault.canOpen(path);
+  });
+  registry.handle('vault:verify', async () => {
+    const folder = (await vaults.current()).binding?.folder;
+    if (!folder) throw new KenvError('INVALID_ARGUMENT', 'No vault folder is bound: bind a folder in the vault panel first.');
+    if (!vault.verifyFolder) throw new KenvError('NOT_ALLOWED', 'This build cannot check a vault.');
+    return vault.verifyFolder(folder);
+  });
+}
+
+async function readHeaderOf(path: string): Promise<ParsedHeader> {
+  const handle = await open(path, 'r');
+  try {
+    let bytes = Buffer.alloc(0);
+    while (true) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
+      bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
+      const header = tryParseHeader(bytes);
+      if (header) return header;
+      if (bytesRead === 0) throw new KenvError('TRUNCATED_HEADER', `${path} ends inside its message header: it was cut short.`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
