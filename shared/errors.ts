@@ -66,6 +66,10 @@ export const ErrorCodes = {
   S3_NO_SUCH_BUCKET: 'The S3 bucket does not exist.',
   S3_ERROR: 'S3 returned an error.',
 
+  // Proof and audit (issue 13).
+  IMPORT_DECRYPT_FAILED: 'An OpenSSL enc file did not decrypt with its data key.',
+  IMPORT_UNVERIFIED: 'An imported file did not verify; the original was kept.',
+
   // The desktop app's IPC boundary.
   INVALID_REQUEST: 'A request to the app was malformed.',
   FORBIDDEN_SENDER: 'A request came from a page the app does not trust.',

@@ -34,6 +34,8 @@ export const Settings = z.object({
   }).strict(),
   defaultKeyIds: z.array(keyId).max(16),
   lastKeyId: keyId.nullable(),
+  /** Put a random kenv:file-id audit id in each new file's encryption context (absent: on). */
+  fileId: z.boolean().optional(),
   /** The vault folder bound to an S3 prefix (the vault panel); absent when none is bound. */
   vaultBinding: VaultBinding.nullable().optional(),
   /** Files with more encrypted data keys are refused before any KMS call (the ESDK's maximum; 65535: no limit). */
@@ -99,6 +101,20 @@ export interface FileDetails {
   encryptionContext: Record<string, string>;
   keys: { providerId: string; keyArn?: string | undefined; keyName?: string | undefined }[];
   frameLength: number;
+}
+
+/** Whether this identity can open a .kenv file, found out before decrypting (KMS Decrypt with DryRun; no key returned). */
+export interface OpenCheck {
+  canOpen: boolean;
+  /** Each data key tried, in order, until one would open. */
+  keys: { key: string; ok: boolean; code?: string | undefined; reason?: string | undefined }[];
+}
+
+/** One file of a vault check (`vault:verify`): authenticated end to end without writing plaintext, or why not. */
+export interface VerifiedFile {
+  path: string;
+  ok: boolean;
+  error: ErrorInfo | null;
 }
 
 /** A .kenv opened for viewing or editing: its plaintext lives in a private temporary folder until closed. */
@@ -172,6 +188,8 @@ export const requestSchemas = {
   'vault:resume': empty,
   // After the mass-deletion guard stopped a sync: run it once with the deletions allowed.
   'vault:allowDeletions': empty,
+  'files:canOpen': z.object({ path: filePath }).strict(),
+  'vault:verify': empty,
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -210,6 +228,8 @@ export interface ResponseMap {
   'vault:pause': VaultState;
   'vault:resume': VaultState;
   'vault:allowDeletions': VaultState;
+  'files:canOpen': OpenCheck;
+  'vault:verify': VerifiedFile[];
 }
 
 export type Request<C extends Channel> = z.input<(typeof requestSchemas)[C]>;

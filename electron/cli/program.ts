@@ -21,6 +21,8 @@ import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
 import { collect, parseBytes, parseContext, parseMaxDataKeys } from './options.js';
 import { progressFor } from './progress.js';
+import { withFileId } from '../core/audit/file-id.js';
+import { type ProofEncryptOptions, addProofCommands, withPreflight } from './proof-commands.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -76,8 +78,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--sign', 'sign the message with ECDSA P-384 (suite 0x0578)')
       .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 500 files, 4 GiB)')
       .addOption(maxDataKeysOption())
-      .option('-f, --force', 'replace an existing .kenv file'),
-  ).action(async (files: string[], opts: FileCommandOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
+      .option('-f, --force', 'replace an existing .kenv file')
+      .option('--no-preflight', 'skip the check (KMS Decrypt with DryRun) that this identity can open what it is about to write')
+      .option('--no-file-id', 'leave out the random kenv:file-id audit id from the encryption context'),
+  ).action(async (files: string[], opts: FileCommandOptions & ProofEncryptOptions & { frameSize?: number; sign?: boolean; cache?: boolean }) => {
     if (opts.sign && opts.recipient?.length) {
       throw new KenvError(
         'INVALID_ARGUMENT',
@@ -85,7 +89,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     }
     const context = parseContext(opts.context);
-    const keyring = await keyringFromOptions(opts, 'encrypt');
+    const keyring = withPreflight(await keyringFromOptions(opts, 'encrypt'), opts);
     const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
     const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
     const plainFiles = files.filter((f) => f !== '-');
@@ -97,6 +101,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         ...shape,
         ...placement,
         cache: opts.cache === false ? false : {},
+        fileId: opts.fileId !== false,
         onFileDone: (r) =>
           r.ok ? io.out(`encrypted ${r.input} -> ${r.outputPath}`) : io.err(`kenv: ${r.input}: ${oneLine(r.error.message)} [${r.error.code}]`),
       });
@@ -106,11 +111,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     setExit(
       await eachFile(plainFiles.length > 1 ? ['-'] : files, io, async (file) => {
         if (file === '-') {
-          const materials = await prepareEncryption({ keyring, context, ...shape });
+          const materials = await prepareEncryption({ keyring, context: opts.fileId === false ? context : withFileId(context), ...shape });
           await transformStream(io.stdin as Readable, new EncryptStream(materials), io.stdout as Writable);
           return;
         }
-        const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress }));
+        const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress, fileId: opts.fileId !== false }));
         io.out(`encrypted ${file} -> ${done.outputPath}`);
       }),
     );
@@ -294,11 +299,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
     .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
     .option('--max-delete <percent>', 'stop before deleting more than this percentage of one side (default 50; 100 allows all)')
+    .option('--sse-kms-key <key>', 'upload with S3 server-side encryption under this KMS key as well (SSE-KMS)')
     .action(
       async (
         vaultDir: string,
         remote: string,
-        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[]; maxDelete?: string },
+        opts: { profile?: string; region?: string; watch?: boolean; dryRun?: boolean; json?: boolean; encryptOnArrival?: boolean; key?: string[]; context?: string[]; maxDelete?: string; sseKmsKey?: string },
       ) => {
         const maxDelete = opts.maxDelete === undefined ? undefined : /^\d+(\.\d+)?%?$/.test(opts.maxDelete) ? Number(opts.maxDelete.replace('%', '')) : NaN;
         if (!opts.encryptOnArrival && (opts.key?.length || opts.context?.length)) {
@@ -321,12 +327,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               json: !!opts.json,
               ...(encryptOnArrival ? { encryptOnArrival } : {}),
               ...(maxDelete !== undefined ? { maxDeletePercent: maxDelete } : {}),
+              ...(opts.sseKmsKey ? { sseKmsKeyId: opts.sseKmsKey } : {}),
             },
             io,
           ),
         );
       },
     );
+
+  addProofCommands(program, io, setExit);
 
   return program;
 }

@@ -10,6 +10,7 @@ import { EncryptStream, type EncryptionMaterials, prepareEncryption } from './cr
 import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './crypto/file-codec.js';
 import { FileSideError } from './crypto/file-frames.js';
 import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
+import { withFileId } from './audit/file-id.js';
 import { KenvError } from './errors.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from './format/header.js';
 import { suiteHex } from './format/suites.js';
@@ -41,6 +42,8 @@ export interface EncryptFileOptions extends CommonFileOptions {
   context?: EncryptionContext;
   frameLength?: number;
   sign?: boolean;
+  /** Add a random `kenv:file-id` audit id to the encryption context (kept when the context has one). */
+  fileId?: boolean;
 }
 
 export interface DecryptFileOptions extends CommonFileOptions {
@@ -74,7 +77,7 @@ export async function encryptFile(
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), basename(inputPath) + KENV_EXTENSION);
   // Checked again, race-free, when the output is created; checking here first saves a KMS call.
   await refuseExisting(outputPath, opts.force ?? false);
-  const materials = await prepareEncryption(opts);
+  const materials = await prepareEncryption(opts.fileId ? { ...opts, context: withFileId(opts.context) } : opts);
   const messageId = materials.header.messageId.toString('hex');
   if (regular && !materials.signingKey) {
     const done = await encryptAtOffsets(inputPath, materials, outputPath, opts);

@@ -1,6 +1,6 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
-import type { FileDetails, KeySummary, PlannedFile } from '../../shared/ipc.js';
+import type { FileDetails, KeySummary, OpenCheck, PlannedFile } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { formatBytes, suiteLabel } from './format.js';
 import { Modal } from './Modal.js';
@@ -11,6 +11,29 @@ function count(n: number): string {
 
 function isError(d: FileDetails | ErrorInfo | undefined): d is ErrorInfo {
   return !!d && 'code' in d;
+}
+
+/** How many files of a batch get the access check: each is one KMS Decrypt (DryRun) or more. */
+const ACCESS_CHECKS = 5;
+
+/** Says up front whether this identity can open the file: KMS Decrypt with DryRun, no key returned. */
+function AccessLine({ path }: { path: string }) {
+  const [check, setCheck] = useState<OpenCheck | ErrorInfo | null>(null);
+  useEffect(() => {
+    let live = true;
+    call('files:canOpen', { path }).then(
+      (c) => live && setCheck(c),
+      (e: unknown) => live && setCheck(errorInfo(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path]);
+  if (!check) return <span className="muted">Asking KMS…</span>;
+  if ('code' in check) return <span className="error-text">Could not check: {check.message}</span>;
+  if (check.canOpen) return <span>Yes: KMS says this identity may decrypt it.</span>;
+  const why = check.keys.find((k) => !k.ok)?.reason;
+  return <span className="error-text" role="alert">No: this identity cannot open this file.{why ? ` ${why}` : ''}</span>;
 }
 
 /** What a .kenv is before anything happens: keys, context, size, suite. Read from the header; no KMS call. */
@@ -84,6 +107,15 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
                     )}
                   </dd>
                   <dt>Message id</dt><dd><code className="wrap">{d.messageId}</code></dd>
+                  <dt>Audit id</dt>
+                  <dd>
+                    {d.encryptionContext['kenv:file-id'] ? (
+                      <><code className="wrap">{d.encryptionContext['kenv:file-id']}</code> <span className="muted">(in CloudTrail with every KMS Decrypt; kenv audit prints the lookups)</span></>
+                    ) : <span className="muted">None</span>}
+                  </dd>
+                  {sealed.indexOf(f) < ACCESS_CHECKS && d.keys.some((k) => k.providerId === 'aws-kms') && (
+                    <><dt>Can you open it?</dt><dd><AccessLine path={f.path} /></dd></>
+                  )}
                 </dl>
               ) : (
                 <p className="muted">Details are shown for the first 20 files only.</p>

@@ -79,6 +79,10 @@ export function SettingsDialog({ settings, keys, onClose, onSaved }: { settings:
         <fieldset>
           <legend>Encryption context</legend>
           <p className="hint">Pairs stored in every file you encrypt and sent to KMS, where key policies and CloudTrail can see them. They are not secret.</p>
+          <label className="check">
+            <input type="checkbox" checked={draft.fileId !== false} onChange={(e) => set({ fileId: e.target.checked })} />
+            <span>Add a random audit id (kenv:file-id) to each file, so CloudTrail shows which file was opened, by whom and when</span>
+          </label>
           {draft.context.map((pair, i) => (
             <div className="pair" key={i}>
               <label className="field inline"><span>Name</span>

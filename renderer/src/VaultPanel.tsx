@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { SyncStatus } from '../../shared/sync.js';
 import type { VaultState } from '../../shared/vault.js';
+import type { VerifiedFile } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import './vault-panel.css';
 
@@ -102,7 +103,55 @@ function BoundVault({ state, busy, act }: { state: VaultState; busy: boolean; ac
         )}
         <button type="button" className="ghost" disabled={busy} onClick={() => void act(() => call('vault:unbind', {}))}>Unbind</button>
       </div>
+      <VaultCheck />
     </>
+  );
+}
+
+/**
+ * Check vault: every .kenv in the folder authenticated (data key, frames, signature) without writing plaintext,
+ * with one line per file that failed and the code decrypt would give.
+ */
+function VaultCheck() {
+  const [checking, setChecking] = useState(false);
+  const [results, setResults] = useState<VerifiedFile[] | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const check = async () => {
+    setChecking(true);
+    setError(null);
+    try {
+      setResults(await call('vault:verify', {}));
+    } catch (e) {
+      setResults(null);
+      setError(errorInfo(e));
+    } finally {
+      setChecking(false);
+    }
+  };
+  const failed = results?.filter((r) => !r.ok) ?? [];
+  return (
+    <div className="vault-check">
+      <button type="button" className="secondary" disabled={checking} onClick={() => void check()}>
+        {checking ? 'Checking…' : 'Check vault'}
+      </button>
+      <span className="hint"> Authenticates every file with its key; writes no plaintext.</span>
+      {error && <p className="error-text" role="alert">{error.message}</p>}
+      {results && (
+        <div role="status" aria-live="polite">
+          <p className={failed.length ? 'error-text' : ''}>
+            {failed.length === 0 ? `All ${results.length} files verified.` : `${failed.length} of ${results.length} files did not verify.`}
+          </p>
+          <ul className="plain" aria-label="Check vault results">
+            {results.map((r) => (
+              <li key={r.path}>
+                {r.ok ? '✓' : '✗'} <code>{r.path}</code>
+                {r.error && <span className="error-text"> {r.error.message} [{r.error.code}]</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
   );
 }
 

@@ -32,7 +32,7 @@ import { awsIdentityService } from '../../electron/core/app/aws-identity.js';
 import { IdentityDirectory } from '../support/aws-identities.js';
 import { type LocalSso, startLocalSso } from '../support/local-sso.js';
 import { type LocalSts, startLocalSts } from '../support/local-sts.js';
-import { decryptFile } from '../../electron/core/files.js';
+import { decryptFile, encryptFile } from '../../electron/core/files.js';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { defaultKmsClientFactory, type KmsClientFactory } from '../../electron/core/kms/client.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
@@ -248,12 +248,14 @@ describe('the renderer in Chromium', () => {
     expect(decrypted.code).toBe(0);
     expect(Buffer.compare(await readFile(join(cliOut, 'q3-report.pdf')), plain)).toBe(0);
 
-    // A second file under the same key within the cache limits reuses the data key: no second GenerateDataKey.
+    // Each file carries its own kenv:file-id audit id in its encryption context (issue 13), and a KMS data key is
+    // bound to the context it was made with: so a second file gets a data key of its own, and its own audit id.
+    expect(info.encryptionContext['kenv:file-id']).toMatch(/^[0-9a-f]{32}$/);
     const before = kms.counts().GenerateDataKey ?? 0;
     await writeFile(join(drops, 'q4-report.pdf'), bytes(1000));
     await drop(page, [{ name: 'q4-report.pdf', bytes: Buffer.from('x') }]);
     await page.getByRole('listitem', { name: 'Encrypt q4-report.pdf' }).getByText('Saved as').waitFor();
-    expect(kms.counts().GenerateDataKey ?? 0).toBe(before);
+    expect(kms.counts().GenerateDataKey ?? 0).toBe(before + 1);
 
     // The key is remembered for the next start.
     await page.reload();
@@ -278,6 +280,9 @@ describe('the renderer in Chromium', () => {
     expect(text).toContain('Keys (2, any one opens it)');
     expect(text).toContain('0x0478');
     expect(text).toContain(kms.keys().find((k) => k.aliases.includes('alias/finance-backup'))!.arn);
+    // Up front: whether this identity can open it (KMS Decrypt with DryRun), and the file's audit id.
+    await dialog.getByText('Yes: KMS says this identity may decrypt it.').waitFor();
+    expect(await dialog.getByText(/^[0-9a-f]{32}$/).count()).toBeGreaterThan(0);
     await shot(page, '03-details');
 
     const outDir = join(drops, 'decrypted');
@@ -606,6 +611,42 @@ describe('the renderer in Chromium', () => {
     expect(await note.textContent()).toMatch(/^This S3 endpoint ignores If-None-Match on uploads, .*turn on versioning on the bucket/);
     await panel.scrollIntoViewIfNeeded();
     await shot(page, '11-vault-endpoint-warning');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('Check vault authenticates every file of the bound folder without writing plaintext and lists the one that fails', async () => {
+    const s3 = await startS3Server();
+    cleanups.push(() => s3.close());
+    await s3.createBucket('checked-vaults');
+    const { page, dir, shell, consoleErrors } = await openApp({ s3Client: async () => s3.client() });
+    const folder = join(dir, 'checked-vault');
+    await mkdir(folder);
+    const demo = kms.keys().find((k) => k.aliases.includes('alias/kenv-demo'))!.arn;
+    const keyring = new KmsKeyring({ keyIds: [demo], clients: () => kmsClient(kms, REGION) });
+    for (const name of ['minutes.txt', 'payroll.csv']) {
+      await writeFile(join(folder, name), `contents of ${name}`);
+      await encryptFile(join(folder, name), { keyring });
+      await rm(join(folder, name));
+    }
+    const tampered = await readFile(join(folder, 'payroll.csv.kenv'));
+    tampered[tampered.length - 20]! ^= 1;
+    await writeFile(join(folder, 'payroll.csv.kenv'), tampered);
+    shell.chooseFolder = async () => folder;
+
+    const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Choose folder…' }).click();
+    await panel.getByLabel('S3 location').fill('s3://checked-vaults/team');
+    await panel.getByLabel('Region (optional)').fill('us-east-1');
+    await panel.getByRole('button', { name: 'Bind folder' }).click();
+    const before = (await readdir(folder)).sort();
+    await panel.getByRole('button', { name: 'Check vault' }).click();
+    await panel.getByText('1 of 2 files did not verify.').waitFor();
+    const results = panel.getByRole('list', { name: 'Check vault results' });
+    expect(await results.getByRole('listitem').filter({ hasText: 'payroll.csv.kenv' }).textContent()).toContain('[FRAME_TAMPERED]');
+    expect(await results.getByRole('listitem').filter({ hasText: 'minutes.txt.kenv' }).textContent()).toContain('✓');
+    expect((await readdir(folder)).filter((f) => !f.startsWith('.kenv-')).sort()).toEqual(before.filter((f) => !f.startsWith('.kenv-')));
+    await panel.scrollIntoViewIfNeeded();
+    await shot(page, '12-check-vault');
     expect(consoleErrors).toEqual([]);
   });
 

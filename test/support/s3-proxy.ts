@@ -83,6 +83,9 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly locks = new Map<string, Promise<void>>();
+  /** The server-side encryption asked for by each object write (PutObject, CreateMultipartUpload), in order. */
+  readonly sseWrites: { key: string; sse: string | undefined; kmsKeyId: string | undefined }[] = [];
+  private sseKmsDenials = new Map<string, string>();
   private corruptFaults: Fault[] = [];
   private dropFaults: DropFault[] = [];
   private conflictFaults: Hook[] = [];
@@ -170,6 +173,18 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
     this.down = false;
   }
 
+  /**
+   * Answers object writes that ask for SSE-KMS under `kmsKeyId` as S3 does when the caller may not use that key:
+   * 403 AccessDenied, with `message` (by default S3's message naming kms:GenerateDataKey).
+   */
+  denySseKmsKey(kmsKeyId: string, message?: string): void {
+    this.sseKmsDenials.set(
+      kmsKeyId,
+      message ??
+        `User: arn:aws:iam::123456789012:user/S3RVER is not authorized to perform: kms:GenerateDataKey on resource: ${kmsKeyId} because no identity-based policy allows the kms:GenerateDataKey action`,
+    );
+  }
+
   /** Forgets faults and hooks that were armed but not triggered. */
   clearFaults(): void {
     this.corruptFaults = [];
@@ -201,6 +216,21 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
 
     const before = this.takeHook(this.beforeHooks, request);
     if (before) await before.action();
+
+    const isObjectCreate =
+      key !== '' &&
+      ((method === 'PUT' && !q.has('uploadId') && !q.has('partNumber') && !q.has('tagging') && !q.has('acl')) || (method === 'POST' && q.has('uploads')));
+    if (isObjectCreate) {
+      const sse = req.headers['x-amz-server-side-encryption'];
+      const kmsKeyId = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+      this.sseWrites.push({ key, sse: typeof sse === 'string' ? sse : undefined, kmsKeyId: typeof kmsKeyId === 'string' ? kmsKeyId : undefined });
+      const denial = sse === 'aws:kms' && typeof kmsKeyId === 'string' ? this.sseKmsDenials.get(kmsKeyId) : undefined;
+      if (denial !== undefined) {
+        req.resume();
+        s3Error(res, 403, 'AccessDenied', denial, key);
+        return;
+      }
+    }
 
     if (this.enforce && key && q.has('uploadId') && method === 'GET') return this.listParts(res, bucket, key, q);
     if (this.enforce && key && q.has('uploadId') && method === 'DELETE') return this.abortUpload(res, bucket, q.get('uploadId') ?? '');

@@ -11,6 +11,7 @@ import { planFiles } from './plan.js';
 import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
 import type { SettingsStore } from './settings-store.js';
+import { registerProofHandlers } from './proof.js';
 import { registerVaultHandlers, withoutVaultBinding } from './vault-handlers.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
@@ -100,6 +101,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     return s.jobs.start(files.map((f, i) => ({
       path: inputs[i]!, direction: f.direction, keyIds: keys, context, outDir: target,
       deletePlaintext: f.direction === 'encrypt' && settings.deletePlaintextAfterEncrypt,
+      fileId: settings.fileId !== false,
     })));
   });
   registry.handle('jobs:cancel', async (target) => {
@@ -158,6 +160,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('settings:update', async (request) => s.settings.update(await checkSettings(s, withoutVaultBinding(request))));
 
   registerVaultHandlers(registry, s.vaults, s.grants);
+  registerProofHandlers(registry, s.vault, s.vaults, s.grants);
 }
 
 function outputFolder(settings: Settings): string | undefined {

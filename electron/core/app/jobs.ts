@@ -17,6 +17,8 @@ export interface JobSpec {
   deletePlaintext: boolean;
   /** Replace an existing output (set by "Replace" after OUTPUT_EXISTS, once the user confirmed it). */
   replace?: boolean;
+  /** Add a kenv:file-id audit id (the setting; absent: on). */
+  fileId?: boolean;
 }
 
 interface JobRecord {
@@ -170,7 +172,7 @@ export class JobQueue {
     };
     try {
       if (spec.direction === 'encrypt') {
-        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal });
         let inputDeleted = false;
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.

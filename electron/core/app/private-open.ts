@@ -97,7 +97,8 @@ export class PrivateOpens {
       throw new KenvError('INVALID_KEY', `${basename(session.file.kenvPath)} is not encrypted under a KMS key Kenv can use again, so it cannot be re-encrypted in place. Encrypt ${session.file.name} as a new file instead.`);
     }
     await this.vault.encryptFile(session.file.plainPath, {
-      keyIds: session.keyIds, context: session.context, replacePath: session.file.kenvPath,
+      // The same context as before: it carries the file's kenv:file-id when the original had one.
+      keyIds: session.keyIds, context: session.context, replacePath: session.file.kenvPath, fileId: false,
       onProgress: () => undefined, signal: new AbortController().signal,
     });
     const s = await stat(session.file.plainPath);

@@ -1,4 +1,4 @@
-import type { EventMap, EventName, FileDetails, Identity, KeySummary } from '../../../shared/ipc.js';
+import type { EventMap, EventName, FileDetails, Identity, KeySummary, OpenCheck, VerifiedFile } from '../../../shared/ipc.js';
 
 /** Progress of one file, as the core reports it. */
 export interface Progress {
@@ -18,11 +18,17 @@ export interface VaultOps {
     replacePath?: string | undefined;
     /** Replace an existing output file. */
     force?: boolean | undefined;
+    /** Add a `kenv:file-id` audit id to the context (default true; the settings may turn it off). */
+    fileId?: boolean | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
   decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;
   /** Header only, no KMS call. Throws KenvError on a file that is not a valid .kenv. */
   inspectFile(path: string): Promise<Omit<FileDetails, 'path' | 'name' | 'size'>>;
+  /** Whether this identity could open the file: KMS Decrypt with DryRun on its data keys (no key is returned). */
+  canOpen?(path: string): Promise<OpenCheck>;
+  /** Authenticates every .kenv under `folder` without writing plaintext (Check vault). */
+  verifyFolder?(folder: string): Promise<VerifiedFile[]>;
 }
 
 /** Who the app acts as, and the ways to change it (the identity service provides the real one). */

@@ -5,7 +5,9 @@ import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
 import { MultiKeyring } from '../keyring/multi-keyring.js';
 import type { TrustedAccounts } from '../kms/trust.js';
 import type { KmsClientFactory } from '../kms/client.js';
+import { PreflightKeyring } from '../preflight/preflight.js';
 import type { DataKeyCache } from './data-key-cache.js';
+import { canOpenFile, verifyVaultFolder } from './proof.js';
 import type { VaultOps } from './services.js';
 
 /** What `coreVault` reads besides the KMS clients; each is optional. */
@@ -28,10 +30,11 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
-      const kms = new KmsKeyring({ keyIds: opts.keyIds, clients: clients() });
+      // Preflight under the cache: a reused data key is checked once (nobody encrypts what they cannot open).
+      const kms = new PreflightKeyring(new KmsKeyring({ keyIds: opts.keyIds, clients: clients() }), clients());
       const keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
       const result = await encryptFile(inputPath, {
-        keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
+        keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal, fileId: opts.fileId ?? true,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
@@ -54,6 +57,8 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },
+    canOpen: async (path) => canOpenFile(path, clients(), { maxDataKeys: await maxDataKeys?.(), trust: trust ? (await trust()).trust : undefined }),
+    verifyFolder: (folder) => verifyVaultFolder(folder, clients()),
     async inspectFile(path) {
       const info = await inspectFile(path);
       return {

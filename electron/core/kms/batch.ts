@@ -24,6 +24,8 @@ export interface EncryptBatchOptions {
   frameLength?: number;
   sign?: boolean;
   maxEncryptedDataKeys?: number;
+  /** Give each file its own `kenv:file-id` audit id (each file then needs its own data key: the id is in the context). */
+  fileId?: boolean;
   /** Files in flight at once, and so KMS calls in flight at once (default 4): KMS quotas are per account and Region. */
   concurrency?: number;
   /** Reuse data keys across the batch within these limits; false turns the cache off. Default: on, with the defaults. */
@@ -67,6 +69,7 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
             ...(opts.frameLength ? { frameLength: opts.frameLength } : {}),
             ...(opts.sign ? { sign: true } : {}),
             ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
+            ...(opts.fileId ? { fileId: true } : {}),
             ...(opts.signal ? { signal: opts.signal } : {}),
           });
           const result: BatchFileResult = { input, ok: true, outputPath: out.outputPath, messageId: out.messageId, tries };

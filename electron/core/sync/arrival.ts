@@ -71,7 +71,7 @@ async function encryptOne(
   const before = await lstat(abs);
   const sha256 = await sha256File(abs, before.size);
   try {
-    await encryptFile(abs, { keyring: opts.keyring, ...(opts.context ? { context: opts.context } : {}), outputPath: kenvAbs });
+    await encryptFile(abs, { keyring: opts.keyring, ...(opts.context ? { context: opts.context } : {}), outputPath: kenvAbs, fileId: true });
   } catch (e) {
     if (e instanceof KenvError && e.code === 'OUTPUT_EXISTS') return 'kenv-exists';
     throw e;

@@ -4,6 +4,7 @@ import { KenvError, toErrorInfo } from '../errors.js';
 import type { EncryptOnArrival } from './arrival.js';
 import { VaultSync } from './engine.js';
 import { createS3Client, parseS3Url } from './s3-client.js';
+import { useSseKms } from './sse-kms.js';
 import type { SkippedFile, SyncPlan, SyncReport } from './types.js';
 
 /** The options of `kenv sync VAULT_DIR s3://bucket/prefix`. */
@@ -29,6 +30,8 @@ export interface SyncCommandOptions {
   encryptOnArrival?: EncryptOnArrival;
   /** The mass-deletion guard's percentage (default 50; 100 allows every deletion). */
   maxDeletePercent?: number;
+  /** Upload with SSE-KMS under this KMS key as well (ciphertext of ciphertext in the bucket). */
+  sseKmsKeyId?: string;
 }
 
 export interface SyncCommandIo {
@@ -144,6 +147,7 @@ export async function runSyncCommand(opts: SyncCommandOptions, io: SyncCommandIo
       throw new KenvError('INVALID_ARGUMENT', '--max-delete takes a percentage from 0 to 100.');
     }
     const s3 = await createS3Client({ profile: opts.profile, region: opts.region });
+    if (opts.sseKmsKeyId) useSseKms(s3, opts.sseKmsKeyId);
     sync = new VaultSync({
       vaultDir,
       remote: opts.remote,

@@ -1,0 +1,80 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coreVault } from '../../../electron/core/app/vault.js';
+import { inspectFile } from '../../../electron/core/files.js';
+import type { LocalKms } from '../../../electron/core/local-kms/server.js';
+import { LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+
+// The app's side of issue 13, through coreVault (what the handlers call) against the local KMS.
+const fixture = new LocalKmsFixture();
+let kms: LocalKms;
+let client: KMSClient;
+const clients = () => () => client;
+
+beforeAll(async () => {
+  kms = await fixture.start();
+  client = kmsClient(kms);
+});
+afterAll(() => fixture.closeAll());
+
+async function sealed(dir: string, name: string, opts: { fileId?: boolean } = {}): Promise<string> {
+  await writeFile(join(dir, name), `contents of ${name}`);
+  const vault = coreVault(clients);
+  const out = await vault.encryptFile(join(dir, name), {
+    keyIds: [kms.keys()[0]!.arn], context: {}, onProgress: () => undefined, signal: new AbortController().signal, ...opts,
+  });
+  return out.outputPath;
+}
+
+describe('the app', () => {
+  it('gives encrypted files an audit id unless the setting turns it off', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    expect((await inspectFile(await sealed(dir, 'a.txt'))).encryptionContext['kenv:file-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect((await inspectFile(await sealed(dir, 'b.txt', { fileId: false }))).encryptionContext).toEqual({});
+  });
+
+  it('says before decrypting whether this identity can open a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const kenv = await sealed(dir, 'c.txt');
+    const vault = coreVault(clients);
+    expect(await vault.canOpen!(kenv)).toMatchObject({ canOpen: true });
+    kms.deny({ operation: 'Decrypt', key: kms.keys()[0]!.arn });
+    try {
+      const check = await vault.canOpen!(kenv);
+      expect(check.canOpen).toBe(false);
+      expect(check.keys[0]).toMatchObject({ ok: false, code: 'KMS_ACCESS_DENIED' });
+    } finally {
+      kms.allow();
+    }
+  });
+
+  it('refuses to encrypt when this identity could not open the result (preflight)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    kms.deny({ operation: 'Decrypt', key: kms.keys()[0]!.arn });
+    try {
+      await expect(sealed(dir, 'd.txt')).rejects.toMatchObject({ code: 'KMS_ACCESS_DENIED' });
+      expect(await readdir(dir)).toEqual(['d.txt']);
+    } finally {
+      kms.allow();
+    }
+  });
+
+  it('checks a vault folder without writing plaintext and names the tampered file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    await sealed(dir, 'good.txt');
+    const bad = await sealed(dir, 'bad.txt');
+    const bytes = await readFile(bad);
+    bytes[bytes.length - 20]! ^= 1;
+    await writeFile(bad, bytes);
+    const before = (await readdir(dir)).sort();
+    const results = await coreVault(clients).verifyFolder!(dir);
+    expect(results).toEqual([
+      { path: 'bad.txt.kenv', ok: false, error: expect.objectContaining({ code: 'FRAME_TAMPERED' }) },
+      { path: 'good.txt.kenv', ok: true, error: null },
+    ]);
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
