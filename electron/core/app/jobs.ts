@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import type { Direction, Job } from '../../../shared/ipc.js';
 import { KenvError, toErrorInfo } from '../errors.js';
+import { describeThrottle, withThrottleScope } from '../kms/throttle.js';
 import type { EventSink, VaultOps } from './services.js';
 
 /** What a job needs to run again on retry. */
@@ -138,6 +139,7 @@ export class JobQueue {
     job.state = 'running';
     this.changed(job);
     const onProgress = (p: { bytesDone: number; bytesTotal: number | undefined }) => {
+      job.notice = null;
       job.bytesDone = p.bytesDone;
       job.bytesTotal = p.bytesTotal ?? null;
       const now = Date.now();
@@ -146,9 +148,19 @@ export class JobQueue {
         this.changed(job);
       }
     };
+    // The job's KMS calls report their throttling waits here (kms/throttle.ts); Cancel cuts a wait short.
+    const throttleScope = {
+      onThrottle: (notice: Parameters<typeof describeThrottle>[0]) => {
+        job.notice = describeThrottle(notice);
+        this.changed(job);
+      },
+      signal: abort.signal,
+    };
     try {
       if (spec.direction === 'encrypt') {
-        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        const result = await withThrottleScope(throttleScope, () =>
+          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal }),
+        );
         let inputDeleted = false;
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.
@@ -158,7 +170,9 @@ export class JobQueue {
         }
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
       } else {
-        const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        const result = await withThrottleScope(throttleScope, () =>
+          this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal }),
+        );
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
       }
     } catch (error) {
@@ -173,7 +187,7 @@ export class JobQueue {
   }
 
   private finish(record: JobRecord, patch: Partial<Job>): void {
-    Object.assign(record.job, patch);
+    Object.assign(record.job, { notice: null }, patch);
     this.changed(record.job);
   }
 

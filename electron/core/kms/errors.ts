@@ -32,6 +32,12 @@ const BAD_CREDENTIAL_NAMES = new Set([
 ]);
 const EXPIRED_TOKEN_NAMES = new Set(['ExpiredTokenException', 'ExpiredToken', 'RequestExpired', 'TokenRefreshRequired']);
 
+/** Whether an AWS error says the caller is being throttled (by name, or HTTP 429). */
+export function isThrottlingError(e: unknown): boolean {
+  const err = asRecord(e);
+  return THROTTLING_NAMES.has(stringField(err, 'name') ?? '') || httpStatus(err) === 429;
+}
+
 /** The IAM action a call needs, e.g. `kms:GenerateDataKey`. */
 export function iamActionFor(operation: string): string {
   if (operation.includes(':')) return operation;
