@@ -1,5 +1,6 @@
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { AdaptiveRetryStrategy, DEFAULT_MAX_ATTEMPTS, DefaultRateLimiter } from '@smithy/core/retry';
+import { AWS_CLIENT_TIMEOUTS, awsSdkLogger, recordEndpointOnErrors } from '../aws/network-errors.js';
 import { type KmsRetryOptions, THROTTLE_BACKOFF_MIDDLEWARE, throttleBackoffMiddleware } from './throttle.js';
 
 /** One KMS client per Region, created on first use. `undefined` is the Region the profile or environment names. */
@@ -33,9 +34,12 @@ export function createKmsClient(config: KMSClientConfig = {}, retry: KmsRetryOpt
     ...(mode === 'adaptive'
       ? { retryStrategy: new AdaptiveRetryStrategy(maxAttempts, { rateLimiter: new DefaultRateLimiter({ minFillRate: ADAPTIVE_MIN_RATE }) }) }
       : { retryMode: 'standard' }),
+    requestHandler: AWS_CLIENT_TIMEOUTS,
+    logger: awsSdkLogger(),
     ...config,
   });
   client.middlewareStack.add(throttleBackoffMiddleware(retry), THROTTLE_BACKOFF_MIDDLEWARE);
+  recordEndpointOnErrors(client, config.profile);
   return client;
 }
 
