@@ -145,6 +145,8 @@ export interface Job {
   bytesTotal: number | null;
   outputPath: string | null;
   error: ErrorInfo | null;
+  /** A passing condition while running, e.g. "KMS is throttling; retrying in 4 s"; cleared when bytes move again. */
+  notice?: string | null;
   /** The plaintext input was deleted after a verified encrypt (the setting). */
   inputDeleted: boolean;
   /** Grows with every change, so a late snapshot never overwrites a newer one. */

@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander';
 import { toErrorInfo } from '../core/errors.js';
+import { withThrottleScope } from '../core/kms/throttle.js';
+import { throttleLine } from './progress.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, buildProgram } from './program.js';
 import { removePartialsOnSignals } from './signals.js';
 
@@ -8,7 +10,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   let exit = EXIT_OK;
   const program = buildProgram(io, (code) => (exit = Math.max(exit, code)));
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    // Every KMS call of the command reports its throttling waits here (see kms/throttle.ts).
+    await withThrottleScope({ onThrottle: (notice) => io.err(throttleLine(notice)) }, () => program.parseAsync(argv, { from: 'user' }));
     return exit;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -1,5 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Progress } from '../core/files.js';
+import { type ThrottleNotice, describeThrottle } from '../core/kms/throttle.js';
 
 /** Files smaller than this finish before a bar would be worth drawing. */
 const BAR_THRESHOLD = 16 * 1024 * 1024;
@@ -29,4 +30,14 @@ export function progressFor(label: string, size: number, stream: NodeJS.WriteStr
     },
     stop: () => bar.stop(),
   };
+}
+
+/**
+ * The stderr line for one throttling wait of a KMS call: "kenv: KMS is throttling; retrying in N s (GenerateDataKey)".
+ *
+ * Printed for every command (the CLI runs each in a throttle scope), so a long batch that is waiting out a burst of
+ * throttling says so instead of looking stuck.
+ */
+export function throttleLine(notice: ThrottleNotice): string {
+  return `kenv: ${describeThrottle(notice)} (${notice.operation})`;
 }

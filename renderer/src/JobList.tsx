@@ -103,7 +103,9 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
           </div>
           <div className="job-meta">
             <span>
-              {job.bytesTotal === null && job.bytesDone === 0
+              {job.notice
+                ? job.notice
+                : job.bytesTotal === null && job.bytesDone === 0
                 ? (job.direction === 'encrypt' ? 'Asking KMS for a data key…' : 'Asking KMS to open the data key…')
                 : `${formatBytes(job.bytesDone)}${job.bytesTotal !== null ? ` of ${formatBytes(job.bytesTotal)}` : ''}`}
             </span>

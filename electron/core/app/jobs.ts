@@ -5,6 +5,7 @@ import type { Direction, Job } from '../../../shared/ipc.js';
 import { KenvError, toErrorInfo } from '../errors.js';
 import { decryptedName } from '../files.js';
 import type { Grants } from './grants.js';
+import { describeThrottle, withThrottleScope } from '../kms/throttle.js';
 import type { EventSink, VaultOps } from './services.js';
 
 /** What a job needs to run again on retry. */
@@ -162,6 +163,7 @@ export class JobQueue {
     job.state = 'running';
     this.changed(job);
     const onProgress = (p: { bytesDone: number; bytesTotal: number | undefined }) => {
+      job.notice = null;
       job.bytesDone = p.bytesDone;
       job.bytesTotal = p.bytesTotal ?? null;
       const now = Date.now();
@@ -170,9 +172,19 @@ export class JobQueue {
         this.changed(job);
       }
     };
+    // The job's KMS calls report their throttling waits here (kms/throttle.ts); Cancel cuts a wait short.
+    const throttleScope = {
+      onThrottle: (notice: Parameters<typeof describeThrottle>[0]) => {
+        job.notice = describeThrottle(notice);
+        this.changed(job);
+      },
+      signal: abort.signal,
+    };
     try {
       if (spec.direction === 'encrypt') {
-        const result = await this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal });
+        const result = await withThrottleScope(throttleScope, () =>
+          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal }),
+        );
         let inputDeleted = false;
         if (spec.deletePlaintext) {
           // Only a file whose header reads back is trusted enough to delete the plaintext for.
@@ -184,7 +196,9 @@ export class JobQueue {
         await this.opts.grants?.grant(result.outputPath, 'job-output');
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
       } else {
-        const result = await this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal });
+        const result = await withThrottleScope(throttleScope, () =>
+          this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal }),
+        );
         await this.opts.grants?.grant(result.outputPath, 'job-output');
         this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
       }
@@ -200,7 +214,7 @@ export class JobQueue {
   }
 
   private finish(record: JobRecord, patch: Partial<Job>): void {
-    Object.assign(record.job, patch);
+    Object.assign(record.job, { notice: null }, patch);
     this.changed(record.job);
   }
 

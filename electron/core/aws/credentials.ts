@@ -1,5 +1,6 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { KenvError } from '../errors.js';
+import { awsSdkLogger } from './network-errors.js';
 import { resolveRegion } from './profiles.js';
 
 /** A provider of AWS credentials, as the SDK clients take it. */
@@ -14,6 +15,7 @@ export type CredentialProvider = ReturnType<typeof fromNodeProviderChain>;
  */
 export function credentialProvider(opts: { profile?: string; region?: string } = {}): CredentialProvider {
   return fromNodeProviderChain({
+    logger: awsSdkLogger(),
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(opts.region ? { clientConfig: { region: opts.region } } : {}),
   });

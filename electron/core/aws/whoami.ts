@@ -1,5 +1,6 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { kmsError } from '../kms/errors.js';
+import { AWS_CLIENT_TIMEOUTS, awsSdkLogger, recordEndpointOnErrors } from './network-errors.js';
 import { readToken } from '../sso/cache.js';
 import { ssoTargetOf } from '../sso/session.js';
 import { credentialProvider } from './credentials.js';
@@ -26,7 +27,7 @@ const STS_FALLBACK_REGION = 'us-east-1';
 /**
  * Resolves the credentials of a profile exactly as the AWS CLI would and asks STS GetCallerIdentity who they are.
  *
- * Failures are KenvErrors (NO_CREDENTIALS, SSO_EXPIRED, NETWORK_UNREACHABLE…) from kmsError.
+ * Failures are KenvErrors (NO_CREDENTIALS, PROFILE_NOT_FOUND, SSO_EXPIRED, NETWORK_*…) from kmsError.
  */
 export async function whoami(opts: { profile?: string; region?: string } = {}): Promise<Identity> {
   const usesEnvironment = !opts.profile && !process.env.AWS_PROFILE && !!process.env.AWS_ACCESS_KEY_ID && !!process.env.AWS_SECRET_ACCESS_KEY;
@@ -41,7 +42,8 @@ export async function whoami(opts: { profile?: string; region?: string } = {}): 
   } catch (e) {
     throw kmsError(e, ctx);
   }
-  const sts = new STSClient({ region: region ?? STS_FALLBACK_REGION, credentials });
+  const sts = new STSClient({ region: region ?? STS_FALLBACK_REGION, credentials, requestHandler: AWS_CLIENT_TIMEOUTS, logger: awsSdkLogger() });
+  recordEndpointOnErrors(sts);
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
     const identity: Identity = { account: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '', profile, kind };

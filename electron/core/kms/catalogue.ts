@@ -2,6 +2,7 @@ import {
   type AliasListEntry, DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, GetKeyRotationStatusCommand, type KeyMetadata,
   type KMSClient, ListAliasesCommand, ListKeysCommand,
 } from '@aws-sdk/client-kms';
+import { CONNECTION_FAULT_CODES } from '../aws/network-errors.js';
 import type { KmsClientFactory } from './client.js';
 import { kmsError } from './errors.js';
 import { mapLimit } from './limit.js';
@@ -93,7 +94,7 @@ export async function listKeys(clients: KmsClientFactory, opts: ListKeysOptions 
     } catch (e) {
       // A key the caller may list but not describe is of no use to it; --all still shows it, with the reason.
       const error = kmsError(e, { ...ctx, operation: 'DescribeKey', keyId });
-      if (error.code === 'KMS_THROTTLED' || error.code === 'NETWORK_UNREACHABLE' || error.code === 'NO_CREDENTIALS' || error.code === 'SSO_EXPIRED') throw error;
+      if (error.code === 'KMS_THROTTLED' || CONNECTION_FAULT_CODES.has(error.code) || error.code === 'NO_CREDENTIALS' || error.code === 'SSO_EXPIRED') throw error;
       return opts.all ? undescribed(keyId, region, aliasesByKey.get(keyId) ?? [], error.message) : undefined;
     }
     if (!meta || !isListed(meta, !!opts.all, !!opts.rsa)) return undefined;

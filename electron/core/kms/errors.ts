@@ -1,3 +1,4 @@
+import { type AwsService, connectionFault } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
 import { regionOfKey } from './client.js';
 
@@ -16,12 +17,16 @@ export interface AwsFailureContext {
 
 const STS_OPERATIONS = new Set(['GetCallerIdentity', 'AssumeRole', 'AssumeRoleWithWebIdentity']);
 const SSO_OPERATIONS = new Set(['GetRoleCredentials', 'ListAccounts', 'ListAccountRoles']);
+const SSO_OIDC_OPERATIONS = new Set(['CreateToken', 'RegisterClient', 'StartDeviceAuthorization']);
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-]);
+/** The service an operation belongs to, for naming its endpoint. */
+function serviceOf(operation: string): AwsService {
+  if (STS_OPERATIONS.has(operation)) return 'STS';
+  if (SSO_OPERATIONS.has(operation)) return 'SSO';
+  if (SSO_OIDC_OPERATIONS.has(operation)) return 'SSO OIDC';
+  return 'KMS';
+}
+
 const THROTTLING_NAMES = new Set([
   'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded',
   'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'LimitExceededException',
@@ -31,6 +36,12 @@ const BAD_CREDENTIAL_NAMES = new Set([
   'IncompleteSignature', 'IncompleteSignatureException', 'MissingAuthenticationToken', 'MissingAuthenticationTokenException',
 ]);
 const EXPIRED_TOKEN_NAMES = new Set(['ExpiredTokenException', 'ExpiredToken', 'RequestExpired', 'TokenRefreshRequired']);
+
+/** Whether an AWS error says the caller is being throttled (by name, or HTTP 429). */
+export function isThrottlingError(e: unknown): boolean {
+  const err = asRecord(e);
+  return THROTTLING_NAMES.has(stringField(err, 'name') ?? '') || httpStatus(err) === 429;
+}
 
 /** The IAM action a call needs, e.g. `kms:GenerateDataKey`. */
 export function iamActionFor(operation: string): string {
@@ -44,7 +55,7 @@ export function iamActionFor(operation: string): string {
  * Turns any failure of an AWS call into a KenvError whose sentence says what failed, on which key, and what to do.
  *
  * Accepts SDK service exceptions (matched on `name`, the `__type` of the wire error), credential-provider
- * errors, Node network errors and KenvErrors (returned unchanged). A NotFoundException for a key ARN whose Region
+ * errors, Node network errors (mapped by aws/network-errors.ts, shared with S3) and KenvErrors (returned unchanged). A NotFoundException for a key ARN whose Region
  * differs from the client's Region becomes KMS_WRONG_REGION. Unknown failures become KMS_ERROR, keeping the AWS
  * message, since an unexplained AWS error is still more use to a person than INTERNAL.
  */
@@ -68,13 +79,8 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
     return make('CANCELLED', `${op} was cancelled.`);
   }
 
-  if (isNetworkError(err)) {
-    return make(
-      'NETWORK_UNREACHABLE',
-      `Kenv could not reach the AWS endpoint for ${op}${where} (${networkCode(err) ?? awsMessage}). ` +
-        'Check your network connection, proxy or VPN (and any AWS_ENDPOINT_URL_* setting), then retry.',
-    );
-  }
+  const connection = connectionFault(e, { service: serviceOf(op), what: op, profile: ctx.profile });
+  if (connection) return connection;
 
   if (/region is missing/i.test(awsMessage) || name === 'NoRegion') {
     return make(
@@ -282,27 +288,6 @@ function isSsoExpired(name: string, message: string, status: number | undefined,
     return /SSO session|SSO Token|Token is expired|sso login|sso_session|UnauthorizedException/i.test(message);
   }
   return status === 401 && SSO_OPERATIONS.has(op);
-}
-
-function isNetworkError(err: Record<string, unknown> | undefined): boolean {
-  if (!err) return false;
-  if (networkCode(err)) return true;
-  const name = stringField(err, 'name');
-  return name === 'TimeoutError' || name === 'RequestTimeout' || name === 'NetworkingError';
-}
-
-function networkCode(err: Record<string, unknown> | undefined, depth = 0): string | undefined {
-  if (!err || depth > 4) return undefined;
-  const code = stringField(err, 'code') ?? stringField(err, 'errno');
-  if (code && NETWORK_CODES.has(code)) return code;
-  const nested = err.errors;
-  if (Array.isArray(nested)) {
-    for (const inner of nested) {
-      const c = networkCode(asRecord(inner), depth + 1);
-      if (c) return c;
-    }
-  }
-  return networkCode(asRecord(err.cause), depth + 1);
 }
 
 function httpStatus(err: Record<string, unknown> | undefined): number | undefined {

@@ -59,7 +59,7 @@ export async function runLocalKmsCommand(opts: LocalKmsCommandOptions, out: (lin
   }
   if (throttleFirst > 0) out(`throttling the first ${throttleFirst} requests`);
   for (const rule of deny) out(`denying ${rule.operation === '*' ? 'every operation' : `kms:${rule.operation}`} on ${rule.key}`);
-  out(`Use it with AWS_ENDPOINT_URL_KMS=${kms.url} (and AWS_ENDPOINT_URL_STS=${kms.url}, which answers GetCallerIdentity). Stop with Ctrl+C.`);
+  out(`Use it with AWS_ENDPOINT_URL_KMS=${kms.url} AWS_ENDPOINT_URL_STS=${kms.url} (it answers STS GetCallerIdentity too). Stop with Ctrl+C.`);
 
   await stopped;
   await kms.close();

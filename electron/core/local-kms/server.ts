@@ -60,7 +60,7 @@ export interface LocalKmsOptions {
 }
 
 export interface LocalKms {
-  /** `http://host:port`, the value for `AWS_ENDPOINT_URL_KMS`. */
+  /** `http://host:port`, the value for `AWS_ENDPOINT_URL_KMS` and `AWS_ENDPOINT_URL_STS` (see answerSts). */
   url: string;
   port: number;
   /** Every key of every Region, in creation order. */
@@ -147,13 +147,12 @@ export async function startLocalKms(opts: LocalKmsOptions): Promise<LocalKms> {
     const requestId = randomUUID();
     try {
       const body = await readBody(req);
+      if (req.method === 'POST' && !headerValue(req, 'x-amz-target') && /^application\/x-www-form-urlencoded/.test(headerValue(req, 'content-type') ?? '')) {
+        answerSts(res, requestId, body, counts);
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/') {
         throw new KmsError('UnknownOperationException', `Local KMS answers only POST /, not ${req.method} ${req.url}.`);
-      }
-      if (!headerValue(req, 'x-amz-target') && new URLSearchParams(body).get('Action') === 'GetCallerIdentity') {
-        // STS on the same port, as moto does, so `kenv decrypt` learns the account it runs as (trusted accounts).
-        sendCallerIdentity(res, requestId);
-        return;
       }
       const target = /^TrentService\.([A-Za-z]+)$/.exec(headerValue(req, 'x-amz-target') ?? '');
       const operation = target?.[1];
@@ -215,6 +214,39 @@ export async function startLocalKms(opts: LocalKmsOptions): Promise<LocalKms> {
   };
 }
 
+/** The identity every caller of the local KMS is: it checks no signature, so there is only one. */
+export const DEMO_IDENTITY = {
+  account: LOCAL_KMS_ACCOUNT,
+  arn: `arn:aws:iam::${LOCAL_KMS_ACCOUNT}:user/local-kms-user`,
+  userId: 'AIDALOCALKMSDEMOUSER',
+} as const;
+
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+/**
+ * STS GetCallerIdentity (Query protocol: a form-encoded POST, an XML answer) on the same port, so `kenv whoami` and
+ * the app's identity panel work against the demo with AWS_ENDPOINT_URL_STS pointing here. Every caller is
+ * DEMO_IDENTITY; other STS actions answer InvalidAction.
+ */
+function answerSts(res: ServerResponse, requestId: string, body: string, counts: Record<string, number>): void {
+  const action = new URLSearchParams(body).get('Action') ?? '';
+  counts[`sts:${action}`] = (counts[`sts:${action}`] ?? 0) + 1;
+  const reply = (status: number, xml: string) => {
+    res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': requestId });
+    res.end(xml);
+  };
+  if (action === 'GetCallerIdentity') {
+    reply(200, `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult><Arn>${DEMO_IDENTITY.arn}</Arn>` +
+      `<UserId>${DEMO_IDENTITY.userId}</UserId><Account>${DEMO_IDENTITY.account}</Account></GetCallerIdentityResult>` +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+    return;
+  }
+  const shown = action.replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+  reply(400, `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>InvalidAction</Code>` +
+    `<Message>Local KMS answers only the STS action GetCallerIdentity, not ${shown || 'an empty action'}.</Message></Error>` +
+    `<RequestId>${requestId}</RequestId></ErrorResponse>`);
+}
+
 /** The Region of the SigV4 credential scope (`Credential=AKID/20261123/eu-west-1/kms/aws4_request`). */
 function requestRegion(req: IncomingMessage): string {
   const m = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(headerValue(req, 'authorization') ?? '');
@@ -235,16 +267,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   }
   if (size > MAX_BODY) throw new KmsError('ValidationException', `The request body is larger than ${MAX_BODY} bytes.`, 413);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** STS GetCallerIdentity (Query protocol, XML): every caller is the local KMS account's one user. */
-function sendCallerIdentity(res: ServerResponse, requestId: string): void {
-  const xml =
-    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
-    `<Arn>arn:aws:iam::${LOCAL_KMS_ACCOUNT}:user/local-kms-user</Arn><UserId>AIDALOCALKMSUSER0001</UserId><Account>${LOCAL_KMS_ACCOUNT}</Account>` +
-    `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
-  res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
-  res.end(xml);
 }
 
 function send(res: ServerResponse, requestId: string, status: number, body: unknown): void {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sso-oidc';
 import { KenvError } from '../errors.js';
 import type { SecretStore } from '../keychain/keychain.js';
+import { AWS_CLIENT_TIMEOUTS, recordEndpointOnErrors } from '../aws/network-errors.js';
 import { kmsError } from '../kms/errors.js';
 import { deleteToken, readToken, rfc3339, type SsoToken, writeToken } from './cache.js';
 import { type SsoTarget, ssoTargetOf } from './session.js';
@@ -63,11 +64,11 @@ export const REFRESH_WINDOW_MS = 5 * 60_000;
  * browser on the authorize URL, take the code on a one-shot listener at http://127.0.0.1:<random>/oauth/callback,
  * check `state`, exchange the code with the verifier. `deviceCode` uses the device flow: show the code, poll at the
  * interval, slow down when asked, stop when the code expires. Failures are KenvError SSO_LOGIN_FAILED (or
- * NETWORK_UNREACHABLE, CANCELLED…).
+ * NETWORK_*, CANCELLED…).
  */
 export async function login(opts: LoginOptions = {}): Promise<LoginResult> {
   const target = await ssoTargetOf(opts.profile);
-  const oidc = new SSOOIDCClient({ region: target.ssoRegion });
+  const oidc = ssoClient(new SSOOIDCClient({ region: target.ssoRegion, requestHandler: AWS_CLIENT_TIMEOUTS }));
   try {
     const flow: LoginFlow = opts.deviceCode ? 'device-code' : 'authorization-code';
     const client = await clientRegistration(oidc, target, flow, opts.registrations);
@@ -100,7 +101,7 @@ export async function freshSsoToken(profileArg?: string, opts: { minValidityMs?:
     if (expiresAt > Date.now()) return token;
     throw ssoExpired(target.profile, 'The SSO session has expired');
   }
-  const oidc = new SSOOIDCClient({ region: target.ssoRegion });
+  const oidc = ssoClient(new SSOOIDCClient({ region: target.ssoRegion, requestHandler: AWS_CLIENT_TIMEOUTS }));
   try {
     const out = await oidc.send(new CreateTokenCommand({
       clientId: token.clientId, clientSecret: token.clientSecret, grantType: 'refresh_token', refreshToken: token.refreshToken,
@@ -129,7 +130,7 @@ export async function logout(profileArg?: string): Promise<{ profile: string; re
   const target = await ssoTargetOf(profileArg);
   const token = await readToken(target.cacheKey);
   if (token && Date.parse(token.expiresAt) > Date.now()) {
-    const sso = new SSOClient({ region: target.ssoRegion });
+    const sso = ssoClient(new SSOClient({ region: target.ssoRegion, requestHandler: AWS_CLIENT_TIMEOUTS }));
     try {
       await sso.send(new LogoutCommand({ accessToken: token.accessToken }));
     } catch {
@@ -358,4 +359,10 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }, { once: true });
   });
+}
+
+/** An SSO or SSO OIDC client whose network failures name the endpoint (aws/network-errors.ts). */
+function ssoClient<C extends SSOClient | SSOOIDCClient>(client: C): C {
+  recordEndpointOnErrors(client);
+  return client;
 }

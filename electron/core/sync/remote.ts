@@ -1,4 +1,5 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { connectionFault } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
 import { vaultNameProblem } from './names.js';
 import type { RemoteObject, SkippedFile } from './types.js';
@@ -83,6 +84,9 @@ export function toSyncError(e: unknown, what: string): KenvError {
   const name = errorName(e);
   const code = e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
   const message = e instanceof Error ? e.message : String(e);
+  // Network and profile faults first: a refused connection also carries a `syscall` (connect, write…).
+  const connection = connectionFault(e, { service: 'S3', what });
+  if (connection) return connection;
   if (e && typeof e === 'object' && 'syscall' in e && typeof e.syscall === 'string') {
     // A file-system error in the vault, not an S3 one.
     const writing = ['write', 'rename', 'mkdir', 'unlink', 'rmdir', 'fsync', 'copyfile'].includes(e.syscall) || code === 'ENOSPC';
@@ -109,15 +113,6 @@ export function toSyncError(e: unknown, what: string): KenvError {
   }
   if (/region is missing/i.test(message)) {
     return new KenvError('NO_REGION', 'No AWS Region is configured. Pass --region or set one in the profile.', { cause: e });
-  }
-  if (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code) ||
-    name === 'TimeoutError' ||
-    /socket hang up|ECONNRESET|ECONNREFUSED/.test(message)
-  ) {
-    return new KenvError('NETWORK_UNREACHABLE', `S3 could not be reached (${what}). Check the network; the sync resumes where it stopped.`, {
-      cause: e,
-    });
   }
   return new KenvError('S3_ERROR', `S3 answered with an error (${what}): ${name || 'Error'}: ${message}`, { cause: e });
 }

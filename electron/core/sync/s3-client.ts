@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { AWS_CLIENT_TIMEOUTS, awsSdkLogger, recordEndpointOnErrors } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
 
 /** Where a vault lives in S3: `s3://bucket/prefix` with the prefix normalised to '' or 'some/folder/'. */
@@ -134,6 +135,8 @@ export interface S3ClientOptions {
   region?: string;
   /** Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Connection and inactivity timeouts in ms (default AWS_CLIENT_TIMEOUTS: 10 s to connect, 60 s of silence). */
+  timeouts?: { connectionTimeout?: number; socketTimeout?: number };
 }
 
 /** Builds the S3 client for a vault from a profile and Region, with the endpoint and addressing decided above. */
@@ -141,10 +144,14 @@ export async function createS3Client(opts: S3ClientOptions = {}): Promise<S3Clie
   const env = opts.env ?? process.env;
   const settings = await readProfileSettings(opts.profile, env);
   const { endpoint, forcePathStyle } = resolveS3Addressing(env, settings);
-  return new S3Client({
+  const client = new S3Client({
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(opts.region ? { region: opts.region } : {}),
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle,
+    requestHandler: { ...AWS_CLIENT_TIMEOUTS, ...opts.timeouts },
+    logger: awsSdkLogger(),
   });
+  recordEndpointOnErrors(client, opts.profile);
+  return client;
 }

@@ -74,8 +74,8 @@ describe('whoami', () => {
     expect(id).toMatchObject({ kind: 'credential-process', arn: alice.arn });
   });
 
-  it('a profile that does not exist is NO_CREDENTIALS naming the profile', async () => {
-    await expect(whoami({ profile: 'ghost' })).rejects.toMatchObject({ code: 'NO_CREDENTIALS', message: expect.stringContaining('ghost') });
+  it('a profile that does not exist is PROFILE_NOT_FOUND naming the profile', async () => {
+    await expect(whoami({ profile: 'ghost' })).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND', message: expect.stringContaining('"ghost"') });
   });
 
   it('no credentials anywhere is NO_CREDENTIALS', async () => {
@@ -87,12 +87,12 @@ describe('whoami', () => {
     await expect(whoami()).rejects.toMatchObject({ code: 'NO_CREDENTIALS', message: expect.stringContaining('rejected') });
   });
 
-  it('an STS endpoint that refuses connections is NETWORK_UNREACHABLE', async () => {
+  it('an STS endpoint that refuses connections is NETWORK_REFUSED', async () => {
     const closed: LocalServer = await listen(() => undefined);
     await closed.close();
     aws.setEnv('AWS_ENDPOINT_URL_STS', closed.url);
     aws.writeCredentials(staticProfile('default', alice));
-    await expect(whoami({ region: 'eu-west-1' })).rejects.toMatchObject({ code: 'NETWORK_UNREACHABLE' });
+    await expect(whoami({ region: 'eu-west-1' })).rejects.toMatchObject({ code: 'NETWORK_REFUSED' });
   });
 
   it('kenv whoami prints account, ARN, profile, Region and session', async () => {
@@ -111,7 +111,7 @@ describe('whoami', () => {
     const { out, err, io } = captureIo();
     expect(await runWhoamiCommand({ profile: 'ghost' }, io)).toBe(1);
     expect(out).toEqual([]);
-    expect(err[0]).toMatch(/^kenv: .*\[NO_CREDENTIALS\]$/);
+    expect(err[0]).toMatch(/^kenv: .*\[PROFILE_NOT_FOUND\]$/);
   });
 });
 

@@ -6,7 +6,9 @@ import { decryptFile } from '../../../electron/core/files.js';
 import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import { encryptBatch } from '../../../electron/core/kms/batch.js';
 import { DEMO_KEY_ALIAS, type LocalKms } from '../../../electron/core/local-kms/server.js';
-import { kmsClient, LocalKmsFixture } from '../../support/local-kms.js';
+import { createKmsClient } from '../../../electron/core/kms/client.js';
+import { describeThrottle, type ThrottleNotice } from '../../../electron/core/kms/throttle.js';
+import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
@@ -16,8 +18,12 @@ let client: KMSClient;
 
 beforeAll(async () => {
   kms = await fixture.start();
-  // maxAttempts 2 keeps each throttled call short; the batch's own backoff does the rest.
-  client = kmsClient(kms, 'us-east-1', { maxAttempts: 2 });
+  // The product's client with its retry policy, made short: no SDK retry (its throttling backoff is 0.5-20 s), then
+  // Kenv's backoff with waits of at most 20 ms (real timers), within the default budget of a minute per call.
+  client = createKmsClient(
+    { region: 'us-east-1', endpoint: kms.url, credentials: LOCAL_CREDENTIALS },
+    { sdkRetryMode: 'standard', sdkMaxAttempts: 1, baseDelayMs: 2, maxDelayMs: 20 },
+  );
   client.middlewareStack.add((next) => async (args) => {
     inFlight += 1;
     peak = Math.max(peak, inFlight);
@@ -50,11 +56,10 @@ describe('encryptBatch against the local KMS', () => {
     peak = 0;
     kms.throttleNext(50);
     const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client });
-    // Short backoffs keep the test fast; 30 tries of 2 SDK attempts each can outlast all 50 throttled answers even
-    // if one file drew every one of them, so the outcome does not depend on timing.
-    const results = await encryptBatch(files, { keyring, cache: false, concurrency: 4, retry: { attempts: 30, baseDelayMs: 5, maxDelayMs: 50 } });
-    expect(results.flatMap((r) => (r.ok ? [] : [{ input: r.input, tries: r.tries, ...r.error }]))).toEqual([]);
-    expect(results.some((r) => r.tries > 1)).toBe(true);
+    const notices: ThrottleNotice[] = [];
+    const results = await encryptBatch(files, { keyring, cache: false, concurrency: 4, onThrottle: (n) => notices.push(n) });
+    expect(results.flatMap((r) => (r.ok ? [] : [{ input: r.input, ...r.error }]))).toEqual([]);
+    expect(notices.length).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(4);
     expect((kms.counts().GenerateDataKey ?? 0) - before).toBe(550);
     const sample = results[499]!;
@@ -62,6 +67,36 @@ describe('encryptBatch against the local KMS', () => {
     const out = join(fixture.tempDir(), 'back.txt');
     await decryptFile(sample.outputPath, { keyring, outputPath: out });
     expect(readFileSync(out, 'utf8')).toBe('content of file 499\n');
+  });
+
+  it('200 files, 50 consecutive throttles, data key cache on: every file done, each wait reported', async () => {
+    // The demonstrated fault: files that shared one throttled GenerateDataKey all failed after the SDK's 3 attempts.
+    const files = makeFiles(200);
+    kms.throttleNext(50);
+    const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client });
+    const lines: string[] = [];
+    const results = await encryptBatch(files, { keyring, onThrottle: (n) => lines.push(`${n.input}: ${describeThrottle(n)}`) });
+    expect(results.flatMap((r) => (r.ok ? [] : [{ input: r.input, ...r.error }]))).toEqual([]);
+    expect(lines.length).toBeGreaterThanOrEqual(20);
+    expect(lines[0]).toMatch(/: KMS is throttling; retrying in 1 s$/);
+  });
+
+  it('a throttling that outlasts the budget fails with KMS_THROTTLED counting every attempt', async () => {
+    const impatient = createKmsClient(
+      { region: 'us-east-1', endpoint: kms.url, credentials: LOCAL_CREDENTIALS },
+      { sdkRetryMode: 'standard', sdkMaxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10, budgetMs: 25, random: () => 0.99 },
+    );
+    kms.throttleNext(100);
+    try {
+      const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => impatient });
+      const [result] = await encryptBatch(makeFiles(1), { keyring });
+      expect(result).toMatchObject({ ok: false, error: { code: 'KMS_THROTTLED' } });
+      if (result?.ok !== false) throw new Error('unreachable');
+      expect(result.error.message).toContain('after 3 attempts');
+    } finally {
+      kms.throttleNext(0);
+      impatient.destroy();
+    }
   });
 
   it('1,000 files with the data key cache on: a handful of GenerateDataKey calls, distinct message ids, all decrypt', async () => {

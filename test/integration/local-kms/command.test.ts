@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { parseDenyRule, runLocalKmsCommand } from '../../../electron/core/local-kms/command.js';
 import { LOCAL_KMS_WARNING } from '../../../electron/core/local-kms/server.js';
+import { runKenv } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 const script = fileURLToPath(new URL('../../support/local-kms-command.ts', import.meta.url));
@@ -61,6 +62,25 @@ describe('kenv local-kms command', () => {
     const [code, signal] = (await exited) as [number | null, string | null];
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(lines.at(-1)).toBe('stopped');
+  });
+
+  it('answers STS GetCallerIdentity, so kenv whoami works with the environment it prints', async () => {
+    const { child, lines, url } = await startCommand(['--state', fixture.tempDir()]);
+    const use = lines.at(-1)!;
+    expect(use).toContain(`AWS_ENDPOINT_URL_KMS=${url} AWS_ENDPOINT_URL_STS=${url}`);
+    const home = fixture.tempDir();
+    const run = await runKenv(['whoami'], {
+      env: {
+        HOME: home, AWS_ENDPOINT_URL_KMS: url, AWS_ENDPOINT_URL_STS: url, AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIAKENVDEMO00000000', AWS_SECRET_ACCESS_KEY: 'kenv-demo-not-a-secret',
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toContain('arn:aws:iam::111122223333:user/local-kms-user');
+    expect(run.stdout.toString()).toContain('111122223333');
+    child.kill('SIGTERM');
+    await once(child, 'exit');
   });
 
   it('stops cleanly on SIGINT and reuses the demo key on the next start', async () => {

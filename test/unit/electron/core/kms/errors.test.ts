@@ -2,7 +2,10 @@ import {
   DisabledException, IncorrectKeyException, InvalidCiphertextException, InvalidKeyUsageException,
   KMSInternalException, KMSInvalidStateException, NotFoundException,
 } from '@aws-sdk/client-kms';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { KenvError } from '../../../../../electron/core/errors.js';
 import { regionOfKey } from '../../../../../electron/core/kms/client.js';
 import { iamActionFor, kmsError } from '../../../../../electron/core/kms/errors.js';
@@ -108,27 +111,34 @@ describe('kmsError', () => {
     expect(kmsError(serviceError('', 'Too Many Requests', 429), { operation: 'Decrypt' }).code).toBe('KMS_THROTTLED');
   });
 
-  it('a refused connection is NETWORK_UNREACHABLE', () => {
+  it('a refused connection is NETWORK_REFUSED, naming the address', () => {
     const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
     const k = kmsError(e, { operation: 'GenerateDataKey', region: 'eu-west-1' });
-    expect(k.code).toBe('NETWORK_UNREACHABLE');
-    expect(k.message).toContain('ECONNREFUSED');
+    expect(k.code).toBe('NETWORK_REFUSED');
+    expect(k.message).toContain('127.0.0.1:1 (connection refused)');
   });
 
-  it('a DNS failure nested in an AggregateError cause is NETWORK_UNREACHABLE', () => {
+  it('a DNS failure nested in an AggregateError cause is NETWORK_DNS, naming the host', () => {
     const inner = Object.assign(new Error('getaddrinfo ENOTFOUND kms.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' });
     const e = new Error('fetch failed', { cause: new AggregateError([inner]) });
-    expect(kmsError(e, { operation: 'Decrypt' }).code).toBe('NETWORK_UNREACHABLE');
+    expect(kmsError(e, { operation: 'Decrypt' })).toMatchObject({ code: 'NETWORK_DNS', message: expect.stringContaining('kms.eu-west-1.amazonaws.com') });
   });
 
-  it('a request timeout is NETWORK_UNREACHABLE', () => {
+  it('a request timeout is NETWORK_TIMEOUT', () => {
     const e = Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
-    expect(kmsError(e, { operation: 'Decrypt' }).code).toBe('NETWORK_UNREACHABLE');
+    expect(kmsError(e, { operation: 'Decrypt' }).code).toBe('NETWORK_TIMEOUT');
   });
 
   it('no credentials at all is NO_CREDENTIALS', () => {
     const e = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError', tryNextLink: false });
+    // Without a profile, or with one the config files define: a profile they do not define is PROFILE_NOT_FOUND.
+    expect(kmsError(e, { operation: 'GenerateDataKey' }).code).toBe('NO_CREDENTIALS');
+    const config = join(mkdtempSync(join(tmpdir(), 'kenv-errors-')), 'config');
+    writeFileSync(config, '[profile dev]\nregion = eu-west-1\n');
+    vi.stubEnv('AWS_CONFIG_FILE', config);
     const k = kmsError(e, { operation: 'GenerateDataKey', profile: 'dev' });
+    expect(kmsError(e, { operation: 'GenerateDataKey', profile: 'ghost' })).toMatchObject({ code: 'PROFILE_NOT_FOUND', message: expect.stringContaining('"ghost"') });
+    vi.unstubAllEnvs();
     expect(k.code).toBe('NO_CREDENTIALS');
     expect(k.message).toContain('kenv login --profile dev');
   });

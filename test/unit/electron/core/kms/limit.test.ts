@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../../../../../electron/core/kms/limit.js';
+import { AdaptiveLimit, mapLimit } from '../../../../../electron/core/kms/limit.js';
 
 describe('mapLimit', () => {
   it('keeps order and never exceeds the limit in flight', async () => {
@@ -31,3 +31,35 @@ describe('mapLimit', () => {
     expect(await mapLimit([], 4, async () => 1)).toEqual([]);
   });
 });
+
+describe('AdaptiveLimit', () => {
+  it('halves on throttling down to 1 and grows back by one per success up to its maximum', () => {
+    const limit = new AdaptiveLimit(8);
+    const seen: number[] = [];
+    for (const event of ['t', 't', 't', 't', 's', 's', 't', 's', 's', 's', 's', 's', 's', 's', 's']) {
+      if (event === 't') limit.throttled();
+      else limit.succeeded();
+      seen.push(limit.current);
+    }
+    expect(seen).toEqual([4, 2, 1, 1, 2, 3, 1, 2, 3, 4, 5, 6, 7, 8, 8]);
+  });
+
+  it('mapLimit starts no call while the limit is below the calls in flight, and never more than the maximum', async () => {
+    const limit = new AdaptiveLimit(4);
+    let inFlight = 0;
+    const startedWith: number[] = [];
+    await mapLimit(Array.from({ length: 30 }, (_, i) => i), limit, async (n) => {
+      inFlight++;
+      startedWith.push(inFlight);
+      expect(inFlight).toBeLessThanOrEqual(limit.current);
+      await new Promise((r) => setImmediate(r));
+      // Items 3 and 4 meet throttling: the batch falls to 1 in flight, then grows back one success at a time.
+      if (n === 3 || n === 4) limit.throttled();
+      else limit.succeeded();
+      inFlight--;
+    });
+    expect(Math.max(...startedWith)).toBe(4);
+    expect(startedWith).toContain(1);
+  });
+});
+

@@ -121,7 +121,7 @@ describe('toSyncError', () => {
     expect(toSyncError(named('PreconditionFailed', 412), 'a.kenv').code).toBe('SYNC_REMOTE_CHANGED');
     expect(toSyncError(named('AccessDenied', 403), 'a.kenv').code).toBe('S3_ACCESS_DENIED');
     expect(toSyncError(named('NoSuchBucket', 404), 'a.kenv').code).toBe('S3_NO_SUCH_BUCKET');
-    expect(toSyncError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'x').code).toBe('NETWORK_UNREACHABLE');
+    expect(toSyncError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' }), 'x').code).toBe('NETWORK_REFUSED');
     expect(toSyncError(named('InternalError', 500), 'a.kenv').code).toBe('S3_ERROR');
     expect(toSyncError(named('AbortError'), 'x').code).toBe('CANCELLED');
   });
