@@ -1,7 +1,6 @@
-import { stat } from 'node:fs/promises';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { KenvError, toErrorInfo } from '../errors.js';
-import { encryptFile } from '../files.js';
+import { encryptFile, inputSize } from '../files.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
 import { DataKeyCache, type DataKeyCacheLimits, DEFAULT_DATA_KEY_CACHE_LIMITS } from './data-key-cache.js';
 import { mapLimit } from './limit.js';
@@ -57,7 +56,7 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
         if (opts.signal?.aborted) throw new KenvError('CANCELLED', 'The batch was cancelled.');
         tries += 1;
         try {
-          const size = cache ? (await stat(input)).size : 0;
+          const size = cache ? (await inputSize(input)).size : 0;
           const out = await encryptFile(input, {
             keyring: cache ? cache.keyringFor(size) : opts.keyring,
             ...(opts.context ? { context: opts.context } : {}),
