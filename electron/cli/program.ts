@@ -7,9 +7,19 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { DecryptStream } from '../core/crypto/decrypt-stream.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
-import { DEFAULT_FRAME_LENGTH, EncryptStream, prepareEncryption } from '../core/crypto/encrypt-stream.js';
+import { DEFAULT_FRAME_LENGTH, EncryptStream, MAX_WRITE_FRAME_LENGTH, MIN_FRAME_LENGTH, prepareEncryption } from '../core/crypto/encrypt-stream.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
-import { type MessageInfo, type Progress, decryptFile, decryptStreamBuffered, encryptFile, inspectFile, transformStream } from '../core/files.js';
+import {
+  type MessageInfo,
+  type Progress,
+  decryptFile,
+  decryptStreamBuffered,
+  encryptFile,
+  inspectFile,
+  makeOutputFolder,
+  removeEmptyFolders,
+  transformStream,
+} from '../core/files.js';
 import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
 import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
 import { encryptBatch } from '../core/kms/batch.js';
@@ -19,8 +29,9 @@ import { runSealCommand, runUnsealCommand } from '../core/secrets/command.js';
 import { runLoginCommand, runLogoutCommand } from '../core/sso/command.js';
 import { runSyncCommand } from '../core/sync/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
-import { collect, parseBytes, parseContext, parseMaxDataKeys } from './options.js';
+import { collect, collectKeys, formatBytes, keyReference, parseContext, parseMaxDataKeys, regionName, sizeInRange } from './options.js';
 import { progressFor } from './progress.js';
+import type { StandardOutput } from './stdout.js';
 import { withFileId } from '../core/audit/file-id.js';
 import { type ProofEncryptOptions, addProofCommands, withPreflight } from './proof-commands.js';
 
@@ -28,8 +39,12 @@ import { type ProofEncryptOptions, addProofCommands, withPreflight } from './pro
 export interface Io {
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
+  /** Data lines: standard output. */
   out: (line: string) => void;
+  /** Everything said about the work (status, warnings, errors): standard error. */
   err: (line: string) => void;
+  /** Watches standard output: when its signal aborts (a closed pipe, a full disk) commands stop. */
+  output?: StandardOutput;
 }
 
 /** Exit codes: 0 success, 1 an operation failed, 2 the command line was wrong. */
@@ -44,8 +59,14 @@ interface FileCommandOptions extends KeyOptions {
   maxDataKeys: number;
 }
 
-/** Builds the `kenv` program. `setExit` receives the exit code of the command that ran. */
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+/** Registers work to run when the command has ended, whether it succeeded or not. */
+export type Defer = (cleanup: () => Promise<void>) => void;
+
+/**
+ * Builds the `kenv` program. `setExit` receives the exit code of the command that ran; what a command registers
+ * with `defer` must be run by the caller once parsing has ended.
+ */
+export function buildProgram(io: Io, setExit: (code: number) => void, defer: Defer): Command {
   const program = new Command('kenv')
     .description('Encrypt files with AWS KMS in the AWS Encryption SDK format (.kenv).')
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -63,18 +84,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--raw-rsa-name <name>', 'raw RSA key name')
       .option('--raw-rsa-padding <padding>', 'raw RSA padding: oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512 or pkcs1')
       .option('--profile <profile>', 'AWS profile for KMS (default: AWS_PROFILE or default)')
-      .option('--region <region>', 'AWS Region for KMS keys given without an ARN');
+      .option('--region <region>', 'AWS Region for KMS keys given without an ARN', regionName);
 
   keyOptions(
     program
       .command('encrypt')
       .description('Encrypt files to FILE.kenv (FILE "-" reads stdin and writes stdout).')
       .argument('<file...>', 'files to encrypt')
-      .option('-k, --key <key>', 'KMS key id, key ARN, alias/NAME or alias ARN; repeat to let any of several keys open the file', collect)
+      .option('-k, --key <key>', 'KMS key id, key ARN, alias/NAME or alias ARN; repeat to let any of several keys open the file', collectKeys)
       .option('--recipient <file>', "a KMS RSA key's recipient file (kenv public-key): encrypts offline, no AWS needed; repeatable", collect)
       .option('-c, --context <k=v>', 'encryption context pair, stored in the header and bound to the data; repeatable', collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
-      .addOption(new Option('--frame-size <bytes>', `frame length (default ${DEFAULT_FRAME_LENGTH / 1048576} MiB)`).argParser(parseBytes))
+      .addOption(
+        new Option('--frame-size <bytes>', `frame length, ${formatBytes(MIN_FRAME_LENGTH)} to ${formatBytes(MAX_WRITE_FRAME_LENGTH)} (default ${formatBytes(DEFAULT_FRAME_LENGTH)})`)
+          .argParser(sizeInRange(MIN_FRAME_LENGTH, MAX_WRITE_FRAME_LENGTH)),
+      )
       .option('--sign', 'sign the message with ECDSA P-384 (suite 0x0578)')
       .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 500 files, 4 GiB)')
       .addOption(maxDataKeysOption())
@@ -88,11 +112,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         '--sign cannot be used with --recipient: anyone holding a public key can make such a file, so a signature would prove nothing (ESDK KMS RSA keyring).',
       );
     }
-    const context = parseContext(opts.context);
+    const context = parseContext(opts.context, { forEncrypt: true });
     const keyring = withPreflight(await keyringFromOptions(opts, 'encrypt'), opts);
-    const shape = { ...(opts.frameSize ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
-    const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
-    const plainFiles = files.filter((f) => f !== '-');
+    const shape = { ...(opts.frameSize !== undefined ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
+    const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force, ...signalOf(io) };
+    const plainFiles = plainFilesOf(files);
+    await makeOutFolder(opts.out, plainFiles, defer);
     if (plainFiles.length > 1) {
       // A batch: capped KMS concurrency, throttling ridden out, one data key reused within the cache limits.
       const results = await encryptBatch(plainFiles, {
@@ -103,7 +128,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         cache: opts.cache === false ? false : {},
         fileId: opts.fileId !== false,
         onFileDone: (r) =>
-          r.ok ? io.out(`encrypted ${r.input} -> ${r.outputPath}`) : io.err(`kenv: ${r.input}: ${oneLine(r.error.message)} [${r.error.code}]`),
+          r.ok ? io.err(`encrypted ${r.input} -> ${r.outputPath}`) : io.err(`kenv: ${r.input}: ${oneLine(r.error.message)} [${r.error.code}]`),
       });
       setExit(results.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED);
       if (!files.includes('-')) return;
@@ -116,7 +141,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           return;
         }
         const done = await withProgress(`encrypt ${file}`, file, (progress) => encryptFile(file, { keyring, context, ...shape, ...placement, ...progress, fileId: opts.fileId !== false }));
-        io.out(`encrypted ${file} -> ${done.outputPath}`);
+        io.err(`encrypted ${file} -> ${done.outputPath}`);
       }),
     );
   });
@@ -126,7 +151,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .command('decrypt')
       .description('Decrypt FILE.kenv to FILE; the output appears only after every byte verified.')
       .argument('<file...>', '.kenv files to decrypt ("-" reads stdin and writes stdout)')
-      .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in the file)', collect)
+      .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in the file)', collectKeys)
       .option('-c, --context <k=v>', 'required encryption context pair: must match the file (pairs not stored in it are supplied as required context); repeatable', collect)
       .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
       .option('-o, --out <dir>', 'write into this folder instead of next to each file')
@@ -137,6 +162,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     const requiredContext = parseContext(opts.context);
     const keyring = await keyringFromOptions(opts, 'decrypt');
     const maxEncryptedDataKeys = opts.maxDataKeys;
+    await makeOutFolder(opts.out, plainFilesOf(files), defer);
     setExit(
       await eachFile(files, io, async (file) => {
         if (file === '-') {
@@ -144,11 +170,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           else await transformStream(io.stdin as Readable, new DecryptStream({ keyring, requiredContext, maxEncryptedDataKeys }), io.stdout as Writable);
           return;
         }
-        const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force };
+        const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force, ...signalOf(io) };
         const done = await withProgress(`decrypt ${file}`, file, (progress) =>
           decryptFile(file, { keyring, requiredContext, maxEncryptedDataKeys, ...placement, ...progress }),
         );
-        io.out(`decrypted ${file} -> ${done.outputPath}`);
+        io.err(`decrypted ${file} -> ${done.outputPath}`);
       }),
     );
   });
@@ -171,7 +197,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
           throw new KenvError(exists ? 'OUTPUT_EXISTS' : 'OUTPUT_FAILED', `Cannot write ${opts.out}: ${exists ? 'it exists already; pass --force to replace it' : errnoText(e)}.`, { cause: e });
         });
-        io.out(`wrote the recipient file for ${keyArn} (${opts.algorithm}) to ${opts.out}`);
+        io.err(`wrote the recipient file for ${keyArn} (${opts.algorithm}) to ${opts.out}`);
       }
       setExit(EXIT_OK);
     });
@@ -196,7 +222,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('Run a KMS-compatible server on 127.0.0.1 for tests and demos. It protects nothing: key material is stored in the clear.')
     .requiredOption('--state <dir>', 'folder that keeps the keys between runs')
     .option('--port <n>', 'TCP port (0 picks a free one)', '0')
-    .option('--region <region>', 'Region of the demo key', undefined)
+    .option('--region <region>', 'Region of the demo key', regionName)
     .option('--throttle-first <n>', 'answer the first N requests with ThrottlingException')
     .option('--deny <op=key>', 'answer AccessDeniedException for an operation on a key (e.g. Decrypt=alias/kenv-demo); repeatable', collect)
     .action(async (opts: LocalKmsCommandOptions) => {
@@ -208,10 +234,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('rewrap')
     .description('Move .kenv files to other KMS keys without re-encrypting the body; each result is verified before it replaces the original.')
     .argument('<file...>', '.kenv files')
-    .requiredOption('--to-key <key>', 'KMS key to wrap the data key under; repeatable', collect)
+    .requiredOption('--to-key <key>', 'KMS key to wrap the data key under; repeatable', collectKeys)
     .option('--keep-old', 'keep the existing data keys as well (unsigned files only)')
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .action(async (files: string[], opts: { toKey: string[]; keepOld?: boolean; profile?: string; region?: string }) => {
       setExit(await runRewrapCommand({ files, toKey: opts.toKey, keepOld: !!opts.keepOld, ...awsOptions(opts) }, io));
     });
@@ -219,10 +245,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('seal')
     .description('Encrypt a secret of up to 4,096 bytes from stdin with KMS Encrypt; prints base64.')
-    .requiredOption('-k, --key <key>', 'KMS key')
+    .requiredOption('-k, --key <key>', 'KMS key', keyReference)
     .option('-c, --context <k=v>', 'encryption context pair; repeatable', collect)
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { key: string; context?: string[]; profile?: string; region?: string }) => {
       setExit(await runSealCommand({ key: opts.key, context: parseContext(opts.context), ...awsOptions(opts) }, io));
     });
@@ -230,14 +256,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('unseal')
     .description('Decrypt the base64 from kenv seal (read from stdin) and write the secret to stdout.')
-    .option('-k, --key <key>', 'only accept ciphertext for this KMS key')
+    .option('-k, --key <key>', 'only accept ciphertext for this KMS key', keyReference)
     .option('-c, --context <k=v>', 'encryption context pair used when sealing; repeatable', collect)
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { key?: string; context?: string[]; profile?: string; region?: string }) => {
       setExit(
         await runUnsealCommand(
-          { ...(opts.key ? { key: opts.key } : {}), context: parseContext(opts.context), ...awsOptions(opts), write: (data) => io.stdout.write(data) },
+          {
+            ...(opts.key ? { key: opts.key } : {}), context: parseContext(opts.context), ...awsOptions(opts),
+            // A copy: the command wipes the secret when write returns, and a pipe may still hold the buffer then.
+            write: (data) => io.stdout.write(Buffer.from(data)),
+          },
           io,
         ),
       );
@@ -249,7 +279,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--all', 'include disabled, pending-deletion and AWS managed keys')
     .option('--json', 'print JSON')
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { all?: boolean; json?: boolean; profile?: string; region?: string }) => {
       setExit(await runKeysCommand({ all: !!opts.all, json: !!opts.json, ...awsOptions(opts) }, io));
     });
@@ -264,7 +294,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('whoami')
     .description('Show the account, identity ARN, profile, Region and session expiry (STS GetCallerIdentity).')
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .option('--json', 'print JSON')
     .action(async (opts: { profile?: string; region?: string; json?: boolean }) => {
       setExit(await runWhoamiCommand({ ...awsOptions(opts), json: !!opts.json }, io));
@@ -291,12 +321,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument('<vault>', 'vault folder')
     .argument('<remote>', 's3://bucket/prefix')
     .option('--profile <profile>', 'AWS profile')
-    .option('--region <region>', 'AWS Region')
+    .option('--region <region>', 'AWS Region', regionName)
     .option('--watch', 'keep syncing on local changes and a periodic remote poll')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'one JSON object per line')
     .option('--encrypt-on-arrival', 'encrypt plaintext placed in the vault with --key, verify it, move the plaintext to .kenv-trash, sync the .kenv')
-    .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collect)
+    .option('--key <key>', 'KMS key for --encrypt-on-arrival (repeatable)', collectKeys)
     .option('--context <k=v>', 'encryption context pair for --encrypt-on-arrival (repeatable)', collect)
     .option('--max-delete <percent>', 'stop before deleting more than this percentage of one side (default 50; 100 allows all)')
     .option('--sse-kms-key <key>', 'upload with S3 server-side encryption under this KMS key as well (SSE-KMS)')
@@ -314,7 +344,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           throw new KenvError('INVALID_ARGUMENT', '--encrypt-on-arrival needs the keys to encrypt with: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN).');
         }
         const encryptOnArrival = opts.encryptOnArrival
-          ? { keyring: await keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context) }
+          ? { keyring: await keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context, { forEncrypt: true }) }
           : undefined;
         setExit(
           await runSyncCommand(
@@ -328,6 +358,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               ...(encryptOnArrival ? { encryptOnArrival } : {}),
               ...(maxDelete !== undefined ? { maxDeletePercent: maxDelete } : {}),
               ...(opts.sseKmsKey ? { sseKmsKeyId: opts.sseKmsKey } : {}),
+              ...signalOf(io),
             },
             io,
           ),
@@ -351,10 +382,36 @@ function awsOptions(opts: { profile?: string; region?: string }): { profile?: st
   return { ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) };
 }
 
+/** The files of a file command other than `-` (standard input and output), which may be given once. */
+function plainFilesOf(files: string[]): string[] {
+  if (files.filter((f) => f === '-').length > 1) {
+    throw new KenvError('INVALID_ARGUMENT', '"-" (standard input to standard output) can be given only once.');
+  }
+  return files.filter((f) => f !== '-');
+}
+
+/** `{ signal }` when standard output is watched: file work is cancelled, and cleaned up, once it fails. */
+function signalOf(io: Io): { signal?: AbortSignal } {
+  return io.output ? { signal: io.output.signal } : {};
+}
+
+/**
+ * Makes the `--out` folder of a command that writes files, before any KMS call: one level at a time, only below an
+ * existing folder. The folders made here are removed when the command ends if nothing was written into them (every
+ * file failed). Without files to write (only `-`), no folder is made.
+ */
+async function makeOutFolder(outDir: string | undefined, files: string[], defer: Defer): Promise<void> {
+  if (!outDir || files.length === 0) return;
+  const created = await makeOutputFolder(outDir);
+  defer(() => removeEmptyFolders(created));
+}
+
 /** Runs `work` for each file; a failure prints one line naming the file and the fix, and the rest still run. */
 async function eachFile(files: string[], io: Io, work: (file: string) => Promise<void>): Promise<number> {
   let code = EXIT_OK;
   for (const file of files) {
+    // Standard output failed: the command stops here (runCli says why).
+    if (io.output?.signal.aborted) return EXIT_FAILED;
     try {
       await work(file);
     } catch (e) {

@@ -96,8 +96,8 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
             force: !!opts.force,
             trash: async (path) => (await import('trash')).default(path),
           });
-          io.out(`imported ${opts.opensslEnc} -> ${done.outputPath} (under ${done.keyIds.join(', ')}); verified; the original is in the trash.`);
-          io.out('The OpenSSL file was AES-256-CBC without authentication: it could not detect tampering. The .kenv is authenticated.');
+          io.err(`imported ${opts.opensslEnc} -> ${done.outputPath} (under ${done.keyIds.join(', ')}); verified; the original is in the trash.`);
+          io.err('The OpenSSL file was AES-256-CBC without authentication: it could not detect tampering. The .kenv is authenticated.');
           setExit(0);
         } catch (e) {
           const info = toErrorInfo(e);

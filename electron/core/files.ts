@@ -1,7 +1,7 @@
 import { createReadStream, writeSync } from 'node:fs';
-import { type FileHandle, open, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AtomicOutput, errnoCode, errnoText, refuseExisting } from './atomic-output.js';
@@ -77,6 +77,7 @@ export async function encryptFile(
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), basename(inputPath) + KENV_EXTENSION);
   // Checked again, race-free, when the output is created; checking here first saves a KMS call.
   await refuseExisting(outputPath, opts.force ?? false);
+  if (opts.outDir || opts.outputPath) await makeOutputFolder(dirname(outputPath));
   const materials = await prepareEncryption(opts.fileId ? { ...opts, context: withFileId(opts.context) } : opts);
   const messageId = materials.header.messageId.toString('hex');
   if (regular && !materials.signingKey) {
@@ -98,6 +99,7 @@ export async function decryptFile(
 ): Promise<{ outputPath: string; bytesOut: number; info: MessageInfo }> {
   const { size, regular } = await inputSize(inputPath);
   const outputPath = opts.outputPath ?? join(opts.outDir ?? dirname(inputPath), decryptedName(inputPath));
+  if (opts.outDir || opts.outputPath) await makeOutputFolder(dirname(outputPath));
   // The fast path may give way to the stream after the data key was opened: the key is then opened only once.
   const keyring = new OnceKeyring(opts.keyring);
   try {
@@ -430,7 +432,8 @@ function codecError(e: unknown, inputPath: string, outputPath: string): unknown 
   return fileError(e, inputPath, outputPath);
 }
 
-async function inputSize(path: string): Promise<{ size: number; regular: boolean }> {
+/** The size of an input file, and whether it is a regular file; a missing or unreadable one is a KenvError naming it. */
+export async function inputSize(path: string): Promise<{ size: number; regular: boolean }> {
   try {
     const s = await stat(path);
     if (s.isDirectory()) throw new KenvError('INPUT_UNREADABLE', `${path} is a folder; give the files inside it.`);
@@ -451,4 +454,55 @@ function fileError(e: unknown, inputPath: string, outputPath: string): unknown {
   }
   if (code) return new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
   return e;
+}
+
+/**
+ * Makes the output folder `dir` and its missing parents, one level at a time; returns the folders it made, outermost
+ * first (for removeEmptyFolders).
+ *
+ * Not `mkdir -p`: Node's recursive mkdir loops forever where a file system answers ENOENT under an existing parent
+ * (procfs does, for /proc/anything). Each missing level is made on its own, so any refusal is an error naming the
+ * folder, and the nearest existing ancestor must be a folder.
+ */
+export async function makeOutputFolder(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (true) {
+    const info = await stat(at).catch((e: unknown) => {
+      if (['ENOENT', 'ENOTDIR'].includes(errnoCode(e))) return undefined;
+      throw folderError(dir, e);
+    });
+    if (info?.isDirectory()) break;
+    if (info) throw new KenvError('OUTPUT_FAILED', `Cannot use ${dir} as the output folder: ${at} is a file, not a folder. Choose another folder with --out.`);
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  const created: string[] = [];
+  for (const folder of missing) {
+    try {
+      await mkdir(folder);
+      created.push(folder);
+    } catch (e) {
+      // Made meanwhile by someone else: fine, as long as it is a folder.
+      if (errnoCode(e) === 'EEXIST' && (await stat(folder).then((s) => s.isDirectory(), () => false))) continue;
+      await removeEmptyFolders(created);
+      // ENOENT with the parent in place: the file system takes no new folders there (/proc).
+      throw errnoCode(e) === 'ENOENT'
+        ? new KenvError('OUTPUT_FAILED', `Cannot create the output folder ${dir}: ${dirname(folder)} does not take new folders. Choose another folder with --out.`)
+        : folderError(dir, e);
+    }
+  }
+  return created;
+}
+
+/** Removes folders makeOutputFolder made, innermost first, as long as they are empty: a folder with anything in it stays. */
+export async function removeEmptyFolders(created: readonly string[]): Promise<void> {
+  for (const folder of [...created].reverse()) {
+    if (!(await rmdir(folder).then(() => true, () => false))) return;
+  }
+}
+
+function folderError(dir: string, e: unknown): KenvError {
+  return new KenvError('OUTPUT_FAILED', `Cannot create the output folder ${dir}: ${errnoText(e)}. Choose another folder with --out.`, { cause: e });
 }

@@ -244,7 +244,7 @@ describe('the renderer in Chromium', () => {
     const decrypted = await runKenv(['decrypt', '--out', cliOut, join(drops, 'q3-report.pdf.kenv')], {
       env: { AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: REGION, HOME: work },
     });
-    expect(decrypted.stderr).toBe('');
+    expect(decrypted.stderr).toBe(`decrypted ${join(drops, 'q3-report.pdf.kenv')} -> ${join(cliOut, 'q3-report.pdf')}\n`);
     expect(decrypted.code).toBe(0);
     expect(Buffer.compare(await readFile(join(cliOut, 'q3-report.pdf')), plain)).toBe(0);
 

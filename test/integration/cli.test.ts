@@ -28,6 +28,11 @@ beforeAll(async () => {
 });
 afterAll(() => fixture.closeAll());
 
+/** What stderr said besides status lines ("encrypted A -> B", "X: rewrapped to K."), which go there too. */
+function problems(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line !== '' && !/^(en|de)crypted .+ -> /.test(line) && !/: rewrapped to /.test(line));
+}
+
 function file(name: string, bytes: Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
@@ -44,11 +49,11 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
     const plaintext = randomBytes(100 * 1024 * 1024);
     const input = file('big.bin', plaintext);
     const enc = await runKenv(['encrypt', input, '--key', 'alias/kenv-demo', '--context', 'team=payments'], { env });
-    expect(enc.stderr).toBe('');
+    expect(problems(enc.stderr)).toEqual([]);
     expect(enc.code).toBe(0);
     const out = join(dir, 'out');
     const dec = await runKenv(['decrypt', `${input}.kenv`, '--out', out, '--context', 'team=payments'], { env });
-    expect(dec.stderr).toBe('');
+    expect(problems(dec.stderr)).toEqual([]);
     expect(dec.code).toBe(0);
     expect(readFileSync(join(out, 'big.bin')).equals(plaintext)).toBe(true);
   });
@@ -109,7 +114,7 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
       try {
         const out = join(dir, `two-${open.slice(-6)}`);
         const dec = await runKenv(['decrypt', `${input}.kenv`, '--out', out], { env });
-        expect(dec.stderr).toBe('');
+        expect(problems(dec.stderr)).toEqual([]);
         expect(readFileSync(join(out, 'two.bin')).equals(plaintext)).toBe(true);
       } finally {
         kms.allow({ operation: 'Decrypt', key: denied });
@@ -180,7 +185,7 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
     const offline = { ...env, AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' };
     expect((await runKenv(['encrypt', input, ...raw], { env: offline })).code).toBe(0);
     const dec = await runKenv(['decrypt', `${input}.kenv`, '--out', join(dir, 'raw-out'), ...raw], { env: offline });
-    expect(dec.stderr).toBe('');
+    expect(problems(dec.stderr)).toEqual([]);
     expect(readFileSync(join(dir, 'raw-out', 'offline.txt'), 'utf8')).toBe('offline secret');
   });
 
@@ -222,7 +227,7 @@ describe('kenv decrypt --key', () => {
     const input = file('strict.txt', plaintext);
     expect((await runKenv(['encrypt', input, '--key', 'alias/kenv-demo'], { env })).code).toBe(0);
     const ok = await runKenv(['decrypt', `${input}.kenv`, '--key', 'alias/kenv-demo', '--out', join(dir, 'strict-ok')], { env });
-    expect(ok.stderr).toBe('');
+    expect(problems(ok.stderr)).toEqual([]);
     expect(readFileSync(join(dir, 'strict-ok', 'strict.txt')).equals(plaintext)).toBe(true);
     const other = await newKey();
     const refused = await runKenv(['decrypt', `${input}.kenv`, '--key', other, '--out', join(dir, 'strict-no')], { env });
@@ -238,7 +243,7 @@ describe('kenv batch, rewrap, seal through the CLI', () => {
     const before = kms.counts().GenerateDataKey ?? 0;
     // Without the per-file audit id (issue 13), whose context would give each file a data key of its own.
     const enc = await runKenv(['encrypt', ...inputs, '--key', 'alias/kenv-demo', '--out', join(dir, 'batch'), '--no-file-id'], { env });
-    expect(enc.stderr).toBe('');
+    expect(problems(enc.stderr)).toEqual([]);
     expect(enc.code).toBe(0);
     expect((kms.counts().GenerateDataKey ?? 0) - before).toBe(1);
     const dec = await runKenv(['decrypt', ...inputs.map((_, i) => join(dir, 'batch', `batch-${i}.txt.kenv`)), '--out', join(dir, 'batch-out')], { env });
@@ -251,7 +256,7 @@ describe('kenv batch, rewrap, seal through the CLI', () => {
     const input = file('rewrap.txt', Buffer.from('moving keys'));
     expect((await runKenv(['encrypt', input, '--key', from], { env })).code).toBe(0);
     const rewrap = await runKenv(['rewrap', `${input}.kenv`, '--to-key', to], { env });
-    expect(rewrap.stderr).toBe('');
+    expect(problems(rewrap.stderr)).toEqual([]);
     expect(rewrap.code).toBe(0);
     const info = JSON.parse((await runKenv(['inspect', `${input}.kenv`, '--json'], { env })).stdout.toString()) as {
       encryptedDataKeys: { keyArn: string }[];

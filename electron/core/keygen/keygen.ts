@@ -66,7 +66,7 @@ export async function runKeygenCommand(opts: { file: string; kmsRandom?: boolean
   try {
     const clients = opts.kmsRandom ? defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) }) : undefined;
     const done = await generateKeyFile(opts.file, { kmsRandom: !!opts.kmsRandom, force: !!opts.force, ...(clients ? { clients } : {}) });
-    io.out(
+    io.err(
       `wrote a 256-bit raw AES key to ${done.path} (mode 0600, bytes from ${done.source === 'kms' ? 'KMS GenerateRandom' : "this machine's CSPRNG"}). ` +
         'Back it up: files encrypted under it cannot be opened without it.',
     );

@@ -1,7 +1,6 @@
-import { stat } from 'node:fs/promises';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { KenvError, toErrorInfo } from '../errors.js';
-import { encryptFile } from '../files.js';
+import { encryptFile, inputSize } from '../files.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
 import { DataKeyCache, type DataKeyCacheLimits, DEFAULT_DATA_KEY_CACHE_LIMITS } from './data-key-cache.js';
 import { AdaptiveLimit, mapLimit } from './limit.js';
@@ -58,7 +57,7 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
       let result: BatchFileResult;
       try {
         const out = await withThrottleScope({ onThrottle, signal: opts.signal }, async () => {
-          const size = cache ? (await stat(input)).size : 0;
+          const size = cache ? (await inputSize(input)).size : 0;
           return encryptFile(input, {
             keyring: cache ? cache.keyringFor(size) : opts.keyring,
             ...(opts.context ? { context: opts.context } : {}),

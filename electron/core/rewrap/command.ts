@@ -22,7 +22,7 @@ export async function runRewrapCommand(
     for (const file of opts.files) {
       try {
         const r = await rewrapFile(file, { from, to, keepOld: !!opts.keepOld });
-        io.out(`${file}: rewrapped to ${opts.toKey.join(', ')}${opts.keepOld ? ' (old keys kept)' : ''}${r.signed ? ', re-signed' : ''}.`);
+        io.err(`${file}: rewrapped to ${opts.toKey.join(', ')}${opts.keepOld ? ' (old keys kept)' : ''}${r.signed ? ', re-signed' : ''}.`);
       } catch (e) {
         failed += 1;
         const info = toErrorInfo(e);

@@ -28,7 +28,7 @@ export async function runLoginCommand(
         io.err(`The code expires at ${d.expiresAt.toISOString()}. Waiting for approval…`);
       },
     });
-    io.out(`Signed in: profile ${result.profile} (${result.startUrl}) until ${result.expiresAt.toISOString()}.`);
+    io.err(`Signed in: profile ${result.profile} (${result.startUrl}) until ${result.expiresAt.toISOString()}.`);
     return 0;
   } catch (e) {
     return fail(e, io);
@@ -39,7 +39,7 @@ export async function runLoginCommand(
 export async function runLogoutCommand(opts: { profile?: string }, io: CommandIo): Promise<number> {
   try {
     const { profile, removed } = await logout(opts.profile);
-    io.out(removed ? `Signed out: profile ${profile}.` : `Profile ${profile} was not signed in.`);
+    io.err(removed ? `Signed out: profile ${profile}.` : `Profile ${profile} was not signed in.`);
     return 0;
   } catch (e) {
     return fail(e, io);

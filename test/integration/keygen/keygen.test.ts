@@ -27,7 +27,8 @@ describe('kenv keygen', () => {
   it('writes 32 random bytes with mode 0600 that work as a raw AES key, and never overwrites one', async () => {
     const key = join(dir, 'laptop.key');
     const r = await runKenv(['keygen', key], { env });
-    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^wrote a 256-bit raw AES key to .*laptop\.key/);
     expect(r.code).toBe(0);
     expect(readFileSync(key)).toHaveLength(32);
     expect(statSync(key).mode & 0o777).toBe(0o600);
@@ -44,7 +45,7 @@ describe('kenv keygen', () => {
     const raw = ['--raw-aes-key', key, '--raw-aes-namespace', 'kenv', '--raw-aes-name', 'laptop'];
     expect((await runKenv(['encrypt', file, ...raw], { env })).code).toBe(0);
     const dec = await runKenv(['decrypt', `${file}.kenv`, ...raw, '--out', join(dir, 'out')], { env });
-    expect(dec.stderr).toBe('');
+    expect(dec.code).toBe(0);
     expect(readFileSync(join(dir, 'out', 'notes.md'), 'utf8')).toBe('raw key round trip');
   });
 
@@ -52,8 +53,8 @@ describe('kenv keygen', () => {
     const key = join(dir, 'hsm.key');
     const before = kms.counts().GenerateRandom ?? 0;
     const r = await runKenv(['keygen', key, '--kms-random'], { env });
-    expect(r.stderr).toBe('');
-    expect(r.stdout.toString()).toContain('KMS GenerateRandom');
+    expect(r.stdout).toBe('');
+    expect(r.stderr.toString()).toContain('KMS GenerateRandom');
     expect((kms.counts().GenerateRandom ?? 0) - before).toBe(1);
     expect(readFileSync(key)).toHaveLength(32);
     expect(statSync(key).mode & 0o777).toBe(0o600);

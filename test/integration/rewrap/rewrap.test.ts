@@ -130,8 +130,9 @@ describe('kenv rewrap', () => {
     const good = await encrypted('one');
     const { out, err, io } = captureIo();
     expect(await runRewrapCommand({ files: [good, join(work, 'missing.kenv')], toKey: ['alias/new'], clients }, io)).toBe(1);
-    expect(out).toEqual([`${good}: rewrapped to alias/new.`]);
-    expect(err[0]).toMatch(/missing\.kenv: .*\[INPUT_NOT_FOUND\]$/);
+    expect(out).toEqual([]);
+    expect(err[0]).toBe(`${good}: rewrapped to alias/new.`);
+    expect(err[1]).toMatch(/missing\.kenv: .*\[INPUT_NOT_FOUND\]$/);
     expect((await decrypts(good, keyring(arns.new!))).toString()).toBe('one');
   });
 });
