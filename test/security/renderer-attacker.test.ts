@@ -54,6 +54,10 @@ function writingVault(): VaultOps & { calls: string[] } {
       await write(target, sealed.subarray(MAGIC.length), opts.force);
       return { outputPath: target, bytesOut: sealed.length - MAGIC.length };
     },
+    async canOpen(path) {
+      calls.push(`canOpen ${path}`);
+      return { canOpen: false, keys: [] };
+    },
     async inspectFile(path) {
       calls.push(`inspect ${path}`);
       const sealed = await readFile(path);
@@ -172,6 +176,16 @@ describe('a compromised page', () => {
       expect(await call('files:inspect', { path }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
     }
     expect(vault.calls).toEqual([]);
+    await unchanged();
+  });
+
+  it('cannot make KMS calls about a file it was not given (files:canOpen)', async () => {
+    for (const [name, path] of Object.entries(outside())) {
+      expect(await call('files:canOpen', { path }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    }
+    expect(vault.calls).toEqual([]);
+    expect(await call('files:canOpen', { path: join(granted, 'report.txt.kenv') })).toMatchObject({ ok: true });
+    expect(vault.calls).toEqual([`canOpen ${join(granted, 'report.txt.kenv')}`]);
     await unchanged();
   });
 
@@ -354,10 +368,10 @@ describe('a compromised page', () => {
   });
 
   it('every channel that takes a path is in this suite; a new one must be added here', () => {
-    const pathTaking = ['files:plan', 'files:inspect', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind'];
+    const pathTaking = ['files:plan', 'files:inspect', 'files:canOpen', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind'];
     const pathFree = ['app:takeOpenedFiles', 'identity:get', 'identity:useProfile', 'identity:signIn', 'keys:list', 'jobs:cancel', 'jobs:retry', 'jobs:list',
       'private:reencrypt', 'private:close', 'private:list', 'dialog:chooseFiles', 'dialog:chooseFolder', 'settings:get',
-      'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume'];
+      'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume', 'vault:allowDeletions', 'vault:verify', 'keys:exportRecipient'];
     expect([...app.registry.channels()].sort()).toEqual([...pathTaking, ...pathFree].sort());
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canOpenFile } from '../../../electron/core/app/proof.js';
 import { decryptFile } from '../../../electron/core/files.js';
 import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import type { EncryptedDataKey, Keyring } from '../../../electron/core/keyring/types.js';
@@ -81,10 +82,16 @@ describe('a header of 1,000 KMS data keys', () => {
     expect(kms.counts().Decrypt ?? 0).toBe(before);
   });
 
+  it("the app's access check (files:canOpen) refuses it too, with no KMS call, not even a DryRun", async () => {
+    const before = kms.counts().Decrypt ?? 0;
+    await expect(canOpenFile(join(dir, 'many.kenv'), () => kmsClient(kms))).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(kms.counts().Decrypt ?? 0).toBe(before);
+  });
+
   it('--max-data-keys 1000 lets a person who trusts the file open it', async () => {
     const out = join(dir, 'out-raised');
     const result = await runKenv(['decrypt', join(dir, 'many.kenv'), '--out', out, '--max-data-keys', '1000', '--key', kms.keys()[0]!.arn], { env });
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toMatch(/^decrypted .*many\.kenv -> /);
     expect(result.code).toBe(0);
   });
 
