@@ -7,9 +7,10 @@ import { defaultKmsClientFactory } from '../core/kms/client.js';
 import { runKeyCheckCommand } from '../core/preflight/key-check.js';
 import { PreflightKeyring } from '../core/preflight/preflight.js';
 import { toErrorInfo } from '../core/errors.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import { runVerifyCommand } from '../core/verify/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
-import { collect, parseContext } from './options.js';
+import { collect, parseContext, parseMaxDataKeys } from './options.js';
 import type { Io } from './program.js';
 
 /**
@@ -113,13 +114,19 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .argument('<target...>', '.kenv files, folders (every *.kenv below) or s3://bucket/prefix')
     .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in each file)', collect)
     .option('-c, --context <k=v>', 'required encryption context pair, as for decrypt; repeatable', collect)
+    .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
+    .addOption(
+      new Option('--max-data-keys <n>', 'refuse a message with more encrypted data keys than N, before any KMS call (65535: no limit)')
+        .argParser(parseMaxDataKeys)
+        .default(DEFAULT_MAX_ENCRYPTED_DATA_KEYS),
+    )
     .option('--json', 'print one JSON document')
     .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
     .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
     .option('--raw-aes-name <name>', 'raw AES key name')
     .option('--profile <profile>', 'AWS profile for KMS and S3')
     .option('--region <region>', 'AWS Region')
-    .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean }) => {
+    .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean; maxDataKeys?: number }) => {
       const keyring = await keyringFromOptions(opts, 'decrypt');
       setExit(
         await runVerifyCommand(
@@ -127,6 +134,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
             targets,
             keyring,
             requiredContext: parseContext(opts.context),
+            maxEncryptedDataKeys: opts.maxDataKeys,
             json: !!opts.json,
             ...(opts.profile ? { profile: opts.profile } : {}),
             ...(opts.region ? { region: opts.region } : {}),

@@ -22,6 +22,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, '.aws', 'config'), '[default]\nregion = us-east-1\n\n[profile dev]\nregion = eu-west-1\n');
   env = {
     AWS_ENDPOINT_URL_KMS: kms.url,
+    // decrypt asks STS for the account it runs as (trusted accounts); the local KMS answers on the same port.
+    AWS_ENDPOINT_URL_STS: kms.url,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',

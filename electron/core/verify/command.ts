@@ -8,6 +8,7 @@ export interface VerifyCommandOptions {
   targets: string[];
   keyring: Keyring;
   requiredContext?: EncryptionContext;
+  maxEncryptedDataKeys?: number | undefined;
   json?: boolean;
   profile?: string;
   region?: string;
@@ -24,6 +25,7 @@ export async function runVerifyCommand(opts: VerifyCommandOptions, io: CommandIo
   const results = await verifyTargets(opts.targets, {
     keyring: opts.keyring,
     ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
+    ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
     s3,
     ...(opts.json ? {} : { onResult: (r: VerifyResult) => (r.ok ? io.out(`ok      ${r.target}`) : io.err(`FAILED  ${r.target}: ${oneLine(r.error.message)} [${r.error.code}]`)) }),
   });

@@ -26,6 +26,8 @@ export interface VerifyOptions {
   keyring: Keyring;
   /** Pairs the files must carry, as for decrypt. */
   requiredContext?: EncryptionContext;
+  /** Refuse a message with more encrypted data keys than this before any KMS call (default: the decrypt's 10). */
+  maxEncryptedDataKeys?: number | undefined;
   pool?: FramePool;
   signal?: AbortSignal;
   /** Sees each authenticated plaintext chunk before it is wiped (import hashes them); never stores it. */
@@ -47,6 +49,7 @@ export async function verifyStream(input: Readable, opts: VerifyOptions): Promis
   const decrypt = new DecryptStream({
     keyring: opts.keyring,
     ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
+    ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
     ...(opts.pool ? { pool: opts.pool } : {}),
     onHeader: (h) => (header = h),
   });

@@ -88,6 +88,14 @@ describe('a header of 1,000 KMS data keys', () => {
     expect(kms.counts().Decrypt ?? 0).toBe(before);
   });
 
+  it('kenv verify refuses it the same way, before any KMS call', async () => {
+    const before = kms.counts().Decrypt ?? 0;
+    const result = await runKenv(['verify', join(dir, 'many.kenv')], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout.toString() + result.stderr.toString()).toContain('TOO_MANY_DATA_KEYS');
+    expect(kms.counts().Decrypt ?? 0).toBe(before);
+  });
+
   it('--max-data-keys 1000 lets a person who trusts the file open it', async () => {
     const out = join(dir, 'out-raised');
     const result = await runKenv(['decrypt', join(dir, 'many.kenv'), '--out', out, '--max-data-keys', '1000', '--key', kms.keys()[0]!.arn], { env });
