@@ -19,7 +19,12 @@ export class StandardOutput {
   private readonly controller = new AbortController();
 
   constructor(readonly stream: Writable) {
-    stream.on('error', (e: unknown) => this.controller.abort(e));
+    // Only the system's word that a write failed (EPIPE, ENOSPC, EIO…) is a failure of standard output. A stream
+    // pipeline that stops on the command's own error (a bad signature) destroys its destination with that error too;
+    // that error is the command's to report, with its own code.
+    stream.on('error', (e: unknown) => {
+      if (typeof (e as { syscall?: unknown } | null)?.syscall === 'string') this.controller.abort(e);
+    });
   }
 
   /** Aborted, with the write error as its reason, once standard output has failed. */

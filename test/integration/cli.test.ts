@@ -5,7 +5,7 @@ import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { isPartialName } from '../../electron/core/partials.js';
-import { runKenv } from '../support/cli.js';
+import { runKenv, problems } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 
 // End to end through the built CLI against the local KMS server, reached the way a user reaches any KMS endpoint.
@@ -27,11 +27,6 @@ beforeAll(async () => {
   };
 });
 afterAll(() => fixture.closeAll());
-
-/** What stderr said besides status lines ("encrypted A -> B", "X: rewrapped to K."), which go there too. */
-function problems(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line !== '' && !/^(en|de)crypted .+ -> /.test(line) && !/: rewrapped to /.test(line));
-}
 
 function file(name: string, bytes: Buffer): string {
   const path = join(dir, name);

@@ -34,3 +34,11 @@ export function runKenv(args: string[], opts: { env?: Record<string, string>; in
     child.stdin.end(opts.input ?? Buffer.alloc(0));
   });
 }
+
+/** What stderr said besides status lines ("encrypted A -> B", "X: rewrapped to K."), which go there too. */
+export function problems(stderr: string | Buffer): string[] {
+  return stderr
+    .toString()
+    .split('\n')
+    .filter((line) => line !== '' && !/^(en|de)crypted .+ -> /.test(line) && !/: rewrapped to /.test(line));
+}

@@ -6,7 +6,7 @@ import { FILE_ID_CONTEXT_KEY } from '../../../electron/core/audit/file-id.js';
 import { decryptFile } from '../../../electron/core/files.js';
 import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
-import { runKenv } from '../../support/cli.js';
+import { runKenv, problems } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
 
 // The audit id: every file Kenv encrypts carries a random kenv:file-id in its context, which KMS sees on Decrypt.
@@ -20,6 +20,7 @@ beforeAll(async () => {
   dir = fixture.tempDir();
   env = {
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_STS: kms.url,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',
@@ -44,7 +45,7 @@ describe('kenv:file-id', () => {
   it('gives every file its own opaque id, never its name, in a batch too', async () => {
     const files = ['quarterly-report.pdf', 'b.txt', 'c.txt'].map(input);
     const r = await runKenv(['encrypt', ...files, '--key', 'alias/kenv-demo', '--context', 'team=audit'], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     const ids = new Set<string>();
     for (const f of files) {
       const ctx = await contextOf(`${f}.kenv`);
@@ -92,7 +93,7 @@ describe('kenv:file-id', () => {
     const id = (await contextOf(`${file}.kenv`))[FILE_ID_CONTEXT_KEY];
     const other = (await kmsClient(kms).send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
     const r = await runKenv(['rewrap', `${file}.kenv`, '--to-key', other], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect((await contextOf(`${file}.kenv`))[FILE_ID_CONTEXT_KEY]).toBe(id);
   });
 });
@@ -104,7 +105,7 @@ describe('kenv audit', () => {
     const id = (await contextOf(`${file}.kenv`))[FILE_ID_CONTEXT_KEY]!;
     const before = JSON.stringify(kms.counts());
     const r = await runKenv(['audit', `${file}.kenv`], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const out = r.stdout.toString();
     expect(out).toContain(`file id      ${id}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
-import { runKenv } from '../../support/cli.js';
+import { runKenv, problems } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
 
 // kenv import --openssl-enc: files made with the real `openssl enc` from the manual KMS envelope recipe.
@@ -19,6 +19,7 @@ beforeAll(async () => {
   dir = fixture.tempDir();
   env = {
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_STS: kms.url,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',
@@ -73,7 +74,7 @@ describe('kenv import --openssl-enc', () => {
     const { enc, dataKey } = await recipe('empty.txt', Buffer.alloc(0), ['-iter', '50000']);
     writeFileSync(dataKey, readFileSync(dataKey).toString('base64') + '\n');
     const r = await runKenv(['import', '--openssl-enc', enc, '--data-key', dataKey, '--iter', '50000', '--out', join(dir, 'imported')], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const dec = await runKenv(['decrypt', join(dir, 'imported', 'empty.txt.kenv'), '--out', join(dir, 'empty-out')], { env });
     expect(dec.code).toBe(0);

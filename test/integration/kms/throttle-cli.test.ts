@@ -17,6 +17,7 @@ beforeAll(async () => {
   dir = fixture.tempDir();
   env = {
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_STS: kms.url,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',

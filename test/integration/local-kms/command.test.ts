@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { parseDenyRule, runLocalKmsCommand } from '../../../electron/core/local-kms/command.js';
 import { LOCAL_KMS_WARNING } from '../../../electron/core/local-kms/server.js';
-import { runKenv } from '../../support/cli.js';
+import { runKenv, problems } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 const script = fileURLToPath(new URL('../../support/local-kms-command.ts', import.meta.url));
@@ -75,7 +75,7 @@ describe('kenv local-kms command', () => {
         AWS_ACCESS_KEY_ID: 'AKIAKENVDEMO00000000', AWS_SECRET_ACCESS_KEY: 'kenv-demo-not-a-secret',
       },
     });
-    expect(run.stderr).toBe('');
+    expect(problems(run.stderr)).toEqual([]);
     expect(run.code).toBe(0);
     expect(run.stdout.toString()).toContain('arn:aws:iam::111122223333:user/local-kms-user');
     expect(run.stdout.toString()).toContain('111122223333');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
-import { runKenv } from '../../support/cli.js';
+import { runKenv, problems } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 
@@ -18,6 +18,7 @@ beforeAll(async () => {
   dir = fixture.tempDir();
   env = {
     AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_STS: kms.url,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',
@@ -55,7 +56,7 @@ describe('preflight before encrypt', () => {
       expect(readdirSync(dir).sort()).toEqual(before);
 
       const skipped = await runKenv(['encrypt', file, '--key', key, '--no-preflight'], { env });
-      expect(skipped.stderr).toBe('');
+      expect(problems(skipped.stderr)).toEqual([]);
       expect(skipped.code).toBe(0);
       expect(existsSync(`${file}.kenv`)).toBe(true);
     } finally {
@@ -69,7 +70,7 @@ describe('preflight before encrypt', () => {
     kms.deny({ operation: 'Decrypt', key: denied });
     try {
       const r = await runKenv(['encrypt', file, '--key', denied, '--key', 'alias/kenv-demo'], { env });
-      expect(r.stderr).toBe('');
+      expect(problems(r.stderr)).toEqual([]);
       expect(r.code).toBe(0);
     } finally {
       kms.allow();
@@ -97,7 +98,7 @@ describe('preflight before encrypt', () => {
     const files = ['c1.txt', 'c2.txt', 'c3.txt', 'c4.txt'].map(input);
     const before = kms.counts().Decrypt ?? 0;
     const r = await runKenv(['encrypt', ...files, '--key', key, '--no-file-id'], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     expect((kms.counts().Decrypt ?? 0) - before).toBe(1);
   });
@@ -108,7 +109,7 @@ describe('kenv keys check', () => {
     const key = await newKey();
     const counts = kms.counts();
     const r = await runKenv(['keys', 'check', key], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const out = r.stdout.toString();
     expect(out).toMatch(/kms:GenerateDataKeyWithoutPlaintext\s+allowed/);
@@ -157,7 +158,7 @@ describe('against moto, which ignores DryRun on Decrypt', () => {
   it('does not fail preflight spuriously, and keys check reports the round trip', async () => {
     const file = input('moto.txt');
     const r = await runKenv(['encrypt', file, '--key', 'alias/moto-preflight'], { env: motoEnv });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const check = await runKenv(['keys', 'check', key], { env: motoEnv });
     expect(check.code).toBe(0);

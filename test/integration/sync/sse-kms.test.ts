@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runKenv } from '../../support/cli.js';
+import { runKenv, problems } from '../../support/cli.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
 import { LocalKmsFixture } from '../../support/local-kms.js';
@@ -33,7 +33,7 @@ describe('kenv sync --sse-kms-key', () => {
     const vault = await vaultWith(['a.txt.kenv', 'b.txt.kenv']);
     const seen = s3.proxy.sseWrites.length;
     const r = await runKenv(['sync', vault, 's3://sse/on', '--sse-kms-key', KEY], { env });
-    expect(r.stderr).toBe('');
+    expect(problems(r.stderr)).toEqual([]);
     expect(r.code).toBe(0);
     const writes = s3.proxy.sseWrites.slice(seen);
     expect(writes.map((w) => w.key).sort()).toEqual(['on/a.txt.kenv', 'on/b.txt.kenv']);
