@@ -35,10 +35,13 @@ export function runKenv(args: string[], opts: { env?: Record<string, string>; in
   });
 }
 
-/** What stderr said besides status lines ("encrypted A -> B", "X: rewrapped to K."), which go there too. */
+/**
+ * The error and warning lines of stderr: those of the CLI's one form, `kenv: …`. Status lines ("encrypted A -> B",
+ * "imported …", "wrote …") go to stderr too, since stdout carries data only, and are left out.
+ */
 export function problems(stderr: string | Buffer): string[] {
   return stderr
     .toString()
     .split('\n')
-    .filter((line) => line !== '' && !/^(en|de)crypted .+ -> /.test(line) && !/: rewrapped to /.test(line));
+    .filter((line) => line.startsWith('kenv:'));
 }

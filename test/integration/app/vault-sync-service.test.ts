@@ -102,7 +102,8 @@ describe('vault panel service', () => {
     const vault = await world.newVault();
     const remote = world.newRemote();
     for (let i = 0; i < 8; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
-    await app.registry.invoke('vault:bind', { folder: vault, remote });
+    await app.chooseInDialog(vault);
+    expect(await app.registry.invoke('vault:bind', { folder: vault, remote })).toMatchObject({ ok: true });
     await app.registry.invoke('vault:pause', {});
     await app.registry.invoke('vault:syncNow', {});
     expect(await app.registry.invoke('vault:allowDeletions', {})).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
-import { runKenv } from '../../support/cli.js';
+import { problems, runKenv } from '../../support/cli.js';
 import { listen } from '../../support/http.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
@@ -57,7 +57,7 @@ describe('kenv and the faults between it and AWS', () => {
       },
     });
     expect(run.code).toBe(0);
-    expect(run.stderr.trimEnd().split('\n')).toEqual([
+    expect(problems(run.stderr)).toEqual([
       'kenv: warning: both a profile (AWS_PROFILE or --profile) and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; Kenv uses the profile. Unset one of them to remove the doubt.',
     ]);
   });

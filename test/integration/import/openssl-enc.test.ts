@@ -54,7 +54,7 @@ describe('kenv import --openssl-enc', () => {
     const { enc, dataKey } = await recipe('ledger.csv', plaintext);
     const r = await runKenv(['import', '--openssl-enc', enc, '--data-key', dataKey], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('');
+    expect(r.stdout.toString()).toBe('');
     expect(r.stderr.toString()).toContain('could not detect tampering');
     const kenv = join(dir, 'ledger.csv.kenv');
     expect(existsSync(enc)).toBe(false);

@@ -28,7 +28,7 @@ describe('kenv keygen', () => {
   it('writes 32 random bytes with mode 0600 that work as a raw AES key, and never overwrites one', async () => {
     const key = join(dir, 'laptop.key');
     const r = await runKenv(['keygen', key], { env });
-    expect(r.stdout).toBe('');
+    expect(r.stdout.toString()).toBe('');
     expect(r.stderr).toMatch(/^wrote a 256-bit raw AES key to .*laptop\.key/);
     expect(r.code).toBe(0);
     expect(readFileSync(key)).toHaveLength(32);
@@ -54,7 +54,7 @@ describe('kenv keygen', () => {
     const key = join(dir, 'hsm.key');
     const before = kms.counts().GenerateRandom ?? 0;
     const r = await runKenv(['keygen', key, '--kms-random'], { env });
-    expect(r.stdout).toBe('');
+    expect(r.stdout.toString()).toBe('');
     expect(r.stderr.toString()).toContain('KMS GenerateRandom');
     expect((kms.counts().GenerateRandom ?? 0) - before).toBe(1);
     expect(readFileSync(key)).toHaveLength(32);

@@ -92,7 +92,7 @@ describe('runSyncCommand', () => {
     const c = capture();
     expect(await runSyncCommand({ vaultDir: vault, remote }, c.io)).toBe(1);
     expect(c.out).toEqual([]);
-    expect(c.err).toEqual([expect.stringMatching(/would delete 6 of the vault folder's 6 files.*--max-delete 100.*\[SYNC_MASS_DELETE\]$/)]);
+    expect(c.err).toEqual([...endpointWarningLines(world), expect.stringMatching(/would delete 6 of the vault folder's 6 files.*--max-delete 100.*\[SYNC_MASS_DELETE\]$/)]);
     expect(await localFiles(vault)).toHaveLength(6);
     expect(await runSyncCommand({ vaultDir: vault, remote, maxDeletePercent: 101 }, capture().io)).toBe(2);
     expect(await runSyncCommand({ vaultDir: vault, remote, maxDeletePercent: 100 }, capture().io)).toBe(0);
