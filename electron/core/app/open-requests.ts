@@ -13,11 +13,19 @@ import type { EventSink } from './services.js';
 export class OpenRequests {
   private queued: string[] = [];
   private sink: EventSink | undefined;
+  /** The adds in arrival order: granting awaits the file system, and a later request must not overtake an earlier. */
+  private pending: Promise<void> = Promise.resolve();
 
   constructor(private readonly grants: Grants) {}
 
   /** Adds paths or file URLs; anything that is neither is ignored. Resolves once they are granted and handed on. */
-  async add(items: string[]): Promise<void> {
+  add(items: string[]): Promise<void> {
+    const added = this.pending.then(() => this.grantAndHandOn(items));
+    this.pending = added.catch(() => undefined);
+    return added;
+  }
+
+  private async grantAndHandOn(items: string[]): Promise<void> {
     const paths: string[] = [];
     for (const item of items) {
       const path = toPath(item);
