@@ -96,6 +96,9 @@ afterAll(() => {
   process.argv = argv;
 });
 
+// The steps of one app launch, against one imported module: before ready, then once ready. They keep their order
+// when npm test shuffles (the file itself is shuffled with the rest).
+describe('electron/main, one launch', { shuffle: false }, () => {
 describe('electron/main before ready', () => {
   it('listens for open-file (macOS double-click) and second-instance before the app is ready', () => {
     expect(state.readyResolved).toBe(false);
@@ -168,4 +171,5 @@ describe('electron/main once ready', () => {
     fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', 'file:///home/ada/second%20copy.kenv'], '/home/ada');
     expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: ['/home/ada/second copy.kenv'] } });
   });
+});
 });
