@@ -20,7 +20,7 @@ mkdirSync(raw, { recursive: true });
 
 const vitest = spawnSync(
   'npx',
-  ['vitest', 'run', '--coverage.enabled', '--coverage.provider=v8', '--coverage.reporter=json', `--coverage.reportsDirectory=${join(out, 'vitest')}`,
+  ['vitest', 'run', '--coverage.enabled', '--coverage.reportOnFailure', '--coverage.provider=v8', '--coverage.reporter=json', `--coverage.reportsDirectory=${join(out, 'vitest')}`,
     '--coverage.include=electron/**/*.ts', '--coverage.include=shared/**/*.ts', ...process.argv.slice(2)],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_V8_COVERAGE: raw } },
 );
