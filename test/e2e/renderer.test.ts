@@ -203,7 +203,10 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('the renderer in Chromium', () => {
+// Its tests are steps of one session in one page (settings persist from one to the next, a cancelled batch is
+// looked at by the next…), so they keep their order when `npm test` shuffles; the file itself is shuffled with the
+// rest, and its KMS, HOME and work folder are its own (made in beforeAll), shared with no other file.
+describe('the renderer in Chromium', { shuffle: false }, () => {
   it('shows who you are and the key catalogue with aliases and descriptions', async () => {
     const { page, consoleErrors } = await openApp();
     const identityPanel = page.getByRole('region', { name: 'AWS identity' });

@@ -210,8 +210,15 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
     expect(missing.stderr).toContain('[INPUT_NOT_FOUND]');
   });
 
-  it('leaves no temporary files behind in the output folders', () => {
-    const leftovers = readdirSync(dir, { recursive: true }).map(String).filter((n) => isPartialName(basename(n)) || n.includes('kenv-partial'));
+  it('leaves no temporary file behind after a successful encrypt, a refused decrypt and a successful decrypt', async () => {
+    // Self-contained: it makes its own outputs, so it proves something when run alone or in any order.
+    const input = file('leftovers.txt', Buffer.from('nothing partial stays'));
+    expect((await runKenv(['encrypt', input, '--key', 'alias/kenv-demo', '--context', 'a=b'], { env })).code).toBe(0);
+    expect((await runKenv(['decrypt', `${input}.kenv`, '--out', join(dir, 'leftovers-no'), '--context', 'a=c'], { env })).code).toBe(1);
+    expect((await runKenv(['decrypt', `${input}.kenv`, '--out', join(dir, 'leftovers-ok'), '--context', 'a=b'], { env })).code).toBe(0);
+    expect(readFileSync(join(dir, 'leftovers-ok', 'leftovers.txt'), 'utf8')).toBe('nothing partial stays');
+    // Temporary outputs are hidden files named …partial (whatever their exact pattern); none may remain anywhere in dir.
+    const leftovers = readdirSync(dir, { recursive: true }).map(String).filter((n) => isPartialName(basename(n)) || /partial/.test(n));
     expect(leftovers).toEqual([]);
   });
 });

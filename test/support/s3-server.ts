@@ -23,11 +23,10 @@
  *   The proxy can corrupt a GET body once so tests prove that verification.
  * - Versioning: not used by Kenv.
  * Network faults: the proxy can drop a connection in the middle of an upload, and the s3rver process can be
- * killed (SIGKILL) and restarted on the same data folder and port.
+ * killed (SIGKILL) and restarted on the same data folder (on a new port the proxy follows).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -46,19 +45,6 @@ export function testBackend(): S3Backend {
   return process.env.KENV_TEST_S3 === 'moto' ? 'moto' : 's3rver';
 }
 
-/** Asks the OS for a port nobody listens on, then frees it. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export interface S3TestServer {
   readonly backend: S3Backend;
   /** The endpoint clients use: our proxy, in front of the server. */
@@ -73,23 +59,25 @@ export interface S3TestServer {
   createBucket(name: string): Promise<void>;
   /** SIGKILLs s3rver (in-flight requests die with it); on moto, cuts every connection and refuses new ones. */
   kill(): Promise<void>;
-  /** Starts s3rver again on the same data folder; on moto, lets requests through again. */
+  /** Starts s3rver again on the same data folder (on a new port behind the same proxy endpoint); on moto, lets requests through again. */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
+/** Starts s3rver on port 0 (the OS picks a free port, and s3rver keeps it) and returns it with the port it got. */
+async function runS3rver(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
   const bin = join(require.resolve('s3rver/package.json'), '..', 'bin', 's3rver.js');
-  const child = spawn(process.execPath, [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), '--silent'], {
+  const child = spawn(process.execPath, [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', '0', '--silent'], {
     // Without the legacy provider s3rver's paginated ListObjectsV2 answers 500 on Node 17+.
     env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('S3rver listening')) resolve();
+      const listening = /S3rver listening on [^:\s]+:(\d+)/.exec(out);
+      if (listening) resolve(Number(listening[1]));
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -106,7 +94,7 @@ async function runS3rver(dataDir: string, port: number): Promise<ChildProcess> {
     process.off('exit', killChild);
     if (process.env.KENV_DEBUG_S3RVER) process.stderr.write(`s3rver exited ${code} ${sig}\n`);
   });
-  return child;
+  return { child, port };
 }
 
 /** Starts the backend (default: `testBackend()`) on 127.0.0.1, and our proxy in front of it. */
@@ -161,9 +149,9 @@ async function startMotoServer(): Promise<S3TestServer> {
 
 async function startS3rverServer(): Promise<S3TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kenv-s3rver-'));
-  let port = await freePort();
-  let child: ChildProcess | undefined = await runS3rver(dataDir, port);
-  const proxy = new S3Proxy({ upstreamPort: port, dataDir, enforce: true });
+  const first = await runS3rver(dataDir);
+  let child: ChildProcess | undefined = first.child;
+  const proxy = new S3Proxy({ upstreamPort: first.port, dataDir, enforce: true });
   await proxy.listen();
   const endpoint = `http://127.0.0.1:${proxy.port}`;
   const clients: S3Client[] = [];
@@ -204,14 +192,10 @@ async function startS3rverServer(): Promise<S3TestServer> {
     kill,
     async restart() {
       await kill();
-      try {
-        child = await runS3rver(dataDir, port);
-      } catch {
-        // The port was taken in between: use another one and point the proxy at it.
-        port = await freePort();
-        child = await runS3rver(dataDir, port);
-      }
-      proxy.upstreamPort = port;
+      // A new port (reusing the old one could race with another test): the proxy, whose port clients know, follows.
+      const again = await runS3rver(dataDir);
+      child = again.child;
+      proxy.upstreamPort = again.port;
     },
     async close() {
       for (const c of clients) c.destroy();

@@ -115,6 +115,9 @@ afterAll(() => {
   process.argv = argv;
 });
 
+// The steps of one app launch, against one imported module: before ready, then once ready. They keep their order
+// when npm test shuffles (the file itself is shuffled with the rest).
+describe('electron/main, one launch', { shuffle: false }, () => {
 describe('electron/main before ready', () => {
   it('listens for open-file (macOS double-click) and second-instance before the app is ready', () => {
     expect(state.readyResolved).toBe(false);
@@ -231,4 +234,5 @@ describe('electronShell', () => {
     await electronShell(() => undefined).trashItem('/home/ada/plain.txt');
     expect(state.trashed).toEqual(['/home/ada/plain.txt']);
   });
+});
 });

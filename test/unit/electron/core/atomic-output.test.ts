@@ -1,0 +1,117 @@
+// AtomicOutput's promises: the final name appears only on commit, with every byte; a name taken meanwhile is never
+// replaced (unless forced); abort leaves nothing behind, however often it is called.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AtomicOutput } from '../../../../electron/core/atomic-output.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kenv-atomic-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeAll(out: AtomicOutput, chunks: Buffer[]): Promise<void> {
+  for (const c of chunks) out.stream.write(c);
+  out.stream.end();
+  await finished(out.stream);
+}
+
+describe('AtomicOutput', () => {
+  it('before commit the final name does not exist and the bytes sit in one other file of mode 0600 in the same folder', async () => {
+    const final = join(dir, 'out.bin');
+    const out = await AtomicOutput.create(final);
+    await writeAll(out, [Buffer.from('secret')]);
+    const entries = await readdir(dir);
+    expect(entries).not.toContain('out.bin');
+    expect(entries).toHaveLength(1);
+    expect((await stat(join(dir, entries[0]!))).mode & 0o777).toBe(0o600);
+    await out.abort();
+  });
+
+  it('commit puts every byte under the final name and leaves no other file; writes above the slice size arrive whole', async () => {
+    const final = join(dir, 'out.bin');
+    const chunks = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(5), randomBytes(700 * 1024)];
+    const out = await AtomicOutput.create(final);
+    out.stream.cork();
+    await writeAll(out, chunks);
+    await out.commit();
+    // Compared as digests: a deep equality of megabytes is slow.
+    expect(sha256(await readFile(final))).toBe(sha256(Buffer.concat(chunks)));
+    expect(await readdir(dir)).toEqual(['out.bin']);
+  });
+
+  it('refuses to start when the final name exists, with OUTPUT_EXISTS, and creates no file', async () => {
+    const final = join(dir, 'taken');
+    await writeFile(final, 'theirs');
+    await expect(AtomicOutput.create(final)).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(await readdir(dir)).toEqual(['taken']);
+  });
+
+  it('a name taken between create and commit is not replaced: commit fails with OUTPUT_EXISTS, the other file keeps its bytes, abort then leaves only it', async () => {
+    const final = join(dir, 'race');
+    const out = await AtomicOutput.create(final);
+    await writeAll(out, [Buffer.from('mine')]);
+    await writeFile(final, 'theirs');
+    await expect(out.commit()).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(await readFile(final, 'utf8')).toBe('theirs');
+    await out.abort();
+    expect(await readdir(dir)).toEqual(['race']);
+    expect(await readFile(final, 'utf8')).toBe('theirs');
+  });
+
+  it('with force, commit replaces a file that exists', async () => {
+    const final = join(dir, 'forced');
+    await writeFile(final, 'old');
+    const out = await AtomicOutput.create(final, { force: true });
+    await writeAll(out, [Buffer.from('new')]);
+    await writeFile(final, 'newer, from someone else');
+    await out.commit();
+    expect(await readFile(final, 'utf8')).toBe('new');
+    expect(await readdir(dir)).toEqual(['forced']);
+  });
+
+  it('abort removes the partial file, and a second abort neither throws nor creates anything', async () => {
+    const final = join(dir, 'gone');
+    const out = await AtomicOutput.create(final);
+    out.stream.write(randomBytes(1024));
+    await out.abort();
+    expect(await readdir(dir)).toEqual([]);
+    await out.abort();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('abort after commit keeps the committed file', async () => {
+    const final = join(dir, 'kept');
+    const out = await AtomicOutput.create(final);
+    await writeAll(out, [Buffer.from('done')]);
+    await out.commit();
+    await out.abort();
+    expect(await readFile(final, 'utf8')).toBe('done');
+  });
+
+  it('writes at offsets through fd land in the committed file; fd is refused once the output is closed', async () => {
+    const final = join(dir, 'positioned');
+    const out = await AtomicOutput.create(final);
+    const { write } = await import('node:fs');
+    await new Promise<void>((resolve, reject) => write(out.fd, Buffer.from('world'), 0, 5, 6, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => write(out.fd, Buffer.from('hello '), 0, 6, 0, (e) => (e ? reject(e) : resolve())));
+    out.stream.end();
+    await out.commit();
+    expect(await readFile(final, 'utf8')).toBe('hello world');
+    expect(() => out.fd).toThrow();
+  });
+
+  it('an output folder that cannot be written fails with OUTPUT_FAILED naming the folder', async () => {
+    const final = join(dir, 'missing-parent-is-a-file', 'x');
+    await writeFile(join(dir, 'missing-parent-is-a-file'), '');
+    await expect(AtomicOutput.create(final)).rejects.toMatchObject({ code: 'OUTPUT_FAILED', message: expect.stringContaining(dir) });
+  });
+});
