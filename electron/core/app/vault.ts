@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
 import type { KmsClientFactory } from '../kms/client.js';
@@ -21,6 +22,7 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
         ...(opts.force ? { force: true } : {}),
+        ...(opts.outputName ? { outputPath: join(opts.outDir ?? dirname(inputPath), basename(opts.outputName)) } : {}),
         ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
       });
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
@@ -31,6 +33,7 @@ export function coreVault(clients: () => KmsClientFactory, cache?: DataKeyCache)
       const result = await decryptFile(inputPath, {
         keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
+        ...(opts.outputName ? { outputPath: join(opts.outDir ?? dirname(inputPath), basename(opts.outputName)) } : {}),
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },
