@@ -109,7 +109,7 @@ export function DetailsDialog({ files, details, keys, keyChosen, identity, outpu
       <footer className="modal-footer">
       {!nothingToDo && <p className="muted where">Saves to <strong className="wrap">{where}</strong></p>}
       {unreadable.length > 0 && !nothingToDo && <p className="muted">Files that cannot be read are skipped.</p>}
-      {nothingToDo && <p className="error-text" role="alert">{sealed.length === 1 ? 'This file' : 'None of these files'} can be read as a .kenv, so there is nothing to decrypt.</p>}
+      {nothingToDo && <p className="error-text" role="alert">{sealed.length === 1 ? 'This file cannot' : 'None of these files can'} be read as a .kenv, so there is nothing to decrypt.</p>}
       {plain.length > 0 && !keyChosen && <p className="error-text" role="alert">Choose an encryption key first: this batch has files to encrypt.</p>}
       {error && <p className="error-text" role="alert">{error.message}</p>}
       <div className="actions">

@@ -68,11 +68,12 @@ export function explain(error: ErrorInfo, ctx: { keys: KeySummary[]; identity: I
   if (code === 'NO_KEY_OPENED' || code === 'KMS_INVALID_CIPHERTEXT' || code === 'KMS_INCORRECT_KEY') {
     return { message: `None of the keys ${ctx.name ?? 'this file'} was encrypted for is open to ${who}.`, fixes: ['copy-details', ...switchOrSign], key };
   }
-  if (DAMAGED.includes(code)) return { message: `${ctx.name ?? 'This file'} is damaged or was changed after it was encrypted, so it cannot be opened. Ask for a fresh copy.`, fixes: [], key };
-  if (code === 'KMS_THROTTLED') return { message: 'KMS is busy and asked Kenv to slow down.', fixes: ['retry'], key };
-  if (code === 'NETWORK_UNREACHABLE') return { message: 'AWS could not be reached. Check the network connection.', fixes: ['retry'], key };
-  if (code === 'INPUT_NOT_FOUND') return { message: `${ctx.name ?? 'The file'} is no longer there. Drop it again from where it is now.`, fixes: [], key };
-  return { message: withoutCliAdvice(error.message) || error.message, fixes: TRANSIENT.includes(code) ? ['retry'] : [], key };
+  // From here on the error is not about a key: no ARN to show.
+  if (DAMAGED.includes(code)) return { message: `${ctx.name ?? 'This file'} is damaged or was changed after it was encrypted, so it cannot be opened. Ask for a fresh copy.`, fixes: [], key: null };
+  if (code === 'KMS_THROTTLED') return { message: 'KMS is busy and asked Kenv to slow down.', fixes: ['retry'], key: null };
+  if (code === 'NETWORK_UNREACHABLE') return { message: 'AWS could not be reached. Check the network connection.', fixes: ['retry'], key: null };
+  if (code === 'INPUT_NOT_FOUND') return { message: `${ctx.name ?? 'The file'} is no longer there. Drop it again from where it is now.`, fixes: [], key: null };
+  return { message: withoutCliAdvice(error.message) || error.message, fixes: TRANSIENT.includes(code) ? ['retry'] : [], key: null };
 }
 
 /** Text for the key's administrator: the exact action refused, the key, the principal, and a statement that allows it. */
