@@ -39,6 +39,7 @@ import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
 import { recordingShell } from '../support/app-services.js';
+import { MemorySecretStore } from '../support/memory-secret-store.js';
 import { runKenv } from '../support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -439,6 +440,9 @@ describe('the renderer in Chromium', () => {
   it('an expired SSO session shows the banner; "Sign in with AWS SSO" signs in and the banner goes away', async () => {
     let profile: string | undefined = 'work-sso';
     let clients = defaultKmsClientFactory({ profile, region: REGION });
+    const registrations = new MemorySecretStore();
+    const registered = () => sso.calls.filter((c) => c === 'RegisterClient').length;
+    const before = registered();
     const { page } = await openApp({
       identity: awsIdentityService({
         profile: () => profile,
@@ -448,6 +452,7 @@ describe('the renderer in Chromium', () => {
           const r = await fetch(url, { redirect: 'manual' });
           await fetch(r.headers.get('location')!);
         },
+        registrations,
       }),
       clients: () => clients,
     });
@@ -466,6 +471,9 @@ describe('the renderer in Chromium', () => {
     expect(await panel.textContent()).toContain('1111 2222 3333');
     await page.getByRole('radio', { name: /kenv-demo/ }).waitFor();
     await shot(page, '06b-sso-signed-in');
+    // Signing in again reuses the client registration kept in the keychain: one RegisterClient for both.
+    await page.evaluate(`window.kenv.invoke('identity:signIn', {})`);
+    expect(registered() - before).toBe(1);
   });
 
   it('settings persist, and moving originals to the trash needs a native confirmation', async () => {
