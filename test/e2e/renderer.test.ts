@@ -669,6 +669,25 @@ describe('everyday use (issue 14)', () => {
     await shot(page, '14-03-activity-cleared');
   });
 
+  it('Retry all failed retries the failures a retry can help (KMS throttling), and they then succeed', async () => {
+    const { page, drops } = await openApp();
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    for (const name of ['t1.txt', 't2.txt']) await writeFile(join(drops, name), name);
+    kms.throttleNext(1000);
+    try {
+      await drop(page, ['t1.txt', 't2.txt'].map((name) => ({ name, bytes: Buffer.from('x') })));
+      await page.getByRole('group', { name: 'Batch of 2 files' }).getByText('2 failed', { exact: true }).waitFor({ timeout: 60_000 });
+    } finally {
+      kms.throttleNext(0);
+    }
+    const row = page.getByRole('listitem', { name: 'Encrypt t1.txt' });
+    expect(await row.getByRole('alert').textContent()).toContain('KMS is busy');
+    await shot(page, '14-14-throttled-retry-all');
+    await page.getByRole('button', { name: 'Retry all failed (2)' }).click();
+    await page.getByRole('group', { name: 'Batch of 2 files' }).getByText('2 encrypted', { exact: true }).waitFor({ timeout: 60_000 });
+    expect((await readFile(join(drops, 't2.txt.kenv'))).readUInt8(0)).toBe(0x02);
+  });
+
   it('access denied: one plain sentence naming the key by alias, no CLI flag, details for the admin, no Retry', async () => {
     const { page, drops } = await openApp();
     // The catalogue leaves out keys the identity cannot use, so the policy changes after the key was chosen.
