@@ -144,6 +144,10 @@ export interface Job {
   bytesDone: number;
   bytesTotal: number | null;
   outputPath: string | null;
+  /** The size of what was written (the .kenv, or the decrypted file), once done. */
+  outputBytes: number | null;
+  /** The KMS keys an encrypt used, primary first (empty for a decrypt). */
+  keyIds: string[];
   error: ErrorInfo | null;
   /** A passing condition while running, e.g. "KMS is throttling; retrying in 4 s"; cleared when bytes move again. */
   notice?: string | null;
@@ -169,7 +173,10 @@ export const requestSchemas = {
     outDir: filePath.nullable(),
   }).strict(),
   'jobs:cancel': z.union([z.object({ jobId: z.string().min(1).max(64) }).strict(), z.object({ batchId: z.string().min(1).max(64) }).strict()]),
-  'jobs:retry': z.object({ jobId: z.string().min(1).max(64), replace: z.boolean().optional() }).strict(),
+  // After OUTPUT_EXISTS: replace (native confirmation), keep both (a free name picked in the main process), or save
+  // into a folder chosen in the dialog. None takes a path from the page.
+  'jobs:retry': z.object({ jobId: z.string().min(1).max(64), replace: z.boolean().optional(), keepBoth: z.boolean().optional(), chooseFolder: z.boolean().optional() }).strict(),
+  'jobs:clearFinished': empty,
   'jobs:list': empty,
   'private:open': z.object({ path: filePath }).strict(),
   'private:reencrypt': z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -211,6 +218,7 @@ export interface ResponseMap {
   'jobs:start': Job[];
   'jobs:cancel': null;
   'jobs:retry': Job;
+  'jobs:clearFinished': Job[];
   'jobs:list': Job[];
   'private:open': PrivateFile;
   'private:reencrypt': PrivateFile;

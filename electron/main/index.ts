@@ -10,6 +10,7 @@ import { DataKeyCache } from '../core/app/data-key-cache.js';
 import { Grants } from '../core/app/grants.js';
 import { registerHandlers } from '../core/app/handlers.js';
 import { awsIdentityService } from '../core/app/aws-identity.js';
+import { OsKeychain } from '../core/keychain/keychain.js';
 import { isAppUrl, registerIpc } from '../core/app/ipc-wrapper.js';
 import { JobQueue } from '../core/app/jobs.js';
 import { kmsKeyCatalogue } from '../core/app/key-catalogue.js';
@@ -126,6 +127,8 @@ async function start(): Promise<void> {
       },
       // The sign-in URL is built here in the main process from the AWS config, never taken from the page.
       openBrowser: (url) => electronShellApi.openExternal(url), /* eng-disable OPEN_EXTERNAL_JS_CHECK */
+      // The same keychain item the CLI's `kenv login` uses: one RegisterClient, reused until it nears expiry.
+      registrations: new OsKeychain(),
     }),
     keys: kmsKeyCatalogue(() => clients),
     shell,

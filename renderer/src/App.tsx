@@ -3,6 +3,8 @@ import type { ErrorInfo } from '../../shared/errors.js';
 import type { FileDetails, Identity, Job, KeySummary, PlannedFile, PrivateFile, Settings } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { DetailsDialog } from './DetailsDialog.js';
+import { ErrorView, Fixes } from './ErrorView.js';
+import { keyLabel } from './explain.js';
 import { IdentityPanel } from './IdentityPanel.js';
 import { JobList } from './JobList.js';
 import { KeyPicker, type KeyChoice } from './KeyPicker.js';
@@ -30,6 +32,15 @@ export function App() {
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [dragging, setDragging] = useState(false);
   const dragDepth = useRef(0);
+  const identityRef = useRef(identity);
+  identityRef.current = identity;
+  const choiceRef = useRef(choice);
+  choiceRef.current = choice;
+  const focusKeys = useCallback(() => {
+    const target = document.querySelector<HTMLElement>('.keys-panel input[type="radio"]:checked') 
+      ?? document.querySelector<HTMLElement>('.keys-panel input[type="radio"]') ?? document.querySelector<HTMLElement>('.keys-panel input[type="search"]');
+    target?.focus();
+  }, []);
 
   const loadKeys = useCallback(async () => {
     setKeys(null);
@@ -83,6 +94,16 @@ export function App() {
     }
     if (files.length === 0) {
       setNotice({ code: 'INVALID_ARGUMENT', message: 'That folder holds no files. Drop files or a folder that contains some.' });
+      return;
+    }
+    // Explain before anything starts: an expired session or a missing key would only fail each file after the fact.
+    if (identityRef.current?.status === 'expired') {
+      setNotice({ code: 'SSO_EXPIRED', message: 'Your AWS sign-in has expired. Sign in again, then drop the files again; nothing was started.' });
+      return;
+    }
+    const plainCount = files.filter((f) => f.direction === 'encrypt').length;
+    if (plainCount > 0 && choiceRef.current.primary === null) {
+      setNotice({ code: 'INVALID_KEY', message: `Choose a key to encrypt with first: ${plainCount === 1 ? `${files.find((f) => f.direction === 'encrypt')!.name} needs` : `${plainCount} files need`} one. Nothing was started.` });
       return;
     }
     const sealed = files.filter((f) => f.direction === 'decrypt');
@@ -174,6 +195,7 @@ export function App() {
   };
 
   return (
+    <Fixes.Provider value={{ keys: keys ?? [], identity, onIdentity, onError: setNotice, focusKeys }}>
     <div
       className={`app${dragging ? ' dragging' : ''}`}
       onDragEnter={(e) => { e.preventDefault(); dragDepth.current++; setDragging(true); }}
@@ -202,8 +224,8 @@ export function App() {
         </div>
       )}
       {notice && (
-        <div className="banner error" role="alert">
-          <span>{notice.message}</span>
+        <div className="banner error">
+          <ErrorView error={notice} keyId={choice.primary ?? undefined} />
           <button type="button" className="ghost small" onClick={() => setNotice(null)}>Dismiss</button>
         </div>
       )}
@@ -217,10 +239,16 @@ export function App() {
             <svg aria-hidden="true" viewBox="0 0 24 24" width="36" height="36"><path fill="currentColor" d="M11 15V6.8L8.4 9.4 7 8l5-5 5 5-1.4 1.4L13 6.8V15h-2Zm-6 5a2 2 0 0 1-2-2v-4h2v4h14v-4h2v4a2 2 0 0 1-2 2H5Z" /></svg>
             <p id="drop-hint" className="drop-title">Drop files or folders anywhere in this window</p>
             <p className="muted">Files are encrypted to <code>.kenv</code>; <code>.kenv</code> files are decrypted. One drop can hold both.</p>
+            <p className={`drop-key${choice.primary === null ? ' missing' : ''}`} aria-live="polite">
+              {choice.primary === null
+                ? <>No key chosen: files dropped now would not be encrypted. </>
+                : <>Encrypt with <strong>{[choice.primary, ...choice.extra].map((k) => keyLabel(keys ?? [], k)).join(' + ')}</strong> · </>}
+              <button type="button" className="link" onClick={focusKeys}>{choice.primary === null ? 'Choose a key' : 'change'}</button>
+            </p>
             <button type="button" className="primary" onClick={() => void chooseFiles()}>Choose files…</button>
           </div>
           <PrivateFiles files={privateFiles} onError={setNotice} />
-          <JobList jobs={jobs} onError={setNotice} />
+          <JobList jobs={jobs} onError={setNotice} onCleared={setJobs} />
           <VaultPanel onError={setNotice} />
         </section>
       </main>
@@ -237,6 +265,8 @@ export function App() {
           details={pending.details}
           keys={keys ?? []}
           keyChosen={choice.primary !== null}
+          identity={identity}
+          outputFolder={settings?.outputLocation === 'vault-folder' && settings.vaultFolder ? settings.vaultFolder : settings?.outputLocation === 'ask' ? null : 'next-to-file'}
           onCancel={() => setPending(null)}
           onOpen={async (path) => {
             setPending(null);
@@ -263,5 +293,6 @@ export function App() {
         />
       )}
     </div>
+    </Fixes.Provider>
   );
 }

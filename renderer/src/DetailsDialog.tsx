@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
-import type { FileDetails, KeySummary, OpenCheck, PlannedFile } from '../../shared/ipc.js';
+import type { FileDetails, Identity, KeySummary, OpenCheck, PlannedFile } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
 import { formatBytes, suiteLabel } from './format.js';
 import { Modal } from './Modal.js';
@@ -37,8 +37,11 @@ function AccessLine({ path }: { path: string }) {
 }
 
 /** What a .kenv is before anything happens: keys, context, size, suite. Read from the header; no KMS call. */
-export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onStart, onOpen }: {
+export function DetailsDialog({ files, details, keys, keyChosen, identity, outputFolder, onCancel, onStart, onOpen }: {
   files: PlannedFile[];
+  identity?: Identity | null;
+  /** Where "Decrypt" writes: a folder, next to each file, or null when the settings say to ask. */
+  outputFolder?: string | 'next-to-file' | null;
   keys: KeySummary[];
   details: Record<string, FileDetails | ErrorInfo>;
   keyChosen: boolean;
@@ -51,7 +54,13 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
   const sealed = files.filter((f) => f.direction === 'decrypt');
   const plain = files.filter((f) => f.direction === 'encrypt');
   const unreadable = sealed.filter((f) => isError(details[f.path]));
-  const blocked = plain.length > 0 && !keyChosen;
+  const readable = sealed.filter((f) => !isError(details[f.path]));
+  const nothingToDo = plain.length === 0 && readable.length === 0;
+  const blocked = (plain.length > 0 && !keyChosen) || nothingToDo;
+  const folderOf = (p: string) => p.replace(/[\\/][^\\/]*$/, '') || p;
+  const where = outputFolder === undefined || outputFolder === 'next-to-file'
+    ? (files.length > 0 && files.every((f) => folderOf(f.path) === folderOf(files[0]!.path)) ? folderOf(files[0]!.path) : 'next to each file')
+    : outputFolder === null ? 'a folder you choose next' : outputFolder;
   const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?` : `Decrypt ${count(sealed.length)} and encrypt ${count(plain.length)}?`;
 
   const chooseFolder = async () => {
@@ -113,9 +122,12 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
                       <><code className="wrap">{d.encryptionContext['kenv:file-id']}</code> <span className="muted">(in CloudTrail with every KMS Decrypt; kenv audit prints the lookups)</span></>
                     ) : <span className="muted">None</span>}
                   </dd>
-                  {sealed.indexOf(f) < ACCESS_CHECKS && d.keys.some((k) => k.providerId === 'aws-kms') && (
-                    <><dt>Can you open it?</dt><dd><AccessLine path={f.path} /></dd></>
-                  )}
+                  <dt>Can you open it?</dt>
+                  <dd className="can-open">
+                    {sealed.indexOf(f) < ACCESS_CHECKS && d.keys.some((k) => k.providerId === 'aws-kms') && (!identity || identity.status === 'signed-in')
+                      ? <AccessLine path={f.path} />
+                      : canOpen(d, keys, identity ?? null)}
+                  </dd>
                 </dl>
               ) : (
                 <p className="muted">Details are shown for the first 20 files only.</p>
@@ -133,8 +145,11 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
           </article>
         )}
       </div>
-      {unreadable.length > 0 && <p className="muted">Files that cannot be read are skipped.</p>}
-      {blocked && <p className="error-text" role="alert">Choose an encryption key first: this batch has files to encrypt.</p>}
+      <footer className="modal-footer">
+      {!nothingToDo && <p className="muted where">Saves to <strong className="wrap">{where}</strong></p>}
+      {unreadable.length > 0 && !nothingToDo && <p className="muted">Files that cannot be read are skipped.</p>}
+      {nothingToDo && <p className="error-text" role="alert">{sealed.length === 1 ? 'This file cannot' : 'None of these files can'} be read as a .kenv, so there is nothing to decrypt.</p>}
+      {plain.length > 0 && !keyChosen && <p className="error-text" role="alert">Choose an encryption key first: this batch has files to encrypt.</p>}
       {error && <p className="error-text" role="alert">{error.message}</p>}
       <div className="actions">
         <button type="button" className="ghost" onClick={onCancel}>Cancel</button>
@@ -142,10 +157,26 @@ export function DetailsDialog({ files, details, keys, keyChosen, onCancel, onSta
           <button type="button" className="secondary" onClick={() => onOpen(sealed[0]!.path)} title="Decrypt into a private folder, open it, and wipe it when you are done">Open without saving</button>
         )}
         <button type="button" className="secondary" disabled={blocked} onClick={() => void chooseFolder()}>Save to a folder…</button>
-        <button type="button" className="primary" disabled={blocked} autoFocus onClick={() => onStart(null)}>
+        <button type="button" className="primary" disabled={blocked} data-default onClick={() => onStart(null)}>
           {plain.length === 0 ? 'Decrypt' : 'Start'}
         </button>
       </div>
+      </footer>
     </Modal>
   );
+}
+
+/**
+ * Whether this identity can likely open the file, from the header and the identity's key list (no KMS call):
+ * a key it lists and that is enabled is a strong hint; KMS decides when Decrypt is pressed.
+ */
+function canOpen(d: FileDetails, keys: KeySummary[], identity: Identity | null): string {
+  if (identity && identity.status !== 'signed-in') return 'Sign in first; then Kenv can tell.';
+  const usable = d.keys.map((k) => keys.find((c) => c.arn === k.keyArn)).filter((k): k is KeySummary => !!k && k.enabled);
+  if (usable.length > 0) {
+    const name = usable[0]!.aliases[0]?.replace(/^alias\//, '') ?? usable[0]!.keyId.slice(0, 8);
+    return `Yes, most likely: it was encrypted for ${name}, which ${identity?.role ? `your role ${identity.role}` : 'this identity'} can see.`;
+  }
+  if (d.keys.some((k) => k.providerId !== 'aws-kms')) return 'It names a key that is not in AWS KMS; Kenv will try the keys it has.';
+  return 'Probably not: none of its keys is in your key list. Decrypting will likely be refused.';
 }

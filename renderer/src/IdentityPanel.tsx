@@ -18,7 +18,7 @@ export function IdentityPanel({ identity, onChange, onError }: { identity: Ident
       {identity.profiles.length > 1 ? (
         <label className="field inline">
           <span>Profile</span>
-          <select
+          <select id="profile-select"
             value={identity.profile ?? ''}
             onChange={async (e) => {
               try {

@@ -1,7 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useRef, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { Job } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
+import { ErrorView, Fixes } from './ErrorView.js';
+import { explain, keyLabel } from './explain.js';
 import { formatBytes, formatDuration } from './format.js';
 
 /** When each running job started, in the window's clock, to show speed and time left. */
@@ -29,8 +31,24 @@ function useRates(jobs: Job[]) {
   };
 }
 
-export function JobList({ jobs, onError }: { jobs: Job[]; onError: (e: ErrorInfo) => void }) {
+const isFinished = (j: Job) => j.state === 'done' || j.state === 'failed' || j.state === 'cancelled';
+
+/** "5 encrypted, 1 failed, 2 cancelled": a finished batch in one line. */
+export function summary(batch: Job[]): string {
+  const n = (pred: (j: Job) => boolean) => batch.filter(pred).length;
+  const parts = [
+    [n((j) => j.state === 'done' && j.direction === 'encrypt'), 'encrypted'],
+    [n((j) => j.state === 'done' && j.direction === 'decrypt'), 'decrypted'],
+    [n((j) => j.state === 'failed'), 'failed'],
+    [n((j) => j.state === 'cancelled'), 'cancelled'],
+  ] as const;
+  return parts.filter(([c]) => c > 0).map(([c, w]) => `${c} ${w}`).join(', ');
+}
+
+export function JobList({ jobs, onError, onCleared }: { jobs: Job[]; onError: (e: ErrorInfo) => void; onCleared: (left: Job[]) => void }) {
   const rate = useRates(jobs);
+  const fx = useContext(Fixes);
+  const [open, setOpen] = useState<Set<string>>(new Set());
   if (jobs.length === 0) return null;
   const act = async (p: Promise<unknown>) => {
     try {
@@ -40,25 +58,45 @@ export function JobList({ jobs, onError }: { jobs: Job[]; onError: (e: ErrorInfo
     }
   };
   const batches = [...new Set(jobs.map((j) => j.batchId))].reverse();
+  const retriable = jobs.filter((j) => j.state === 'failed' && j.error && explain(j.error, { keys: fx.keys, identity: fx.identity }).fixes.includes('retry'));
+  const anyFinished = jobs.some(isFinished);
 
   return (
     <section className="jobs" aria-labelledby="jobs-title">
-      <h2 id="jobs-title">Activity</h2>
+      <div className="jobs-head">
+        <h2 id="jobs-title">Activity</h2>
+        {retriable.length > 0 && (
+          <button type="button" className="ghost small" onClick={() => void act(Promise.all(retriable.map((j) => call('jobs:retry', { jobId: j.id }))))}>
+            Retry all failed ({retriable.length})
+          </button>
+        )}
+        {anyFinished && <button type="button" className="ghost small" onClick={() => void act(call('jobs:clearFinished', {}).then(onCleared))}>Clear finished</button>}
+      </div>
       {batches.map((batchId) => {
         const batch = jobs.filter((j) => j.batchId === batchId);
         const active = batch.filter((j) => j.state === 'queued' || j.state === 'running');
         const done = batch.filter((j) => j.state === 'done').length;
+        const finished = active.length === 0;
+        const expanded = open.has(batchId);
+        // A finished batch collapses to its summary; failures stay in view with their fixes.
+        const shown = batch.length > 1 && finished && !expanded ? batch.filter((j) => j.state === 'failed') : batch;
+        const toggle = () => setOpen((s) => { const n = new Set(s); if (n.has(batchId)) n.delete(batchId); else n.add(batchId); return n; });
         return (
           <div className="batch" key={batchId} role="group" aria-label={`Batch of ${batch.length} ${batch.length === 1 ? 'file' : 'files'}`}>
             {batch.length > 1 && (
               <div className="batch-head">
-                <span>{done} of {batch.length} files done</span>
+                <span>{finished ? summary(batch) : `${done} of ${batch.length} files done`}</span>
                 {active.length > 0 && <button type="button" className="ghost small" onClick={() => void act(call('jobs:cancel', { batchId }))}>Cancel all</button>}
+                {finished && (
+                  <button type="button" className="ghost small" aria-expanded={expanded} onClick={toggle}>{expanded ? 'Hide files' : `Show ${batch.length} files`}</button>
+                )}
               </div>
             )}
-            <ul className="job-list">
-              {batch.map((job) => <JobRow key={job.id} job={job} rate={rate(job)} act={act} />)}
-            </ul>
+            {shown.length > 0 && (
+              <ul className="job-list">
+                {shown.map((job) => <JobRow key={job.id} job={job} rate={rate(job)} act={act} />)}
+              </ul>
+            )}
           </div>
         );
       })}
@@ -67,9 +105,13 @@ export function JobList({ jobs, onError }: { jobs: Job[]; onError: (e: ErrorInfo
 }
 
 function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: number } | null; act: (p: Promise<unknown>) => Promise<void> }) {
+  const fx = useContext(Fixes);
   const verb = job.direction === 'encrypt' ? 'Encrypt' : 'Decrypt';
   const percent = job.bytesTotal ? Math.min(100, Math.round((job.bytesDone / job.bytesTotal) * 100)) : null;
   const outName = job.outputPath?.split(/[\\/]/).pop();
+  const keyIds = job.keyIds ?? [];
+  const keyText = keyIds.length > 0 ? keyIds.map((k) => keyLabel(fx.keys, k)).join(' + ') : null;
+  const outBytes = job.outputBytes ?? null;
   return (
     <li className={`job ${job.state}`} aria-label={`${verb} ${job.name}`}>
       <div className="job-main">
@@ -79,7 +121,7 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
           {job.state === 'queued' && 'Waiting'}
           {job.state === 'running' && (percent === null ? 'Working…' : `${percent}%`)}
           {job.state === 'done' && (job.direction === 'encrypt' ? 'Encrypted' : 'Decrypted')}
-          {job.state === 'failed' && 'Failed'}
+          {job.state === 'failed' && (job.error?.code === 'OUTPUT_EXISTS' ? 'Already exists' : 'Failed')}
           {job.state === 'cancelled' && 'Cancelled'}
         </span>
       </div>
@@ -117,7 +159,7 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
       )}
       {job.state === 'done' && job.outputPath && (
         <div className="job-meta">
-          <span>Saved as <strong>{outName}</strong>{job.bytesTotal !== null ? ` · ${formatBytes(job.bytesTotal)}` : ''}{job.inputDeleted ? ' · original moved to the trash' : ''}</span>
+          <span>Saved as <strong>{outName}</strong>{outBytes !== null ? ` · ${formatBytes(outBytes)}` : ''}{keyText ? <> · with <strong>{keyText}</strong></> : null}{job.inputDeleted ? ' · original moved to the trash' : ''}</span>
           <button type="button" className="ghost small" onClick={() => void act(call('shell:showInFolder', { path: job.outputPath! }))}>Show in folder</button>
           {job.direction === 'decrypt' && (
             <button type="button" className="ghost small" onClick={() => void act(call('shell:openPath', { path: job.outputPath! }))}>Open</button>
@@ -125,13 +167,16 @@ function JobRow({ job, rate, act }: { job: Job; rate: { speed: number; left: num
         </div>
       )}
       {job.state === 'failed' && job.error && (
-        <div className="job-meta error-text">
-          <span role="alert">{job.error.message}</span>
-          {job.error.code === 'OUTPUT_EXISTS' ? (
-            <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id, replace: true }))} aria-label={`Replace the existing file for ${job.name}`}>Replace</button>
-          ) : (
-            <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id }))} aria-label={`Retry ${job.name}`}>Retry</button>
-          )}
+        <div className="job-meta">
+          <ErrorView error={job.error} keyId={keyIds[0]} name={job.name} direction={job.direction} onRetry={() => void act(call('jobs:retry', { jobId: job.id }))}>
+            {job.error.code === 'OUTPUT_EXISTS' && (
+              <>
+                <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id, keepBoth: true }))} aria-label={`Keep both files for ${job.name}`}>Keep both</button>
+                <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id, chooseFolder: true }))} aria-label={`Choose another folder for ${job.name}`}>Choose folder…</button>
+                <button type="button" className="ghost small" onClick={() => void act(call('jobs:retry', { jobId: job.id, replace: true }))} aria-label={`Replace the existing file for ${job.name}`}>Replace…</button>
+              </>
+            )}
+          </ErrorView>
         </div>
       )}
       {job.state === 'cancelled' && (

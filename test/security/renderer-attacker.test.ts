@@ -369,7 +369,7 @@ describe('a compromised page', () => {
 
   it('every channel that takes a path is in this suite; a new one must be added here', () => {
     const pathTaking = ['files:plan', 'files:inspect', 'files:canOpen', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind'];
-    const pathFree = ['app:takeOpenedFiles', 'identity:get', 'identity:useProfile', 'identity:signIn', 'keys:list', 'jobs:cancel', 'jobs:retry', 'jobs:list',
+    const pathFree = ['app:takeOpenedFiles', 'identity:get', 'identity:useProfile', 'identity:signIn', 'keys:list', 'jobs:cancel', 'jobs:retry', 'jobs:list', 'jobs:clearFinished',
       'private:reencrypt', 'private:close', 'private:list', 'dialog:chooseFiles', 'dialog:chooseFolder', 'settings:get',
       'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume', 'vault:allowDeletions', 'vault:verify', 'keys:exportRecipient'];
     expect([...app.registry.channels()].sort()).toEqual([...pathTaking, ...pathFree].sort());

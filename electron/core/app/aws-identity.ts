@@ -2,6 +2,7 @@ import type { Identity } from '../../../shared/ipc.js';
 import { ENVIRONMENT_PROFILE, listProfiles, profileName } from '../aws/profiles.js';
 import { whoami } from '../aws/whoami.js';
 import { toErrorInfo } from '../errors.js';
+import type { SecretStore } from '../keychain/keychain.js';
 import { login } from '../sso/login.js';
 import type { IdentityService } from './services.js';
 
@@ -15,6 +16,8 @@ export function awsIdentityService(opts: {
   profile: () => string | undefined;
   setProfile: (name: string | undefined) => void;
   openBrowser: (url: string) => Promise<void>;
+  /** Where the SSO client registration is kept and reused (the OS keychain, as the CLI does); none registers each time. */
+  registrations?: SecretStore;
 }): IdentityService {
   async function current(): Promise<Identity> {
     const entries = await listProfiles().catch(() => []);
@@ -40,7 +43,8 @@ export function awsIdentityService(opts: {
     },
     async signIn() {
       const chosen = opts.profile();
-      await login({ ...(chosen && chosen !== ENVIRONMENT_PROFILE ? { profile: chosen } : {}), openBrowser: opts.openBrowser });
+      await login({ ...(chosen && chosen !== ENVIRONMENT_PROFILE ? { profile: chosen } : {}), openBrowser: opts.openBrowser,
+        ...(opts.registrations ? { registrations: opts.registrations } : {}) });
       return current();
     },
   };

@@ -1,5 +1,5 @@
-import { stat, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { lstat, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Settings } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
 import { errnoText } from '../atomic-output.js';
@@ -108,7 +108,17 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     s.jobs.cancel(target);
     return null;
   });
-  registry.handle('jobs:retry', async ({ jobId, replace }) => {
+  registry.handle('jobs:retry', async ({ jobId, replace, keepBoth, chooseFolder }) => {
+    if (keepBoth === true || chooseFolder === true) {
+      const target = s.jobs.replaceTarget(jobId);
+      if (target === undefined) throw new KenvError('INVALID_ARGUMENT', 'That file did not stop at an existing file; choose Retry instead.');
+      if (keepBoth === true) return s.jobs.retry(jobId, { outputName: await freeName(target) });
+      const folder = await s.shell.chooseFolder();
+      if (folder === null) throw new KenvError('CANCELLED', 'No folder was chosen; nothing was written.');
+      const granted = await s.grants.grant(folder, 'dialog');
+      if (granted === undefined) throw new KenvError('NOT_ALLOWED', 'Kenv cannot write into that folder. Choose another one.');
+      return s.jobs.retry(jobId, { outDir: granted });
+    }
     if (replace === true) {
       const target = s.jobs.replaceTarget(jobId);
       if (target === undefined) return s.jobs.retry(jobId, { replace: true });
@@ -123,6 +133,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
     return s.jobs.retry(jobId, { replace: replace === true });
   });
   registry.handle('jobs:list', async () => s.jobs.list());
+  registry.handle('jobs:clearFinished', async () => s.jobs.clearFinished());
 
   registry.handle('private:open', async ({ path }) => s.privateOpens.open(await s.grants.require(path, 'read')));
   registry.handle('private:reencrypt', ({ id }) => s.privateOpens.reencrypt(id));
@@ -161,6 +172,21 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
 
   registerVaultHandlers(registry, s.vaults, s.grants);
   registerProofHandlers(registry, s.vault, s.vaults, s.grants);
+}
+
+/** "report.pdf.kenv" taken → "report (2).pdf.kenv", the first name free in the same folder (as Finder does). */
+async function freeName(target: string): Promise<string> {
+  const name = basename(target);
+  const kenv = name.toLowerCase().endsWith('.kenv') ? name.slice(-5) : '';
+  const stem = name.slice(0, name.length - kenv.length);
+  const ext = extname(stem);
+  const base = stem.slice(0, stem.length - ext.length);
+  for (let n = 2; n < 1000; n++) {
+    const candidate = `${base} (${n})${ext}${kenv}`;
+    // Checked again when the output is created (it never replaces), so a race only fails the job.
+    if (!(await lstat(join(dirname(target), candidate)).then(() => true, () => false))) return candidate;
+  }
+  throw new KenvError('OUTPUT_EXISTS', `Every name like ${name} is taken in that folder. Choose another folder.`);
 }
 
 function outputFolder(settings: Settings): string | undefined {

@@ -20,7 +20,14 @@ export interface JobSpec {
   replace?: boolean;
   /** Add a kenv:file-id audit id (the setting; absent: on). */
   fileId?: boolean;
+  /** Write under this name in the output folder instead of the derived one ("Keep both" after OUTPUT_EXISTS). */
+  outputName?: string | undefined;
 }
+
+/** Finished jobs kept for the activity list (and across renderer reloads); the oldest go first. */
+export const MAX_FINISHED_JOBS = 200;
+
+const finished = (job: Job) => job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
 
 interface JobRecord {
   job: Job;
@@ -65,7 +72,8 @@ export class JobQueue {
     const jobs = specs.map((spec) => {
       const job: Job = {
         id: randomUUID(), batchId, path: spec.path, name: basename(spec.path), direction: spec.direction, state: 'queued',
-        bytesDone: 0, bytesTotal: null, outputPath: null, error: null, inputDeleted: false, revision: 0,
+        bytesDone: 0, bytesTotal: null, outputPath: null, outputBytes: null, error: null, inputDeleted: false,
+        keyIds: spec.direction === 'encrypt' ? [...spec.keyIds] : [], revision: 0,
       };
       this.records.set(job.id, { job, spec, abort: undefined, lastEmit: 0 });
       this.waiting.push(job.id);
@@ -89,7 +97,14 @@ export class JobQueue {
     if (!record || record.job.state !== 'failed' || record.job.error?.code !== 'OUTPUT_EXISTS') return undefined;
     const { spec } = record;
     const folder = spec.outDir ?? dirname(spec.path);
+    if (spec.outputName) return join(folder, spec.outputName);
     return spec.direction === 'encrypt' ? join(folder, `${basename(spec.path)}.kenv`) : join(folder, decryptedName(spec.path));
+  }
+
+  /** Removes every finished job (done, failed, cancelled) from the list; returns what is left. */
+  clearFinished(): Job[] {
+    for (const [id, record] of this.records) if (finished(record.job)) this.records.delete(id);
+    return this.list();
   }
 
   cancel(target: { jobId: string } | { batchId: string }): void {
@@ -110,7 +125,7 @@ export class JobQueue {
     }
   }
 
-  retry(jobId: string, opts: { replace?: boolean } = {}): Job {
+  retry(jobId: string, opts: { replace?: boolean; outputName?: string; outDir?: string } = {}): Job {
     const record = this.records.get(jobId);
     if (!record) throw new KenvError('INVALID_ARGUMENT', 'That job is no longer in the list. Drop the file again.');
     if (record.job.state !== 'failed' && record.job.state !== 'cancelled') {
@@ -120,7 +135,12 @@ export class JobQueue {
       throw new KenvError('INVALID_ARGUMENT', `${record.job.name} did not stop at an existing file; there is nothing to replace. Choose Retry instead.`);
     }
     record.spec.replace = opts.replace === true;
-    Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, error: null });
+    if (opts.outputName !== undefined) record.spec.outputName = opts.outputName;
+    if (opts.outDir !== undefined) {
+      record.spec.outDir = opts.outDir;
+      record.spec.outputName = undefined;
+    }
+    Object.assign(record.job, { state: 'queued', bytesDone: 0, bytesTotal: null, outputPath: null, outputBytes: null, error: null });
     this.waiting.push(jobId);
     const queued = this.changed(record.job);
     this.pump();
@@ -183,7 +203,7 @@ export class JobQueue {
     try {
       if (spec.direction === 'encrypt') {
         const result = await withThrottleScope(throttleScope, () =>
-          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal }),
+          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, outputName: spec.outputName, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal }),
         );
         let inputDeleted = false;
         if (spec.deletePlaintext) {
@@ -194,13 +214,13 @@ export class JobQueue {
           inputDeleted = true;
         }
         await this.opts.grants?.grant(result.outputPath, 'job-output');
-        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, inputDeleted });
+        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: result.bytesIn, bytesTotal: result.bytesIn, outputBytes: result.bytesOut, inputDeleted });
       } else {
         const result = await withThrottleScope(throttleScope, () =>
-          this.vault.decryptFile(spec.path, { outDir: spec.outDir, force: spec.replace, onProgress, signal: abort.signal }),
+          this.vault.decryptFile(spec.path, { outDir: spec.outDir, outputName: spec.outputName, force: spec.replace, onProgress, signal: abort.signal }),
         );
         await this.opts.grants?.grant(result.outputPath, 'job-output');
-        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, inputDeleted: false });
+        this.finish(record, { state: 'done', outputPath: result.outputPath, bytesDone: job.bytesTotal ?? job.bytesDone, outputBytes: result.bytesOut, inputDeleted: false });
       }
     } catch (error) {
       if (abort.signal.aborted) {
@@ -216,6 +236,19 @@ export class JobQueue {
   private finish(record: JobRecord, patch: Partial<Job>): void {
     Object.assign(record.job, { notice: null }, patch);
     this.changed(record.job);
+    this.prune();
+  }
+
+  /** Keeps at most MAX_FINISHED_JOBS finished jobs, dropping the oldest (the map keeps the order they started in). */
+  private prune(): void {
+    let extra = [...this.records.values()].filter((r) => finished(r.job)).length - MAX_FINISHED_JOBS;
+    for (const [id, record] of this.records) {
+      if (extra <= 0) break;
+      if (finished(record.job)) {
+        this.records.delete(id);
+        extra--;
+      }
+    }
   }
 
   /** Bumps the revision and sends a snapshot. */
@@ -232,7 +265,7 @@ function describeFailure(error: unknown, job: Job): ErrorInfo {
   const info = toErrorInfo(error);
   if (info.code === 'OUTPUT_EXISTS') {
     const target = job.direction === 'encrypt' ? `${job.name}.kenv` : job.name.replace(/\.kenv$/i, '');
-    return { code: info.code, message: `${target} already exists there, so nothing was overwritten. Choose Replace to overwrite it, or pick another place to save files in Settings.` };
+    return { code: info.code, message: `${target} already exists there, so nothing was overwritten.` };
   }
   return info;
 }

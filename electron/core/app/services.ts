@@ -20,8 +20,10 @@ export interface VaultOps {
     force?: boolean | undefined;
     /** Add a `kenv:file-id` audit id to the context (default true; the settings may turn it off). */
     fileId?: boolean | undefined;
+    /** Write under this name in the output folder ("Keep both"); never replaces. */
+    outputName?: string | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
-  decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
+  decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; outputName?: string | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;
   /** Header only, no KMS call. Throws KenvError on a file that is not a valid .kenv. */
   inspectFile(path: string): Promise<Omit<FileDetails, 'path' | 'name' | 'size'>>;

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
 import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
@@ -37,6 +38,7 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal, fileId: opts.fileId ?? true,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
         ...(opts.force ? { force: true } : {}),
+        ...(opts.outputName ? { outputPath: join(opts.outDir ?? dirname(inputPath), basename(opts.outputName)) } : {}),
         ...(opts.replacePath ? { outputPath: opts.replacePath, force: true } : {}),
       });
       return { outputPath: result.outputPath, bytesIn: result.bytesIn, bytesOut: result.bytesOut };
@@ -54,6 +56,7 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
         keyring, onProgress: opts.onProgress, signal: opts.signal, ...(opts.force ? { force: true } : {}),
         ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
+        ...(opts.outputName ? { outputPath: join(opts.outDir ?? dirname(inputPath), basename(opts.outputName)) } : {}),
       });
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../../../../shared/ipc.js';
 import { makeApp } from '../../../../support/app-services.js';
+import { MAX_FINISHED_JOBS } from '../../../../../electron/core/app/jobs.js';
 
 /** An app the user has handed its temporary folder to (as if dropped), for tests about what the handlers do. */
 async function grantedApp(): Promise<Awaited<ReturnType<typeof makeApp>>> {
@@ -90,6 +91,59 @@ describe('registerHandlers', () => {
     expect(app.vault.calls.filter((c) => c.op === 'decrypt')).toHaveLength(2);
   });
 
+  it('after OUTPUT_EXISTS, "keep both" writes under a free name the main process picks, and never replaces', async () => {
+    const app = await grantedApp();
+    const calls: { outputName: unknown; force: unknown }[] = [];
+    app.services.vault.decryptFile = async (_path, opts) => {
+      calls.push({ outputName: opts.outputName, force: opts.force });
+      if (!opts.outputName) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: 'exists' });
+      return { outputPath: join(app.dir, opts.outputName), bytesOut: 7 };
+    };
+    await writeFile(join(app.dir, 'report.pdf.kenv'), 'sealed');
+    await writeFile(join(app.dir, 'report.pdf'), 'there');
+    await writeFile(join(app.dir, 'report (2).pdf'), 'there too');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'report.pdf.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, keepBoth: true })).toMatchObject({ ok: true });
+    await app.services.jobs.whenIdle();
+    expect(calls.map((c) => c.outputName)).toEqual([undefined, 'report (3).pdf']);
+    expect(calls.every((c) => !c.force)).toBe(true);
+    expect(app.services.jobs.list()[0]).toMatchObject({ state: 'done', outputBytes: 7, outputPath: join(app.dir, 'report (3).pdf') });
+    expect(app.shell.asked).toEqual([]);
+  });
+
+  it('"choose folder" asks the dialog (which grants) and retries there; keep both is refused for a job that did not stop at a file', async () => {
+    const app = await grantedApp();
+    const outDirs: unknown[] = [];
+    app.services.vault.decryptFile = async (_path, opts) => {
+      outDirs.push(opts.outDir);
+      if (!opts.outDir) throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: 'exists' });
+      return { outputPath: join(opts.outDir, 'a'), bytesOut: 1 };
+    };
+    await writeFile(join(app.dir, 'a.kenv'), 'sealed');
+    const other = join(app.dir, 'other');
+    await mkdir(other);
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
+    app.shell.chooseFolder = async () => other;
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, chooseFolder: true })).toMatchObject({ ok: true });
+    await app.services.jobs.whenIdle();
+    expect(outDirs).toEqual([undefined, other]);
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, keepBoth: true })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+  });
+
+  it('clear finished removes done, failed and cancelled jobs; the list keeps at most MAX_FINISHED_JOBS', async () => {
+    const app = await grantedApp();
+    app.services.vault.encryptFile = async (path) => ({ outputPath: `${path}.kenv`, bytesIn: 1, bytesOut: 2 });
+    const files = Array.from({ length: MAX_FINISHED_JOBS + 5 }, (_, i) => ({ path: join(app.dir, `f${i}.txt`), direction: 'encrypt' as const }));
+    for (const f of files) await writeFile(f.path, 'x');
+    await startAndWait(app, { files, keyIds: ['k'], outDir: null });
+    const kept = app.services.jobs.list();
+    expect(kept).toHaveLength(MAX_FINISHED_JOBS);
+    expect(kept[0]!.name).toBe('f5.txt');
+    expect(kept[0]).toMatchObject({ outputBytes: 2, keyIds: ['k'] });
+    expect(await app.registry.invoke('jobs:clearFinished', {})).toEqual({ ok: true, value: [] });
+    expect(await app.registry.invoke('jobs:list', {})).toEqual({ ok: true, value: [] });
+  });
+
   it('retry with replace passes force to the vault, and OUTPUT_EXISTS gets a sentence for the window', async () => {
     const app = await grantedApp();
     const forces: unknown[] = [];
@@ -102,7 +156,7 @@ describe('registerHandlers', () => {
     const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
     expect(jobs[0]).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
     expect(jobs[0]!.error!.message).not.toContain('--force');
-    expect(jobs[0]!.error!.message).toContain('Replace');
+    expect(jobs[0]!.error!.message).toContain('already exists');
     app.shell.answer = true;
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
