@@ -1,9 +1,7 @@
 // The preload against a mocked `electron`: what the page gets as window.kenv, and what reaches ipcRenderer.
-// (When the grants branch lands, `pathForFile` becomes `dropFiles(File[])` sending the paths on their own IPC message:
-// only the last describe changes.)
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KenvApi } from '../../../../shared/ipc.js';
-import { EVENT_NAMES, IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc-names.js';
+import { EVENT_NAMES, IPC_DROP, IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc-names.js';
 
 const electron = vi.hoisted(() => {
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
@@ -19,7 +17,14 @@ const electron = vi.hoisted(() => {
       }),
       removeListener: vi.fn((channel: string, fn: (...args: unknown[]) => void) => void listeners.get(channel)?.delete(fn)),
     },
-    webUtils: { getPathForFile: vi.fn((file: { name: string }) => `/dropped/${file.name}`) },
+    // Like Electron: a path for a File the user dropped, '' for a File the page built, a throw for anything else.
+    webUtils: {
+      getPathForFile: vi.fn((file: unknown) => {
+        if (typeof file !== 'object' || file === null || !('name' in file)) throw new TypeError('not a File');
+        const { name, dropped } = file as { name: string; dropped?: boolean };
+        return dropped === false ? '' : `/dropped/${name}`;
+      }),
+    },
   };
 });
 vi.mock('electron', () => ({ contextBridge: electron.contextBridge, ipcRenderer: electron.ipcRenderer, webUtils: electron.webUtils }));
@@ -79,11 +84,46 @@ describe('the preload', () => {
   });
 });
 
-describe('the preload: file paths', () => {
-  it('pathForFile asks webUtils.getPathForFile, inside the preload', () => {
-    // The grants branch replaces pathForFile with dropFiles(File[]): this test then becomes one for dropFiles.
-    const api = kenv as unknown as { pathForFile: (f: unknown) => string };
-    expect(api.pathForFile({ name: 'a.txt' })).toBe('/dropped/a.txt');
-    expect(electron.webUtils.getPathForFile).toHaveBeenCalledExactlyOnceWith({ name: 'a.txt' });
+describe('the preload: what reaches ipcRenderer', () => {
+  it('exposes invoke, on and dropFiles and nothing else', () => {
+    expect(Object.keys(kenv).sort()).toEqual(['dropFiles', 'invoke', 'on']);
+    for (const value of Object.values(kenv)) expect(typeof value).toBe('function');
+  });
+
+  it('invoke sends every channel, even the drop message\'s name, inside the one invoke message', async () => {
+    // The page names the contract's channel; it never picks the Electron message. Main validates the channel.
+    await kenv.invoke(IPC_DROP as never, ['/etc/passwd'] as never);
+    await kenv.invoke('kenv:event' as never, {} as never);
+    expect(electron.ipcRenderer.invoke.mock.calls.map((call) => call[0])).toEqual([IPC_INVOKE, IPC_INVOKE]);
+    expect(electron.ipcRenderer.invoke.mock.calls.map((call) => call[1])).toEqual([IPC_DROP, 'kenv:event']);
+  });
+
+  it('subscribes on the event message only', () => {
+    for (const name of EVENT_NAMES) kenv.on(name as never, () => undefined);
+    expect(new Set(electron.ipcRenderer.on.mock.calls.map((call) => call[0]))).toEqual(new Set([IPC_EVENT]));
+  });
+});
+
+describe('the preload: dropped files', () => {
+  it('dropFiles takes each path from webUtils.getPathForFile and sends them on the drop message', async () => {
+    const a = { name: 'a.txt' };
+    const b = { name: 'b.kenv' };
+    const answer = await kenv.dropFiles([a, b] as unknown as File[]);
+    expect(electron.webUtils.getPathForFile.mock.calls).toEqual([[a], [b]]);
+    expect(electron.ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(IPC_DROP, ['/dropped/a.txt', '/dropped/b.kenv']);
+    expect(answer).toEqual({ ok: true, value: 'answer' });
+  });
+
+  it('dropFiles leaves out a File the page built (no path) and anything that is not a File', async () => {
+    const pageMade = { name: 'made.txt', dropped: false };
+    await kenv.dropFiles([pageMade, '/etc/passwd', 42, null, { name: 'real.txt' }] as unknown as File[]);
+    expect(electron.ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(IPC_DROP, ['/dropped/real.txt']);
+  });
+
+  it('dropFiles given something other than an array sends an empty list, never the value itself', async () => {
+    await kenv.dropFiles('/etc/passwd' as unknown as File[]);
+    await kenv.dropFiles({ 0: { name: 'x' }, length: 1 } as unknown as File[]);
+    expect(electron.webUtils.getPathForFile).not.toHaveBeenCalled();
+    expect(electron.ipcRenderer.invoke.mock.calls).toEqual([[IPC_DROP, []], [IPC_DROP, []]]);
   });
 });
