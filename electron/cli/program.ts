@@ -222,6 +222,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .description('Run a KMS-compatible server on 127.0.0.1 for tests and demos. It protects nothing: key material is stored in the clear.')
     .requiredOption('--state <dir>', 'folder that keeps the keys between runs')
     .option('--port <n>', 'TCP port (0 picks a free one)', '0')
+    .option('--host <addr>', 'address to listen on: 127.0.0.1 by default; anything but a loopback address needs --allow-remote')
+    .option('--allow-remote', 'let --host name an address other machines can reach (the keys are stored in the clear)')
     .option('--region <region>', 'Region of the demo key', regionName)
     .option('--throttle-first <n>', 'answer the first N requests with ThrottlingException')
     .option('--deny <op=key>', 'answer AccessDeniedException for an operation on a key (e.g. Decrypt=alias/kenv-demo); repeatable', collect)

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { KenvError } from '../errors.js';
 import { type DenyRule, LOCAL_KMS_WARNING, startLocalKms } from './server.js';
@@ -10,6 +11,8 @@ export interface LocalKmsCommandOptions {
   state: string;
   /** `--host ADDR`, 127.0.0.1 by default. */
   host?: string;
+  /** `--allow-remote`: lets `--host` name an address other hosts can reach. */
+  allowRemote?: boolean;
   /** `--throttle-first N`. */
   throttleFirst?: string | number;
   /** `--deny OP=KEY`, repeatable. */
@@ -22,7 +25,8 @@ export interface LocalKmsCommandOptions {
  * Runs `kenv local-kms`: starts the server, prints where it listens and its keys, and serves until SIGINT or SIGTERM.
  *
  * Resolves once the server has closed after the signal, so the process can exit by itself. Invalid options throw
- * KenvError INVALID_ARGUMENT before anything listens.
+ * KenvError INVALID_ARGUMENT before anything listens, and so does a `host` that is not a loopback address unless
+ * `allowRemote` is set: the server keeps key material in the clear and answers anyone who can reach it.
  */
 export async function runLocalKmsCommand(opts: LocalKmsCommandOptions, out: (line: string) => void): Promise<void> {
   if (typeof opts.state !== 'string' || opts.state === '') {
@@ -32,6 +36,12 @@ export async function runLocalKmsCommand(opts: LocalKmsCommandOptions, out: (lin
   const port = wholeNumber(opts.port ?? 0, '--port', 65535);
   const throttleFirst = wholeNumber(opts.throttleFirst ?? 0, '--throttle-first', Number.MAX_SAFE_INTEGER);
   const deny = (Array.isArray(opts.deny) ? opts.deny : opts.deny === undefined ? [] : [opts.deny]).map(parseDenyRule);
+  if (opts.host !== undefined && !isLoopback(opts.host) && opts.allowRemote !== true) {
+    throw new KenvError(
+      'INVALID_ARGUMENT',
+      `--host ${opts.host} is not a loopback address, so other machines could reach this KMS, which keeps its keys in the clear. Use 127.0.0.1 or ::1, or add --allow-remote if you really mean it.`,
+    );
+  }
 
   const kms = await startLocalKms({
     stateDir,
@@ -64,6 +74,18 @@ export async function runLocalKmsCommand(opts: LocalKmsCommandOptions, out: (lin
   await stopped;
   await kms.close();
   out('stopped');
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, their IPv4-mapped forms) or `localhost`; 0.0.0.0 and :: are every address. */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  const family = isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** Parses `--deny OP=KEY` (`Decrypt=alias/x`, `*=*`). */

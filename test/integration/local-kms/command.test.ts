@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { parseDenyRule, runLocalKmsCommand } from '../../../electron/core/local-kms/command.js';
+import { isLoopback, parseDenyRule, runLocalKmsCommand } from '../../../electron/core/local-kms/command.js';
 import { LOCAL_KMS_WARNING } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
@@ -36,7 +36,7 @@ async function startCommand(args: string[]): Promise<{ child: ChildProcess; line
     });
     child.once('exit', (code) => reject(new Error(`local-kms exited with ${code}: ${stderr.join('')}`)));
   });
-  const url = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '')?.[1];
+  const url = /^listening on (http:\/\/[^/]+:\d+)$/.exec(lines[0] ?? '')?.[1];
   if (!url) throw new Error(`unexpected first line: ${lines[0]}`);
   return { child, lines, url };
 }
@@ -128,5 +128,45 @@ describe('kenv local-kms command', () => {
       operation: 'Encrypt',
       key: 'arn:aws:kms:us-east-1:111122223333:key/k',
     });
+  });
+
+  it('refuses a host other machines can reach without --allow-remote, before listening', async () => {
+    const state = fixture.tempDir();
+    const out: string[] = [];
+    for (const host of ['0.0.0.0', '::', '[::]', '192.0.2.10', '::ffff:192.0.2.10', 'fe80::1', 'kms.example.com']) {
+      await expect(runLocalKmsCommand({ state, host }, (l) => out.push(l)), host).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('--allow-remote'),
+      });
+    }
+    expect(out).toEqual([]);
+  });
+
+  it('kenv local-kms --host 0.0.0.0 exits with a usage error naming --allow-remote', async () => {
+    const run = await runKenv(['local-kms', '--state', fixture.tempDir(), '--host', '0.0.0.0'], { env: { HOME: fixture.tempDir() } });
+    expect(run.code).toBe(2);
+    expect(run.stderr.toString()).toMatch(/0\.0\.0\.0 is not a loopback address.*--allow-remote/);
+    expect(run.stdout.toString()).not.toContain('listening');
+  });
+
+  it('listens on another loopback address without the flag, and on every address with --allow-remote', async () => {
+    const loop = await startCommand(['--state', fixture.tempDir(), '--host', '127.0.0.2']);
+    expect(loop.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+    const any = await startCommand(['--state', fixture.tempDir(), '--host', '0.0.0.0', '--allow-remote']);
+    expect(any.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    for (const { child } of [loop, any]) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('counts 127.0.0.0/8, ::1, their mapped forms and localhost as loopback, and nothing else', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+      expect(isLoopback(host), host).toBe(true);
+    }
+    for (const host of ['0.0.0.0', '::', '128.0.0.1', '10.0.0.1', '::2', '::ffff:10.0.0.1', 'localhost.example.com', '']) {
+      expect(isLoopback(host), host).toBe(false);
+    }
   });
 });
