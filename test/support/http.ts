@@ -32,6 +32,18 @@ export async function listen(handler: (req: IncomingMessage, body: Buffer, res: 
   };
 }
 
+/**
+ * An endpoint that refuses connections, and stays so for as long as it is kept.
+ *
+ * A closed server's port is free for any other test to take; instead this binds 127.0.0.1 port 0 and keeps that socket
+ * (so no one else gets the port), and hands out the same port on 127.0.0.2, where nothing listens: loopback, so the
+ * connection is refused at once. Close it in afterAll.
+ */
+export async function refusingEndpoint(): Promise<LocalServer> {
+  const holder = await listen(() => undefined);
+  return { url: holder.url.replace('http://127.0.0.1:', 'http://127.0.0.2:'), close: () => holder.close() };
+}
+
 /** The access key id of a SigV4-signed request (Authorization: AWS4-HMAC-SHA256 Credential=AKID/...). */
 export function accessKeyOf(req: IncomingMessage): string | undefined {
   return /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { problems, runKenv } from '../../support/cli.js';
-import { listen } from '../../support/http.js';
+import { type LocalServer, refusingEndpoint } from '../../support/http.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 // The faults as a person meets them: through the built `kenv`, one line on stderr each.
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
 let home: string;
+let refusing: LocalServer;
 let refusedUrl: string;
 
 beforeAll(async () => {
@@ -18,11 +19,13 @@ beforeAll(async () => {
   mkdirSync(join(home, '.aws'));
   writeFileSync(join(home, '.aws', 'credentials'), `[dev]\naws_access_key_id = ${LOCAL_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${LOCAL_CREDENTIALS.secretAccessKey}\n`);
   writeFileSync(join(home, '.aws', 'config'), '[profile dev]\nregion = us-east-1\n');
-  const closed = await listen(() => undefined);
-  await closed.close();
-  refusedUrl = closed.url;
+  refusing = await refusingEndpoint();
+  refusedUrl = refusing.url;
 });
-afterAll(() => fixture.closeAll());
+afterAll(async () => {
+  await refusing?.close();
+  await fixture.closeAll();
+});
 
 describe('kenv and the faults between it and AWS', () => {
   it('sync against a closed port says NETWORK_REFUSED naming host:port, not a vault folder error', async () => {

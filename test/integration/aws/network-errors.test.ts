@@ -8,7 +8,7 @@ import { createKmsClient } from '../../../electron/core/kms/client.js';
 import { toSyncError } from '../../../electron/core/sync/remote.js';
 import { createS3Client } from '../../../electron/core/sync/s3-client.js';
 import { type TempAws, useTempAws } from '../../support/aws-env.js';
-import { listen, type LocalServer } from '../../support/http.js';
+import { listen, type LocalServer, refusingEndpoint } from '../../support/http.js';
 
 // Each network fault produced for real against 127.0.0.1 (or a .invalid name, which fails without any network),
 // met by the KMS, S3 and STS clients Kenv builds, and mapped by the one shared mapping (aws/network-errors.ts).
@@ -16,6 +16,7 @@ let plainHttp: LocalServer;
 let silent: Server;
 const sockets = new Set<Socket>();
 let silentUrl: string;
+let refusing: LocalServer;
 let refusedUrl: string;
 let aws: TempAws;
 
@@ -25,12 +26,12 @@ beforeAll(async () => {
   silent = createServer((socket) => void sockets.add(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  // A port that was just free: nothing listens there once the server is closed.
-  const closed = await listen(() => undefined);
-  await closed.close();
-  refusedUrl = closed.url;
+  // A port held by this file (no other test can take it) on an address where nothing listens.
+  refusing = await refusingEndpoint();
+  refusedUrl = refusing.url;
 });
 afterAll(async () => {
+  await refusing.close();
   await plainHttp.close();
   for (const socket of sockets) socket.destroy();
   await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -48,7 +49,7 @@ const short = { connectionTimeout: 2000, socketTimeout: 300 };
 
 /** Each cause: its name, the endpoint that produces it (read once the servers run), the code, the sentence. */
 const CASES = [
-  ['refused', () => refusedUrl, 'NETWORK_REFUSED', /Nothing accepted the connection at (http:\/\/)?127\.0\.0\.1:\d+ \(connection refused\)/],
+  ['refused', () => refusedUrl, 'NETWORK_REFUSED', /Nothing accepted the connection at (http:\/\/)?127\.0\.0\.2:\d+ \(connection refused\)/],
   ['DNS', () => 'http://kms.kenv-test.invalid', 'NETWORK_DNS', /The host name of (http:\/\/)?(vault\.)?kms\.kenv-test\.invalid(:\d+)? could not be resolved/],
   ['TLS to a plain HTTP port', () => plainHttp.url.replace('http://', 'https://'), 'NETWORK_TLS', /TLS\) connection to https:\/\/127\.0\.0\.1:\d+ failed .*plain HTTP/],
   ['timeout', () => silentUrl, 'NETWORK_TIMEOUT', /http:\/\/127\.0\.0\.1:\d+ did not answer in time/],

@@ -4,7 +4,7 @@ import { listProfiles, resolveRegion } from '../../../electron/core/aws/profiles
 import { whoami } from '../../../electron/core/aws/whoami.js';
 import { IdentityDirectory, type Principal } from '../../support/aws-identities.js';
 import { captureIo, type TempAws, useTempAws } from '../../support/aws-env.js';
-import { listen, type LocalServer } from '../../support/http.js';
+import { type LocalServer, refusingEndpoint } from '../../support/http.js';
 import { type LocalSts, startLocalSts } from '../../support/local-sts.js';
 
 const directory = new IdentityDirectory();
@@ -88,11 +88,14 @@ describe('whoami', () => {
   });
 
   it('an STS endpoint that refuses connections is NETWORK_REFUSED', async () => {
-    const closed: LocalServer = await listen(() => undefined);
-    await closed.close();
-    aws.setEnv('AWS_ENDPOINT_URL_STS', closed.url);
+    const refusing: LocalServer = await refusingEndpoint();
+    aws.setEnv('AWS_ENDPOINT_URL_STS', refusing.url);
     aws.writeCredentials(staticProfile('default', alice));
-    await expect(whoami({ region: 'eu-west-1' })).rejects.toMatchObject({ code: 'NETWORK_REFUSED' });
+    try {
+      await expect(whoami({ region: 'eu-west-1' })).rejects.toMatchObject({ code: 'NETWORK_REFUSED' });
+    } finally {
+      await refusing.close();
+    }
   });
 
   it('kenv whoami prints account, ARN, profile, Region and session', async () => {

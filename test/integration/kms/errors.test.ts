@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KenvError } from '../../../electron/core/errors.js';
 import { type AwsFailureContext, kmsError } from '../../../electron/core/kms/errors.js';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
-import { listen } from '../../support/http.js';
+import { refusingEndpoint } from '../../support/http.js';
 import { kmsClient, LocalKmsFixture } from '../../support/local-kms.js';
 
 // Each failure the issue names, produced by the real SDK against the local KMS, then mapped.
@@ -124,12 +124,12 @@ describe('kmsError on real SDK failures from the local KMS', () => {
   });
 
   it('network unreachable', async () => {
-    const closed = await listen(() => undefined);
-    await closed.close();
-    const dead = new KMSClient({ region: 'eu-west-1', endpoint: closed.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const refusing = await refusingEndpoint();
+    const dead = new KMSClient({ region: 'eu-west-1', endpoint: refusing.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     const e = await mapped(() => dead.send(new GenerateDataKeyCommand({ KeyId: 'alias/main', KeySpec: 'AES_256' })), { operation: 'GenerateDataKey', region: 'eu-west-1' });
     expect(e.code).toBe('NETWORK_REFUSED');
     dead.destroy();
+    await refusing.close();
   });
 
   it('no credentials at all', async () => {
