@@ -7,7 +7,7 @@ import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { DEMO_KEY_ALIAS, type LocalKms } from '../../electron/core/local-kms/server.js';
 import { isPartialName, partialName } from '../../electron/core/partials.js';
 import { KENV_BIN, runKenv, problems } from '../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../support/local-kms.js';
 import { messageLayout } from '../support/message-layout.js';
 import { encryptBuffer } from '../support/streams.js';
 
@@ -25,14 +25,7 @@ let headerAndMostFrames: Buffer;
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
   const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => kmsClient(kms) });
   message = await encryptBuffer(randomBytes(16 * 1024 * 1024), { keyring, frameLength: 64 * 1024 });
   const finalFrame = messageLayout(message, false).find((r) => r.name === 'final frame marker')!;

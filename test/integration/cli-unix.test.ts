@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { KENV_BIN, runKenv } from '../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../support/local-kms.js';
+import { LocalKmsFixture, localKmsEnv } from '../support/local-kms.js';
 import { type S3TestServer, startS3Server } from '../support/s3-server.js';
 
 // The CLI as a Unix tool (issue 9): data alone on stdout, per-file errors in batches, options checked with exit 2,
@@ -20,15 +20,8 @@ beforeAll(async () => {
   dir = fixture.tempDir();
   mkdirSync(join(dir, '.aws'));
   writeFileSync(join(dir, '.aws', 'config'), '[default]\nregion = us-east-1\n\n[profile dev]\nregion = eu-west-1\n');
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    // decrypt asks STS for the account it runs as (trusted accounts); the local KMS answers on the same port.
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  // decrypt asks STS for the account it runs as (trusted accounts); the local KMS answers on the same port.
+  env = localKmsEnv(kms, dir);
 });
 afterAll(() => fixture.closeAll());
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { isPartialName } from '../../electron/core/partials.js';
 import { runKenv, problems } from '../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../support/local-kms.js';
 
 // End to end through the built CLI against the local KMS server, reached the way a user reaches any KMS endpoint.
 const fixture = new LocalKmsFixture();
@@ -17,14 +17,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
 });
 afterAll(() => fixture.closeAll());
 

@@ -7,7 +7,7 @@ import { serializeEncryptionContext } from '../../electron/core/format/context.j
 import { parseHeader } from '../../electron/core/format/header.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../support/local-kms.js';
 
 // Every kind of KMS key through the built CLI against the local KMS: RSA recipients, multi-Region replicas,
 // keys of other accounts and the trusted-accounts filter.
@@ -24,14 +24,7 @@ const FOREIGN = '999988887777';
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
   rsaArn = (await kmsClient(kms).send(new CreateKeyCommand({ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!.Arn!;
   recipientFile = join(dir, 'recipient.txt');
   const out = await runKenv(['public-key', rsaArn, '--out', recipientFile], { env });

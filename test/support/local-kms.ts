@@ -37,3 +37,20 @@ export class LocalKmsFixture {
 export function kmsClient(kms: LocalKms, region = 'us-east-1', extra: Partial<KMSClientConfig> = {}): KMSClient {
   return new KMSClient({ region, endpoint: kms.url, credentials: LOCAL_CREDENTIALS, ...extra });
 }
+
+/**
+ * The environment a `kenv` subprocess needs to reach `kms` as a user reaches any KMS endpoint.
+ *
+ * KMS and STS both point at the local KMS (it answers GetCallerIdentity, which decrypt asks for the account it runs
+ * as), with its static credentials, Region us-east-1 and `home` as HOME so no config or cache of the user's is read.
+ */
+export function localKmsEnv(kms: LocalKms, home: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_STS: kms.url,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    HOME: home,
+  };
+}

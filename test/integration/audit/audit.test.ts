@@ -7,7 +7,7 @@ import { decryptFile } from '../../../electron/core/files.js';
 import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../../support/local-kms.js';
 
 // The audit id: every file Kenv encrypts carries a random kenv:file-id in its context, which KMS sees on Decrypt.
 const fixture = new LocalKmsFixture();
@@ -18,14 +18,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
 });
 afterAll(() => fixture.closeAll());
 

@@ -6,7 +6,7 @@ import { EncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../../support/local-kms.js';
 
 // kenv import --openssl-enc: files made with the real `openssl enc` from the manual KMS envelope recipe.
 const fixture = new LocalKmsFixture();
@@ -18,12 +18,7 @@ beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
   env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
+    ...localKmsEnv(kms, dir),
     XDG_DATA_HOME: join(dir, '.local', 'share'),
   };
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
+import { LocalKmsFixture, localKmsEnv } from '../../support/local-kms.js';
 
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
@@ -13,14 +13,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
 });
 afterAll(() => fixture.closeAll());
 

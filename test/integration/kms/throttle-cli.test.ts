@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
+import { LocalKmsFixture, localKmsEnv } from '../../support/local-kms.js';
 
 // The built CLI with its default retry policy; AWS_MAX_ATTEMPTS=1 takes the SDK's own retries out of the way so
 // every throttled answer reaches Kenv's backoff (waits of up to 0.5, 1 and 2 s).
@@ -16,13 +16,8 @@ beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
   env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
+    ...localKmsEnv(kms, dir),
     AWS_MAX_ATTEMPTS: '1',
-    HOME: dir,
   };
 });
 afterAll(() => fixture.closeAll());

@@ -8,7 +8,7 @@ import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import type { EncryptedDataKey, Keyring } from '../../../electron/core/keyring/types.js';
 import { DEMO_KEY_ALIAS, type LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../../support/local-kms.js';
 import { encryptBuffer } from '../../support/streams.js';
 
 // A header of 1,000 KMS data keys (well under the header size limit) must not make Kenv call KMS 1,000 times under
@@ -38,14 +38,7 @@ function padded(inner: Keyring, junk: number): Keyring {
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
   const keyring = padded(new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => kmsClient(kms) }), 999);
   message = await encryptBuffer(Buffer.from('a thousand keys'), { keyring, maxEncryptedDataKeys: 1000 });
   writeFileSync(join(dir, 'many.kenv'), message);

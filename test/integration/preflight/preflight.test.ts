@@ -4,7 +4,7 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
-import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+import { LocalKmsFixture, kmsClient, localKmsEnv } from '../../support/local-kms.js';
 import { type MotoServer, startMoto } from '../../support/moto.js';
 
 // Preflight (encrypt refuses to write what this identity cannot open) and `kenv keys check`, through the CLI.
@@ -16,14 +16,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   kms = await fixture.start();
   dir = fixture.tempDir();
-  env = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL_STS: kms.url,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    HOME: dir,
-  };
+  env = localKmsEnv(kms, dir);
 });
 afterAll(() => fixture.closeAll());
 
