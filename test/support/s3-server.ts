@@ -65,7 +65,7 @@ export interface S3TestServer {
 }
 
 /** Starts s3rver on port 0 (the OS picks a free port, and s3rver keeps it) and returns it with the port it got. */
-async function runS3rver(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+export async function runS3rver(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
   const bin = join(require.resolve('s3rver/package.json'), '..', 'bin', 's3rver.js');
   const child = spawn(process.execPath, [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', '0', '--silent'], {
     // Without the legacy provider s3rver's paginated ListObjectsV2 answers 500 on Node 17+.

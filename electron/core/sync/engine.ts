@@ -5,16 +5,17 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { KenvError, toErrorInfo } from '../errors.js';
 import { type ArrivalResult, type EncryptOnArrival, encryptArrivals } from './arrival.js';
 import { endpointWarning, probeEndpoint } from './endpoint-probe.js';
-import { SYNC_DIR, loadIndex, saveIndex } from './index-store.js';
+import { SYNC_DIR, indexPath, readIndex, writeFileAtomic } from './index-store.js';
 import { inspectFile } from '../files.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
-import { forEachLimit } from './pool.js';
+import { ByteBudget, forEachLimit } from './pool.js';
 import { headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { foldName } from './names.js';
 import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
 import {
+  PART_MEMORY_BUDGET,
   abortUpload,
   deleteRemote,
   downloadObject,
@@ -43,7 +44,10 @@ export interface VaultSyncOptions {
   /** `s3://bucket/prefix`. */
   remote: string;
   s3: S3Client;
-  /** Files transferred at once (default 4); also the parts of one large file in flight at once. */
+  /**
+   * Files transferred at once (default 10, as `aws s3`); also the parts of one large file in flight at once (all
+   * part buffers of a sync share PART_MEMORY_BUDGET), and the files encrypted on arrival at once (default 4).
+   */
   concurrency?: number;
   /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: its header parses). */
   isKenv?: (absolutePath: string) => Promise<boolean>;
@@ -103,6 +107,11 @@ async function isKenvMessage(path: string): Promise<boolean> {
   }
 }
 
+/** Transfers in flight at once by default: `aws s3`'s max_concurrent_requests. Small files are latency-bound. */
+export const DEFAULT_SYNC_CONCURRENCY = 10;
+/** Plaintext files encrypted on arrival at once by default (each one a KMS call). */
+const DEFAULT_ARRIVAL_CONCURRENCY = 4;
+
 /** How often the index is written during a long sync (besides at the end and when a multipart upload starts). */
 const INDEX_SAVE_EVERY = 500;
 const PROGRESS_STEP = 8 * 1024 * 1024;
@@ -121,6 +130,7 @@ export class VaultSync {
   private readonly prefix: string;
   private readonly s3: S3Client;
   private readonly concurrency: number;
+  private readonly arrivalConcurrency: number;
   private readonly isKenv: (absolutePath: string) => Promise<boolean>;
   private readonly encryptOnArrival: EncryptOnArrival | undefined;
   private readonly now: () => Date;
@@ -136,7 +146,8 @@ export class VaultSync {
     this.prefix = prefix;
     this.remote = `s3://${bucket}/${prefix}`;
     this.s3 = opts.s3;
-    this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_SYNC_CONCURRENCY);
+    this.arrivalConcurrency = Math.max(1, opts.concurrency ?? DEFAULT_ARRIVAL_CONCURRENCY);
     this.isKenv = opts.isKenv ?? isKenvMessage;
     this.encryptOnArrival = opts.encryptOnArrival;
     this.now = opts.now ?? (() => new Date());
@@ -223,7 +234,7 @@ export class VaultSync {
   }
 
   private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
-    const index = await loadIndex(this.vaultDir, this.remote);
+    const { index, text: indexText } = await readIndex(this.vaultDir, this.remote);
     if (index.endpoint && !this.current.endpointWarning) this.setStatus({ endpointWarning: endpointWarning(index.endpoint) });
     const [firstScan, listing] = await Promise.all([
       scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix),
@@ -235,7 +246,7 @@ export class VaultSync {
     let arrivals: ArrivalResult = { encrypted: [], skipped: [], failed: [] };
     if (this.encryptOnArrival && !dryRun) {
       const plaintext = scan.skipped.filter((s) => s.reason === 'not-kenv').map((s) => s.path);
-      arrivals = await encryptArrivals(this.vaultDir, plaintext, this.encryptOnArrival, this.concurrency, this.now);
+      arrivals = await encryptArrivals(this.vaultDir, plaintext, this.encryptOnArrival, this.arrivalConcurrency, this.now);
       // The new .kenv files are synced in this same run.
       if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix);
       const leftAlone = new Set(arrivals.skipped.map((s) => s.path));
@@ -313,7 +324,7 @@ export class VaultSync {
     });
     const warning = endpointWarning(index.endpoint);
     if (warning !== this.current.endpointWarning) this.setStatus({ endpointWarning: warning });
-    await this.execute(plan, index, report, signal, aliases);
+    await this.execute(plan, index, indexText, report, signal, aliases);
     // Transfers finish in any order; reports read the same every time.
     for (const list of [report.uploaded, report.downloaded, report.deletedLocal, report.deletedRemote]) list.sort();
     report.conflicts.sort((x, y) => x.path.localeCompare(y.path));
@@ -359,14 +370,25 @@ export class VaultSync {
   private async execute(
     plan: SyncPlan,
     index: SyncIndex,
+    indexText: string | undefined,
     report: SyncReport,
     signal: AbortSignal | undefined,
     twins: CaseTwin[] = [],
   ): Promise<void> {
     let saving = Promise.resolve();
+    // What the file says once the writes queued so far land. A sync that changed nothing finds the file already
+    // saying it (written and fsynced by an earlier sync) and writes nothing: a no-op costs no fsync.
+    let onDisk = indexText;
     const persist = () => {
-      const snapshot = JSON.parse(JSON.stringify(index)) as SyncIndex;
-      saving = saving.then(() => saveIndex(this.vaultDir, snapshot));
+      const text = JSON.stringify(index);
+      if (text === onDisk) return saving;
+      onDisk = text;
+      saving = saving.then(() =>
+        writeFileAtomic(indexPath(this.vaultDir), text).catch((e: unknown) => {
+          onDisk = undefined;
+          throw e;
+        }),
+      );
       return saving;
     };
     let sinceSave = 0;
@@ -399,6 +421,7 @@ export class VaultSync {
       index,
       saveIndex: persist,
       partConcurrency: this.concurrency,
+      partMemory: new ByteBudget(PART_MEMORY_BUDGET),
       isKenv: this.isKenv,
       now: this.now,
       signal,

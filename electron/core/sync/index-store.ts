@@ -24,16 +24,30 @@ export function emptyIndex(remote: string): SyncIndex {
  * then a first sync, which merges and never overwrites, so starting over is always safe.
  */
 export async function loadIndex(vaultDir: string, remote: string): Promise<SyncIndex> {
+  return (await readIndex(vaultDir, remote)).index;
+}
+
+/**
+ * `loadIndex`, with the file's text as it is on disk (undefined when there is none), so that a sync that changed
+ * nothing can see that the file already says what it would write, and leave it alone.
+ */
+export async function readIndex(vaultDir: string, remote: string): Promise<{ index: SyncIndex; text: string | undefined }> {
+  let text: string;
   try {
-    const parsed = JSON.parse(await readFile(indexPath(vaultDir), 'utf8')) as Partial<SyncIndex>;
+    text = await readFile(indexPath(vaultDir), 'utf8');
+  } catch {
+    return { index: emptyIndex(remote), text: undefined };
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<SyncIndex>;
     if (parsed.version !== 1 || parsed.remote !== remote || typeof parsed.entries !== 'object' || !parsed.entries) {
-      return emptyIndex(remote);
+      return { index: emptyIndex(remote), text };
     }
     const endpoint = parsed.endpoint && typeof parsed.endpoint === 'object' ? { endpoint: parsed.endpoint } : {};
     const rejected = parsed.rejected ? { rejected: parsed.rejected } : {};
-    return { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...endpoint, ...rejected };
+    return { index: { version: 1, remote, entries: parsed.entries, uploads: parsed.uploads ?? {}, ...endpoint, ...rejected }, text };
   } catch {
-    return emptyIndex(remote);
+    return { index: emptyIndex(remote), text };
   }
 }
 

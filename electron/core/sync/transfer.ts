@@ -20,7 +20,7 @@ import {
 import { KenvError } from '../errors.js';
 import { enforcesWrite, type EndpointTraits } from './endpoint-probe.js';
 import { SYNC_DIR, TRASH_DIR } from './index-store.js';
-import { forEachLimit } from './pool.js';
+import { ByteBudget, forEachLimit } from './pool.js';
 import { SHA256_METADATA, isConditionalConflict, isNoSuchKey, stripQuotes } from './remote.js';
 import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
 import { placeNew, vaultFolder } from './vault-fs.js';
@@ -39,8 +39,8 @@ const MiB = 1024 * 1024;
 export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 export const MIN_PART_SIZE = 8 * MiB;
-/** Memory a single multipart upload may hold in part buffers at once. */
-const PART_MEMORY_BUDGET = 256 * MiB;
+/** Memory the part buffers of all multipart uploads of one sync may hold at once (see `TransferContext.partMemory`). */
+export const PART_MEMORY_BUDGET = 128 * MiB;
 
 /** The part size for a file of `size` bytes: 8 MiB, or the next whole MiB that fits the file in 10,000 parts. */
 export function choosePartSize(size: number): number {
@@ -55,8 +55,13 @@ export interface TransferContext {
   index: SyncIndex;
   /** Persists the index now (used as soon as a multipart upload id exists, so a restart can resume it). */
   saveIndex: () => Promise<void>;
-  /** Parts of one file in flight at once (bounded further by a memory budget for very large parts). */
+  /** Parts of one file in flight at once (bounded further by `partMemory`). */
   partConcurrency: number;
+  /**
+   * The memory all part buffers of this sync share (default: PART_MEMORY_BUDGET for this upload alone), so that
+   * several large files uploading at once never hold more than that between them.
+   */
+  partMemory?: ByteBudget;
   onBytes: (path: string, bytes: number) => void;
   now: () => Date;
   signal?: AbortSignal;
@@ -321,20 +326,23 @@ async function uploadMultipart(
 
   const todo: number[] = [];
   for (let n = 1; n <= partCount; n++) if (!done.has(n)) todo.push(n);
-  const concurrency = Math.max(1, Math.min(ctx.partConcurrency, Math.floor(PART_MEMORY_BUDGET / partSize)));
+  const memory = ctx.partMemory ?? new ByteBudget(PART_MEMORY_BUDGET);
+  const concurrency = Math.max(1, Math.min(ctx.partConcurrency, Math.floor(memory.limit / partSize)));
   const fh = await open(join(ctx.vaultDir, local.path), constants.O_RDONLY | NOFOLLOW);
   try {
-    await forEachLimit(todo, concurrency, async (n) => {
-      const body = Buffer.allocUnsafe(partLength(n));
-      await readFully(fh, body, (n - 1) * partSize);
-      const out = await ctx.s3.send(
-        new UploadPartCommand({ Bucket: ctx.bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body }),
-        { abortSignal: ctx.signal },
-      );
-      if (!out.ETag) throw new KenvError('S3_ERROR', `S3 did not return an ETag for part ${n} of ${local.path}. Sync again.`);
-      done.set(n, out.ETag);
-      ctx.onBytes(local.path, body.length);
-    });
+    await forEachLimit(todo, concurrency, (n) =>
+      memory.use(partLength(n), async () => {
+        const body = Buffer.allocUnsafe(partLength(n));
+        await readFully(fh, body, (n - 1) * partSize);
+        const out = await ctx.s3.send(
+          new UploadPartCommand({ Bucket: ctx.bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body }),
+          { abortSignal: ctx.signal },
+        );
+        if (!out.ETag) throw new KenvError('S3_ERROR', `S3 did not return an ETag for part ${n} of ${local.path}. Sync again.`);
+        done.set(n, out.ETag);
+        ctx.onBytes(local.path, body.length);
+      }),
+    );
   } finally {
     await fh.close();
   }
