@@ -256,7 +256,11 @@ export function App() {
           </div>
           <PrivateFiles files={privateFiles} onError={setNotice} />
           <JobList jobs={jobs} onError={setNotice} onCleared={setJobs} />
-          <VaultPanel onError={setNotice} />
+          <VaultPanel
+            onError={setNotice}
+            keyIds={[choice.primary, ...choice.extra].filter((k): k is string => k !== null)}
+            keyText={choice.primary === null ? null : [choice.primary, ...choice.extra].map((k) => keyLabel(keys ?? [], k)).join(' + ')}
+          />
         </section>
       </main>
 

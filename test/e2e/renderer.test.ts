@@ -82,10 +82,15 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   const vault = opts.gate ? gated(coreVault(clients, { cache }), opts.gate) : coreVault(clients, { cache });
   const shell = recordingShell({ trashDir: await mkdtemp(join(dir, 'trash-')) });
   const grants = new Grants();
-  const current = identity('signed-in', opts.region ?? REGION);
+  let current = identity('signed-in', opts.region ?? REGION);
+  const identityService: IdentityService = opts.identity ?? {
+    current: async () => current,
+    useProfile: async (profile) => (current = { ...current, profile }),
+    signIn: async () => current,
+  };
   const services: AppServices = {
     vault,
-    identity: opts.identity ?? { current: async () => current, useProfile: async () => current, signIn: async () => current },
+    identity: identityService,
     keys: kmsKeyCatalogue(clients),
     shell,
     settings,
@@ -93,7 +98,12 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
     openRequests: new OpenRequests(grants),
     privateOpens: new PrivateOpens(vault, shell, sink, dir),
     events: sink,
-    vaults: new VaultSyncService({ settings, events: sink, ...(opts.s3Client ? { s3Client: opts.s3Client } : {}) }),
+    vaults: new VaultSyncService({
+      settings, events: sink, ...(opts.s3Client ? { s3Client: opts.s3Client } : {}),
+      // As the Electron shell wires it: the identity bar's profile, and the shell's trash.
+      identityProfile: async () => (await identityService.current()).profile,
+      trash: (path) => shell.trashItem(path),
+    }),
     grants,
   };
   cleanups.push(() => services.vaults.dispose());
@@ -578,6 +588,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     shell.chooseFolder = async () => folder;
 
     const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Set up sync…' }).click();
     await panel.getByRole('button', { name: 'Choose folder…' }).click();
     await panel.getByText(folder).waitFor();
     await panel.getByLabel('S3 location').fill('s3://team-vaults/finance');
@@ -602,7 +613,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     expect((await otherSync.sync()).uploaded).toEqual(['budget.kenv']);
     await panel.getByRole('button', { name: 'Sync now' }).click();
     await panel.getByRole('heading', { name: 'Conflicts: both versions kept' }).waitFor();
-    expect(await panel.getByRole('listitem').filter({ hasText: /budget \(conflict .*\)\.kenv/ }).count()).toBe(1);
+    expect(await panel.getByRole('list', { name: 'Conflicts: both versions kept' }).getByRole('listitem').filter({ hasText: /budget \(conflict .*\)\.kenv/ }).count()).toBe(1);
     await panel.getByText(/^Up to date as of the last sync\. Paused/).waitFor();
     await panel.scrollIntoViewIfNeeded();
     await shot(page, '10-vault');
@@ -620,6 +631,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     await writeKenv(folder, 'notes.kenv', 'notes');
     shell.chooseFolder = async () => folder;
     const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Set up sync…' }).click();
     await panel.getByRole('button', { name: 'Choose folder…' }).click();
     await panel.getByText(folder).waitFor();
     await panel.getByLabel('S3 location').fill('s3://loose-vaults/notes');
@@ -653,6 +665,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     shell.chooseFolder = async () => folder;
 
     const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Set up sync…' }).click();
     await panel.getByRole('button', { name: 'Choose folder…' }).click();
     await panel.getByLabel('S3 location').fill('s3://checked-vaults/team');
     await panel.getByLabel('Region (optional)').fill('us-east-1');
