@@ -201,11 +201,11 @@ function ConflictCard({ conflict, busy, act }: { conflict: VaultConflict; busy: 
       <div className="vault-versions">
         <div>
           <Version label="This computer" name={conflict.path} version={conflict.local} />
-          <button type="button" className="secondary small" disabled={busy || !conflict.local} onClick={() => keep('this')} aria-label={`Keep this computer's version of ${conflict.path}`}>Keep this one</button>
+          <button type="button" className="secondary small" disabled={busy || !conflict.local} onClick={() => keep('this')} aria-label={`Keep this computer's version of ${conflict.path}`}>Keep this computer's version</button>
         </div>
         <div>
           <Version label="The other version" name={conflict.conflictCopy} version={conflict.other} />
-          <button type="button" className="secondary small" disabled={busy || !conflict.other} onClick={() => keep('other')} aria-label={`Keep the other version of ${conflict.path}`}>Keep this one</button>
+          <button type="button" className="secondary small" disabled={busy || !conflict.other} onClick={() => keep('other')} aria-label={`Keep the other version of ${conflict.path}`}>Keep the other version</button>
         </div>
       </div>
     </li>

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity, Job } from '../../shared/ipc.js';
@@ -697,6 +697,19 @@ async function axeSerious(page: Page): Promise<string[]> {
   return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+/** Screenshots `name` in light and dark and returns axe's serious and critical findings in both. */
+async function lightAndDark(page: Page, name: string, region?: Locator): Promise<string[]> {
+  const findings: string[] = [];
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    if (region) await region.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`), fullPage: true });
+    findings.push(...(await axeSerious(page)).map((f) => `${name} ${scheme}: ${f}`));
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  return findings;
+}
+
 /** The element with focus, by its text or label. */
 async function focusedName(page: Page): Promise<string> {
   return String(await page.evaluate('document.activeElement === document.body ? "<body>" : (document.activeElement?.getAttribute("aria-label") || document.activeElement?.textContent || document.activeElement?.tagName)'));
@@ -909,6 +922,168 @@ describe('everyday use (issue 14)', () => {
     await page.getByRole('radio', { name: /kenv-demo/ }).check();
     await expect.poll(() => target.textContent()).toContain('Encrypt with kenv-demo · change');
     await shot(page, '14-10-drop-with-key');
+  });
+
+  it('the vault as a place: collapsed until set up, checked as you type, bound only after a first listing, files with their state, Encrypt them, Reveal, the profile follows, Unbind asks', async () => {
+    const s3 = await startS3Server();
+    cleanups.push(() => s3.close());
+    await s3.createBucket('team-vaults');
+    let denyListing = false;
+    const profiles: (string | undefined)[] = [];
+    const { page, dir, shell, services, consoleErrors } = await openApp({
+      s3Client: async (o) => {
+        profiles.push(o.profile);
+        const client = s3.client();
+        // The identity may not list the bucket: S3's answer to ListObjectsV2 without s3:ListBucket.
+        if (denyListing) client.middlewareStack.add(() => async () => { throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }); }, { step: 'initialize', name: 'denyListing' });
+        return client;
+      },
+    });
+    const folder = join(dir, 'finance-vault');
+    await mkdir(folder);
+    await writeKenv(folder, 'budget.kenv', 'quarterly numbers');
+    await writeFile(join(folder, 'notes.txt'), 'typed straight into the vault folder');
+    shell.chooseFolder = async () => folder;
+    const findings: string[] = [];
+    const panel = page.getByRole('region', { name: 'Vault sync' });
+
+    // Unbound: one line and a button, no form in the main column.
+    await panel.getByText('Not set up').waitFor();
+    expect(await panel.getByLabel('S3 location').count()).toBe(0);
+    findings.push(...await lightAndDark(page, '14-15-vault-not-set-up', panel));
+
+    await panel.getByRole('button', { name: 'Set up sync…' }).click();
+    await panel.getByRole('button', { name: 'Choose folder…' }).click();
+    await panel.getByText(folder).waitFor();
+    const location = panel.getByLabel('S3 location');
+    const bind = panel.getByRole('button', { name: 'Bind folder' });
+    // Checked as you type, with what to write instead.
+    await location.fill('team-vaults/finance');
+    await panel.getByText('Start with s3:// (for example s3://team-vaults/finance).').waitFor();
+    expect(await bind.isDisabled()).toBe(true);
+    expect(await location.getAttribute('aria-invalid')).toBe('true');
+    await location.fill('s3://Team-Vaults/finance');
+    await panel.getByText('Bucket names are lower case: team-vaults.').waitFor();
+    findings.push(...await lightAndDark(page, '14-16-vault-validation', panel));
+
+    // A bucket that does not exist, and a listing S3 denies, are refused before anything is bound.
+    await location.fill('s3://no-such-bucket/finance');
+    await bind.click();
+    await panel.getByRole('alert').filter({ hasText: /^The folder was not bound: The bucket does not exist/ }).waitFor();
+    findings.push(...await lightAndDark(page, '14-17-vault-missing-bucket', panel));
+    denyListing = true;
+    await location.fill('s3://team-vaults/finance');
+    await bind.click();
+    await panel.getByRole('alert').filter({ hasText: /^The folder was not bound: S3 denied access/ }).waitFor();
+    denyListing = false;
+    expect((await services.settings.get()).vaultBinding ?? null).toBeNull();
+
+    // Bound with SSE-KMS on top: the bucket holds ciphertext of ciphertext.
+    await panel.getByRole('checkbox', { name: /SSE-KMS/ }).check();
+    await panel.getByLabel('KMS key for SSE-KMS').fill('alias/kenv-demo');
+    const seen = s3.proxy.sseWrites.length;
+    await bind.click();
+    const files = panel.getByRole('list', { name: /^Files/ });
+    await files.getByRole('listitem', { name: 'budget.kenv: Synced' }).waitFor();
+    await files.getByRole('listitem', { name: 'notes.txt: Plaintext: not synced' }).waitFor();
+    expect(s3.proxy.sseWrites.slice(seen).filter((w) => w.key === 'finance/budget.kenv')).toEqual([{ key: 'finance/budget.kenv', sse: 'aws:kms', kmsKeyId: 'alias/kenv-demo' }]);
+    // Plaintext in the folder is named, not hidden behind "Up to date".
+    await expect.poll(() => panel.getByRole('status').first().textContent()).toBe('Encrypted files are up to date. 1 plaintext file is not synced (see below).');
+    expect(await panel.textContent()).toContain('demo (follows the identity bar)');
+    expect(await panel.textContent()).toContain('Encrypted again with SSE-KMS under alias/kenv-demo');
+    await page.getByRole('radio', { name: /kenv-demo/ }).check();
+    findings.push(...await lightAndDark(page, '14-18-vault-files', panel));
+
+    await files.getByRole('button', { name: 'Reveal budget.kenv in folder' }).click();
+    await expect.poll(() => shell.opened).toContain(`show:${join(folder, 'budget.kenv')}`);
+
+    // Encrypt them: with the drop target's key, after a native yes; the original goes to the trash, the .kenv syncs.
+    shell.answer = true;
+    await panel.getByRole('button', { name: 'Encrypt them with kenv-demo' }).click();
+    await files.getByRole('listitem', { name: 'notes.txt.kenv: Synced' }).waitFor();
+    expect(shell.asked.at(-1)?.message).toBe('Encrypt notes.txt in the vault folder?');
+    expect(await files.getByRole('listitem', { name: /^notes\.txt:/ }).count()).toBe(0);
+    expect(shell.trashed).toEqual([join(folder, 'notes.txt')]);
+    const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: 'team-vaults', Prefix: 'finance/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key!).filter((k) => !k.includes('.kenv-sync')).sort()).toEqual(['finance/budget.kenv', 'finance/notes.txt.kenv']);
+    await expect.poll(() => panel.getByRole('status').first().textContent()).toBe('Up to date. Changes in the folder sync automatically.');
+    await shot(page, '14-18b-vault-encrypted-them');
+
+    // The binding has no profile of its own: it follows the identity bar.
+    await page.locator('#profile-select').selectOption('work-sso');
+    await expect.poll(() => panel.textContent()).toContain('work-sso (follows the identity bar)');
+    expect(profiles.at(-1)).toBe('work-sso');
+
+    // Unbind asks first; "Cancel" keeps it.
+    shell.answer = false;
+    await panel.getByRole('button', { name: 'Unbind…' }).click();
+    await expect.poll(() => shell.asked.at(-1)?.message).toBe('Stop syncing finance-vault with s3://team-vaults/finance?');
+    expect(await panel.getByText('Not set up').count()).toBe(0);
+    shell.answer = true;
+    await panel.getByRole('button', { name: 'Unbind…' }).click();
+    await panel.getByText('Not set up').waitFor();
+    expect(findings).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('a vault conflict shows both versions side by side; keeping one sends the other to the trash; transfers show live per-file progress', async () => {
+    const s3 = await startS3Server();
+    cleanups.push(() => s3.close());
+    await s3.createBucket('conflict-vaults');
+    const { page, dir, shell, consoleErrors } = await openApp({ s3Client: async () => s3.client() });
+    const folder = join(dir, 'shared-vault');
+    await mkdir(folder);
+    await writeKenv(folder, 'budget.kenv', 'v1');
+    shell.chooseFolder = async () => folder;
+    const panel = page.getByRole('region', { name: 'Vault sync' });
+    await panel.getByRole('button', { name: 'Set up sync…' }).click();
+    await panel.getByRole('button', { name: 'Choose folder…' }).click();
+    await panel.getByLabel('S3 location').fill('s3://conflict-vaults/shared');
+    await panel.getByRole('button', { name: 'Bind folder' }).click();
+    const files = panel.getByRole('list', { name: /^Files/ });
+    await files.getByRole('listitem', { name: 'budget.kenv: Synced' }).waitFor();
+
+    await panel.getByRole('button', { name: 'Pause' }).click();
+    await panel.getByRole('button', { name: 'Resume' }).waitFor();
+    const other = join(dir, 'other-computer');
+    await mkdir(other);
+    const otherSync = new VaultSync({ vaultDir: other, remote: 's3://conflict-vaults/shared', s3: s3.client() });
+    await otherSync.sync();
+    await writeKenv(folder, 'budget.kenv', 'edited here');
+    const theirs = await writeKenv(other, 'budget.kenv', 'edited on the other computer, at more length');
+    expect((await otherSync.sync()).uploaded).toEqual(['budget.kenv']);
+    await panel.getByRole('button', { name: 'Sync now' }).click();
+    const conflict = panel.getByRole('listitem', { name: 'Conflict: budget.kenv' });
+    await conflict.waitFor();
+    const text = (await conflict.textContent())!;
+    expect(text).toContain('This computer');
+    expect(text).toContain('The other version');
+    expect(text).toMatch(/budget \(conflict .*\)\.kenv/);
+    expect(text).toContain(`${theirs.length} bytes`);
+    const findings = await lightAndDark(page, '14-19-vault-conflict', conflict);
+
+    shell.answer = true;
+    await conflict.getByRole('button', { name: 'Keep the other version of budget.kenv' }).click();
+    await conflict.waitFor({ state: 'detached' });
+    expect(shell.asked.at(-1)?.message).toBe('Keep the other version of budget.kenv?');
+    expect(Buffer.compare(await readFile(join(folder, 'budget.kenv')), theirs)).toBe(0);
+    expect(shell.trashed).toEqual([join(folder, 'budget.kenv')]);
+    expect((await readdir(folder)).filter((f) => f.endsWith('.kenv'))).toEqual(['budget.kenv']);
+
+    // Live progress: a large upload is held at its third part, long enough to see its row move.
+    await writeKenv(folder, 'scan.kenv', Buffer.alloc(20 * 1024 * 1024, 0x42));
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    s3.proxy.beforeNext((r) => r.method === 'PUT' && r.key.endsWith('scan.kenv') && r.query.get('partNumber') === '3', () => held);
+    await panel.getByRole('button', { name: 'Sync now' }).click();
+    const bar = panel.getByRole('progressbar', { name: 'Uploading scan.kenv' });
+    await bar.waitFor();
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+    findings.push(...await lightAndDark(page, '14-20-vault-progress', bar));
+    release();
+    await files.getByRole('listitem', { name: 'scan.kenv: Synced' }).waitFor();
+    expect(findings).toEqual([]);
+    expect(consoleErrors).toEqual([]);
   });
 
   for (const colorScheme of ['light', 'dark'] as const) {
