@@ -7,4 +7,6 @@ export const IPC_EVENT = 'kenv:event';
 export const IPC_DROP = 'kenv:drop';
 export const EVENT_NAMES = ['jobs:changed', 'files:opened', 'identity:changed', 'private:changed',
   // The vault panel (issue 5).
-  'vault:status'] as const;
+  'vault:status',
+  // The vault's live per-file progress (issue 14).
+  'vault:progress'] as const;

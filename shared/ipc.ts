@@ -8,12 +8,15 @@
 import { z } from 'zod';
 import type { ErrorInfo, Result } from './errors.js';
 import { EVENT_NAMES } from './ipc-names.js';
+import type { SyncProgress } from './sync.js';
 import { VaultBinding, VaultBindRequest, type VaultState } from './vault.js';
 
 const filePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'A path may not contain NUL.');
 const keyId = z.string().min(1).max(2048);
 const contextPairs = z.array(z.object({ key: z.string().min(1).max(256), value: z.string().max(4096) }).strict()).max(64);
 const empty = z.object({}).strict();
+/** A path inside the bound vault folder, '/'-separated, relative to it ('' is the folder itself). */
+const vaultPath = z.string().max(4096).refine((p) => !p.includes('\0'), 'A path may not contain NUL.');
 
 export const Direction = z.enum(['encrypt', 'decrypt']);
 export type Direction = z.infer<typeof Direction>;
@@ -199,6 +202,10 @@ export const requestSchemas = {
   'vault:allowDeletions': empty,
   'files:canOpen': z.object({ path: filePath }).strict(),
   'vault:verify': empty,
+  // The vault as a place (issue 14): paths are relative to the bound folder and checked against it in the main process.
+  'vault:reveal': z.object({ path: vaultPath }).strict(),
+  'vault:resolveConflict': z.object({ path: vaultPath.min(1), keep: z.enum(['this', 'other']) }).strict(),
+  'vault:encryptPlaintext': z.object({ keyIds: z.array(keyId).min(1).max(16) }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -240,6 +247,10 @@ export interface ResponseMap {
   'vault:allowDeletions': VaultState;
   'files:canOpen': OpenCheck;
   'vault:verify': VerifiedFile[];
+  'vault:reveal': null;
+  'vault:resolveConflict': VaultState;
+  /** The encrypt jobs started (none when the confirmation was declined). */
+  'vault:encryptPlaintext': Job[];
 }
 
 export type Request<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
@@ -256,6 +267,8 @@ export interface EventMap {
   'private:changed': PrivateFile;
   /** The vault panel (issue 5): the binding, its sync status, pending counts and conflicts, on every change. */
   'vault:status': VaultState;
+  /** A file the running sync is uploading or downloading: bytes so far; `done` on its last event. */
+  'vault:progress': SyncProgress;
 }
 export type EventName = keyof EventMap;
 /** The one IPC channel Electron uses for calls (the contract's channel travels inside) and the one for events. */

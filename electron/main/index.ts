@@ -114,6 +114,9 @@ async function start(): Promise<void> {
     confirmDeletions: (message) => shell.confirm({
       title: 'Allow these deletions once?', message: 'Sync stopped before deleting many files.', detail: message, confirmLabel: 'Delete them',
     }),
+    // A binding without its own profile uses the identity bar's, and follows it (see identity:useProfile).
+    identityProfile: async () => profile ?? null,
+    trash: (path) => shell.trashItem(path),
   });
   const registry = new HandlerRegistry();
   registerHandlers(registry, {

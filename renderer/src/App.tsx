@@ -22,6 +22,13 @@ interface PendingBatch {
 export function App() {
   const [identity, setIdentity] = useState<Identity | null>(null);
   const [keys, setKeys] = useState<KeySummary[] | null>(null);
+  // Every key listed in this session, by ARN: an error about a key must still name it by alias after a reload of the
+  // list left it out (the list shows only keys KMS lets this identity use, and the error is often why it is gone).
+  const [seenKeys, setSeenKeys] = useState<Map<string, KeySummary>>(new Map());
+  useEffect(() => {
+    if (keys && keys.some((k) => seenKeys.get(k.arn) !== k)) setSeenKeys((m) => new Map([...m, ...keys.map((k) => [k.arn, k] as const)]));
+  }, [keys, seenKeys]);
+  const namedKeys = [...(keys ?? []), ...[...seenKeys.values()].filter((k) => !keys?.some((c) => c.arn === k.arn))];
   const [keysError, setKeysError] = useState<ErrorInfo | null>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
   const [choice, setChoice] = useState<KeyChoice>({ primary: null, extra: [] });
@@ -195,7 +202,7 @@ export function App() {
   };
 
   return (
-    <Fixes.Provider value={{ keys: keys ?? [], identity, onIdentity, onError: setNotice, focusKeys }}>
+    <Fixes.Provider value={{ keys: namedKeys, identity, onIdentity, onError: setNotice, focusKeys }}>
     <div
       className={`app${dragging ? ' dragging' : ''}`}
       onDragEnter={(e) => { e.preventDefault(); dragDepth.current++; setDragging(true); }}
@@ -249,7 +256,11 @@ export function App() {
           </div>
           <PrivateFiles files={privateFiles} onError={setNotice} />
           <JobList jobs={jobs} onError={setNotice} onCleared={setJobs} />
-          <VaultPanel onError={setNotice} />
+          <VaultPanel
+            onError={setNotice}
+            keyIds={[choice.primary, ...choice.extra].filter((k): k is string => k !== null)}
+            keyText={choice.primary === null ? null : [choice.primary, ...choice.extra].map((k) => keyLabel(keys ?? [], k)).join(' + ')}
+          />
         </section>
       </main>
 

@@ -17,7 +17,7 @@ function isError(d: FileDetails | ErrorInfo | undefined): d is ErrorInfo {
 const ACCESS_CHECKS = 5;
 
 /** Says up front whether this identity can open the file: KMS Decrypt with DryRun, no key returned. */
-function AccessLine({ path }: { path: string }) {
+function AccessLine({ path, hint }: { path: string; hint: string }) {
   const [check, setCheck] = useState<OpenCheck | ErrorInfo | null>(null);
   useEffect(() => {
     let live = true;
@@ -30,7 +30,8 @@ function AccessLine({ path }: { path: string }) {
     };
   }, [path]);
   if (!check) return <span className="muted">Asking KMS…</span>;
-  if ('code' in check) return <span className="error-text">Could not check: {check.message}</span>;
+  // KMS could not be asked (throttled, offline…): the key list's hint, saying what it is.
+  if ('code' in check) return <span>KMS could not be asked ({check.message.replace(/\.$/, '')}). {hint}</span>;
   if (check.canOpen) return <span>Yes: KMS says this identity may decrypt it.</span>;
   const why = check.keys.find((k) => !k.ok)?.reason;
   return <span className="error-text" role="alert">No: this identity cannot open this file.{why ? ` ${why}` : ''}</span>;
@@ -61,7 +62,8 @@ export function DetailsDialog({ files, details, keys, keyChosen, identity, outpu
   const where = outputFolder === undefined || outputFolder === 'next-to-file'
     ? (files.length > 0 && files.every((f) => folderOf(f.path) === folderOf(files[0]!.path)) ? folderOf(files[0]!.path) : 'next to each file')
     : outputFolder === null ? 'a folder you choose next' : outputFolder;
-  const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?` : `Decrypt ${count(sealed.length)} and encrypt ${count(plain.length)}?`;
+  const title = sealed.length === 1 && plain.length === 0 ? `Decrypt ${sealed[0]!.name}?`
+    : plain.length === 0 ? `Decrypt ${count(sealed.length)}?` : `Decrypt ${count(sealed.length)} and encrypt ${count(plain.length)}?`;
 
   const chooseFolder = async () => {
     try {
@@ -125,7 +127,7 @@ export function DetailsDialog({ files, details, keys, keyChosen, identity, outpu
                   <dt>Can you open it?</dt>
                   <dd className="can-open">
                     {sealed.indexOf(f) < ACCESS_CHECKS && d.keys.some((k) => k.providerId === 'aws-kms') && (!identity || identity.status === 'signed-in')
-                      ? <AccessLine path={f.path} />
+                      ? <AccessLine path={f.path} hint={canOpen(d, keys, identity ?? null)} />
                       : canOpen(d, keys, identity ?? null)}
                   </dd>
                 </dl>

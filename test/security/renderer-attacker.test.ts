@@ -19,9 +19,11 @@ import { grantDropped } from '../../electron/core/app/grants.js';
 import { type InvokeEvent, isAppUrl, registerIpc } from '../../electron/core/app/ipc-wrapper.js';
 import type { VaultOps } from '../../electron/core/app/services.js';
 import { SettingsStore } from '../../electron/core/app/settings-store.js';
+import { VaultSyncService } from '../../electron/core/app/vault-sync-service.js';
+import { S3Client } from '@aws-sdk/client-s3';
 import { KenvError } from '../../electron/core/errors.js';
 import { decryptedName } from '../../electron/core/files.js';
-import { makeApp, recordingShell } from '../support/app-services.js';
+import { makeApp, RecordingSink, recordingShell } from '../support/app-services.js';
 
 const MAGIC = 'KENV-TEST-SEALED\n';
 
@@ -368,10 +370,14 @@ describe('a compromised page', () => {
   });
 
   it('every channel that takes a path is in this suite; a new one must be added here', () => {
-    const pathTaking = ['files:plan', 'files:inspect', 'files:canOpen', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind'];
+    const pathTaking = ['files:plan', 'files:inspect', 'files:canOpen', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind',
+      // Vault-relative paths, checked against the bound folder: 'the vault panel' below.
+      'vault:reveal', 'vault:resolveConflict'];
     const pathFree = ['app:takeOpenedFiles', 'identity:get', 'identity:useProfile', 'identity:signIn', 'keys:list', 'jobs:cancel', 'jobs:retry', 'jobs:list', 'jobs:clearFinished',
       'private:reencrypt', 'private:close', 'private:list', 'dialog:chooseFiles', 'dialog:chooseFolder', 'settings:get',
-      'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume', 'vault:allowDeletions', 'vault:verify', 'keys:exportRecipient'];
+      'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume', 'vault:allowDeletions', 'vault:verify', 'keys:exportRecipient',
+      // Acts only on the plaintext the last scan found in the bound folder, after a native confirmation.
+      'vault:encryptPlaintext'];
     expect([...app.registry.channels()].sort()).toEqual([...pathTaking, ...pathFree].sort());
   });
 });
@@ -404,5 +410,88 @@ describe('what the user grants', () => {
     expect(await call('shell:openPath', { path: join(home, 'Downloads', 'minutes.md') })).toEqual({ ok: true, value: null });
     // Its neighbours stay out of reach.
     expect(await call('files:inspect', { path: outside().attackerKenv })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+  });
+});
+
+describe('a compromised page and the vault panel (issue 14)', () => {
+  let vaultDir: string;
+
+  beforeEach(async () => {
+    // The user bound ~/Vault (chosen in the dialog) to a bucket that lists empty; every other S3 call fails fast,
+    // so nothing reaches a bucket. Paused, so no sync runs while the page attacks.
+    vaultDir = join(home, 'Vault');
+    await mkdir(vaultDir);
+    await writeFile(join(vaultDir, 'doc.kenv'), `${MAGIC}the vault's file`);
+    await writeFile(join(vaultDir, 'notes.txt'), 'plaintext dropped into the vault');
+    await symlink(join(home, '.ssh', 'id_ed25519'), join(vaultDir, 'link-out'));
+    const settings = SettingsStore.inFolder(join(home, '.config', 'kenv'));
+    const events = new RecordingSink();
+    const vaults = new VaultSyncService({
+      settings, events, trash: (path) => shell.trashItem(path), watch: { pollMs: 3_600_000 },
+      s3Client: async () => {
+        const client = new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'eu-west-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+        client.middlewareStack.add((next, context) => async (args) => {
+          if (context.commandName === 'ListObjectsV2Command') return { output: { $metadata: {}, Contents: [], IsTruncated: false }, response: {} };
+          return next(args);
+        }, { step: 'initialize', name: 'emptyListing' });
+        return client;
+      },
+    });
+    app = await makeApp({ vault, shell, settings, vaults, events, grants: app.grants });
+    shell.chooseFolder = async () => vaultDir;
+    expect(await call('dialog:chooseFolder', {})).toEqual({ ok: true, value: vaultDir });
+    expect(await call('vault:bind', { folder: vaultDir, remote: 's3://team-vaults/finance' })).toMatchObject({ ok: true });
+    expect(await call('vault:pause', {})).toMatchObject({ ok: true, value: { binding: { paused: true } } });
+    before = await snapshot(home);
+    return () => vaults.dispose();
+  });
+
+  const hostilePaths = () => ['../.bashrc', '../.ssh/id_ed25519', 'sub/../../.bashrc', '..', outside().bashrc, outside().sshKey, '/etc/passwd', 'link-out', 'link-out/..', 'C:\\Windows\\win.ini'];
+
+  it('cannot reveal a file outside the vault folder (vault:reveal)', async () => {
+    for (const path of hostilePaths()) {
+      expect(await call('vault:reveal', { path }), path).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(NOT_ALLOWED|INPUT_NOT_FOUND)$/) } });
+    }
+    expect(shell.opened).toEqual([]);
+    await unchanged();
+    // Its own files, yes.
+    expect(await call('vault:reveal', { path: 'doc.kenv' })).toEqual({ ok: true, value: null });
+    expect(shell.opened).toEqual([`show:${join(vaultDir, 'doc.kenv')}`]);
+  });
+
+  it('cannot resolve a "conflict" with a path outside the vault, or one the sync did not keep: nothing is trashed or renamed', async () => {
+    shell.answer = true;
+    for (const path of [...hostilePaths(), 'doc.kenv', 'notes.txt']) {
+      for (const keep of ['this', 'other'] as const) {
+        expect(await call('vault:resolveConflict', { path, keep }), `${path} ${keep}`).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+      }
+    }
+    expect(await call('vault:resolveConflict', { path: 'doc.kenv', keep: 'this', conflictCopy: '../.bashrc' })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(shell.trashed).toEqual([]);
+    expect(shell.asked).toEqual([]);
+    await unchanged();
+  });
+
+  it('cannot name the files "Encrypt them" takes: only the plaintext the scan found, never through a link, and only after a native yes', async () => {
+    expect(await call('vault:encryptPlaintext', { keyIds: ['k'], paths: [outside().sshKey] })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    // "Cancel" in the native dialog: nothing starts.
+    expect(await call('vault:encryptPlaintext', { keyIds: ['k'] })).toEqual({ ok: true, value: [] });
+    expect(shell.asked.map((q) => q.message)).toEqual(['Encrypt notes.txt in the vault folder?']);
+    await unchanged();
+    shell.answer = true;
+    expect(await call('vault:encryptPlaintext', { keyIds: ['k'] })).toMatchObject({ ok: true, value: [{ path: join(vaultDir, 'notes.txt') }] });
+    await app.services.jobs.whenIdle();
+    expect(vault.calls.filter((c) => c.startsWith('encrypt '))).toEqual([`encrypt ${join(vaultDir, 'notes.txt')}`]);
+    expect(shell.trashed).toEqual([join(vaultDir, 'notes.txt')]);
+    // The SSH key behind the link is where it was, byte for byte.
+    const after = await snapshot(home);
+    expect(after.get(outside().sshKey)).toBe(before.get(outside().sshKey));
+    expect(after.get(join(vaultDir, 'link-out'))).toBe(before.get(join(vaultDir, 'link-out')));
+  });
+
+  it('unbinding needs the native confirmation', async () => {
+    expect(await call('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: { folder: vaultDir } } });
+    expect(shell.asked).toMatchObject([{ message: 'Stop syncing Vault with s3://team-vaults/finance?' }]);
+    expect((await app.services.settings.get()).vaultBinding).toMatchObject({ folder: vaultDir });
   });
 });

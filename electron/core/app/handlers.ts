@@ -49,11 +49,14 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('identity:useProfile', async ({ profile }) => {
     const identity = await s.identity.useProfile(profile);
     s.events.emit('identity:changed', identity);
+    // A vault binding without a profile of its own follows the identity bar.
+    void s.vaults.followIdentity().catch(() => undefined);
     return identity;
   });
   registry.handle('identity:signIn', async () => {
     const identity = await s.identity.signIn();
     s.events.emit('identity:changed', identity);
+    void s.vaults.followIdentity().catch(() => undefined);
     return identity;
   });
 
@@ -170,7 +173,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
   registry.handle('settings:get', () => s.settings.get());
   registry.handle('settings:update', async (request) => s.settings.update(await checkSettings(s, withoutVaultBinding(request))));
 
-  registerVaultHandlers(registry, s.vaults, s.grants);
+  registerVaultHandlers(registry, s);
   registerProofHandlers(registry, s.vault, s.vaults, s.grants);
 }
 

@@ -12,17 +12,27 @@ afterEach(async () => {
   for (const d of disposables.splice(0)) await d();
 });
 
-/** An app whose vault service talks to a port where nothing listens: bind works, syncs fail fast. */
-async function appWithUnreachableS3() {
+/**
+ * An app whose vault service talks to a port where nothing listens, except that listing answers (empty) while
+ * `listing.ok`: bind's first listing succeeds, syncs fail fast.
+ */
+async function appWithUnreachableS3(listing = { ok: true }) {
   const userData = join((await makeApp()).dir, 'user-data');
   const settings = SettingsStore.inFolder(userData);
   const events = new RecordingSink();
   const vaults = new VaultSyncService({
     settings, events,
-    s3Client: async () => new S3Client({
-      endpoint: 'http://127.0.0.1:9', region: 'eu-west-1', forcePathStyle: true, maxAttempts: 1,
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-    }),
+    s3Client: async () => {
+      const client = new S3Client({
+        endpoint: 'http://127.0.0.1:9', region: 'eu-west-1', forcePathStyle: true, maxAttempts: 1,
+        credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      });
+      client.middlewareStack.add((next, context) => async (args) => {
+        if (listing.ok && context.commandName === 'ListObjectsV2Command') return { output: { $metadata: {}, Contents: [], IsTruncated: false }, response: {} };
+        return next(args);
+      }, { step: 'initialize', name: 'emptyListing' });
+      return client;
+    },
     watch: { pollMs: 3_600_000, backoffMs: 3_600_000 },
   });
   const app = await makeApp({ settings, events, vaults });
@@ -98,8 +108,13 @@ describe('vault handlers', () => {
     expect(await app.registry.invoke('vault:resume', {})).toMatchObject({ ok: true, value: { binding: { paused: false } } });
     expect(await saved()).toMatchObject({ paused: false });
 
+    // Unbinding asks natively first: "Cancel" keeps the binding.
+    expect(await app.registry.invoke('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: { folder } } });
+    expect(await saved()).toMatchObject({ folder });
+    app.shell.answer = true;
     expect(await app.registry.invoke('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: null } });
     expect(await saved()).toBeNull();
+    expect(app.shell.asked.map((q) => q.message)).toEqual(Array(2).fill('Stop syncing vault with s3://team-bucket/finance?'));
     const statuses = app.events.events.filter((e) => e.event === 'vault:status').map((e) => e.payload as VaultState);
     expect(statuses.some((s) => s.binding?.paused === true)).toBe(true);
     expect(statuses.at(-1)?.binding).toBeNull();
@@ -113,6 +128,7 @@ describe('vault handlers', () => {
     await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance' });
     const stale = await app.registry.invoke('settings:update', { vaultBinding: null, outputLocation: 'ask' });
     expect(stale).toMatchObject({ ok: true, value: { outputLocation: 'ask', vaultBinding: { folder, remote: 's3://team-bucket/finance' } } });
+    app.shell.answer = true;
     await app.registry.invoke('vault:unbind', {});
     const sneaky = await app.registry.invoke('settings:update', { vaultBinding: { folder, remote: 's3://other-bucket/x', profile: null, region: null, paused: false } });
     expect(sneaky).toMatchObject({ ok: true, value: { vaultBinding: null } });
@@ -120,11 +136,13 @@ describe('vault handlers', () => {
   });
 
   it('a sync that cannot reach S3 reports the error in the status instead of failing the call', async () => {
-    const app = await appWithUnreachableS3();
+    const listing = { ok: true };
+    const app = await appWithUnreachableS3(listing);
     const folder = join(app.dir, 'vault');
     await mkdir(folder);
     await chooseInDialog(app, folder);
     await app.registry.invoke('vault:bind', { folder, remote: 's3://team-bucket/finance' });
+    listing.ok = false;
     const result = await app.registry.invoke('vault:syncNow', {});
     expect(result).toMatchObject({ ok: true, value: { status: { state: 'error', errors: [{ path: '', code: expect.any(String), message: expect.any(String) }] } } });
   });
