@@ -4,7 +4,7 @@
 export const MODULES = {
   'atomic-output': {
     mutate: ['electron/core/atomic-output.ts'],
-    tests: ['test/unit/electron/core/atomic-output.test.ts', 'test/unit/electron/core/atomic-output-nolink.test.ts'],
+    tests: ['test/unit/electron/core/atomic-output.test.ts', 'test/unit/electron/core/atomic-output-nolink.test.ts', 'test/unit/electron/core/atomic-output-writes.test.ts'],
   },
   'sync-remote': {
     mutate: ['electron/core/sync/remote.ts'],
