@@ -110,19 +110,23 @@ export class AtomicOutput {
  */
 const MAX_WRITE_BYTES = 512 * 1024;
 
-type WriteCallback = (err: NodeJS.ErrnoException | null, written: number) => void;
+/**
+ * The stream retries what a call did not write from the buffer(s) handed back here (Node's writeAll and writevAll
+ * slice or concatenate them): without them a short write would throw in the stream's callback.
+ */
+type WriteCallback<B> = (err: NodeJS.ErrnoException | null, written: number, buffers: B) => void;
 
 /** fs.write for the output stream, in calls of at most MAX_WRITE_BYTES; reports the bytes written before any error. */
-function writeInSlices(fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: WriteCallback): void {
+function writeInSlices(fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: WriteCallback<Buffer>): void {
   let done = 0;
   const next = (): void => {
-    if (done === length) return callback(null, done);
+    if (done === length) return callback(null, done, buffer);
     const at = typeof position === 'number' ? position + done : null;
     write(fd, buffer, offset + done, Math.min(MAX_WRITE_BYTES, length - done), at, (err, written) => {
-      if (err) return callback(err, done);
+      if (err) return callback(err, done, buffer);
       done += written;
       // A zero-byte write ends early; the stream retries the rest.
-      if (written === 0) return callback(null, done);
+      if (written === 0) return callback(null, done, buffer);
       next();
     });
   };
@@ -130,15 +134,15 @@ function writeInSlices(fd: number, buffer: Buffer, offset: number, length: numbe
 }
 
 /** fs.writev for the output stream: the buffers one after the other, each in slices (see writeInSlices). */
-function writevInSlices(fd: number, buffers: Buffer[], position: number | null | undefined, callback: WriteCallback): void {
+function writevInSlices(fd: number, buffers: Buffer[], position: number | null | undefined, callback: WriteCallback<Buffer[]>): void {
   let index = 0;
   let done = 0;
   const next = (): void => {
     const buffer = buffers[index++];
-    if (!buffer) return callback(null, done);
+    if (!buffer) return callback(null, done, buffers);
     writeInSlices(fd, buffer, 0, buffer.length, typeof position === 'number' ? position + done : null, (err, written) => {
       done += written;
-      if (err || written < buffer.length) return callback(err, done);
+      if (err || written < buffer.length) return callback(err, done, buffers);
       next();
     });
   };

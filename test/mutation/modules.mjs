@@ -4,7 +4,7 @@
 export const MODULES = {
   'atomic-output': {
     mutate: ['electron/core/atomic-output.ts'],
-    tests: ['test/unit/electron/core/atomic-output.test.ts', 'test/unit/electron/core/atomic-output-nolink.test.ts'],
+    tests: ['test/unit/electron/core/atomic-output.test.ts', 'test/unit/electron/core/atomic-output-nolink.test.ts', 'test/unit/electron/core/atomic-output-writes.test.ts'],
   },
   'sync-remote': {
     mutate: ['electron/core/sync/remote.ts'],
@@ -37,7 +37,9 @@ export const MODULES = {
   },
   files: {
     mutate: ['electron/core/files.ts'],
-    tests: ['test/unit/electron/core/files.test.ts'],
+    // files-helpers covers names, folders, inspect, --buffer and the stream path in a moment; files and files-cancel hold
+    // the offset codec's output and cancel guarantees (slower: megabyte round-trips).
+    tests: ['test/unit/electron/core/files-helpers.test.ts', 'test/unit/electron/core/files-cancel.test.ts', 'test/unit/electron/core/files.test.ts'],
   },
   'sync-transfer': {
     mutate: ['electron/core/sync/transfer.ts'],

@@ -73,7 +73,8 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
   const loginCommand = `kenv login${profileHint}`;
   const make = (code: ConstructorParameters<typeof KenvError>[0], sentence: string) =>
     new KenvError(code, sentence, { cause: e });
-  const detail = awsMessage ? ` (AWS said: ${awsMessage.replace(/\.?$/, '')}.)` : '';
+  // Ends the sentence it follows, with or without an AWS message.
+  const detail = awsMessage ? ` (AWS said: ${awsMessage.replace(/\.?$/, '')}.)` : '.';
 
   if (name === 'AbortError' || stringField(err, 'code') === 'ABORT_ERR') {
     return make('CANCELLED', `${op} was cancelled.`);

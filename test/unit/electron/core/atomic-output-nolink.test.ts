@@ -35,7 +35,7 @@ async function written(final: string, text: string) {
 }
 
 describe('AtomicOutput without hard links', () => {
-  it.each(['EPERM', 'ENOTSUP', 'EXDEV'])('link failing with %s: commit renames into place and leaves no other file', async (code) => {
+  it.each(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS'])('link failing with %s: commit renames into place and leaves no other file', async (code) => {
     linkError.code = code;
     const final = join(dir, 'out');
     const out = await written(final, 'bytes');
@@ -61,6 +61,15 @@ describe('AtomicOutput without hard links', () => {
     const out = await written(final, 'mine');
     await expect(out.commit()).rejects.toMatchObject({ code: 'EIO' });
     expect(await readdir(dir)).not.toContain('out');
+    await out.abort();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a name the file system finds too long at commit fails with NAME_TOO_LONG, and abort then leaves nothing', async () => {
+    linkError.code = 'ENAMETOOLONG';
+    const final = join(dir, 'out');
+    const out = await written(final, 'mine');
+    await expect(out.commit()).rejects.toMatchObject({ code: 'NAME_TOO_LONG', message: expect.stringContaining('The output name out is 3 bytes long') });
     await out.abort();
     expect(await readdir(dir)).toEqual([]);
   });

@@ -1,12 +1,14 @@
 // AtomicOutput's promises: the final name appears only on commit, with every byte; a name taken meanwhile is never
 // replaced (unless forced); abort leaves nothing behind, however often it is called.
 import { createHash, randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicOutput } from '../../../../electron/core/atomic-output.js';
+import { AtomicOutput, errnoCode, errnoText, exists, refuseExisting } from '../../../../electron/core/atomic-output.js';
+import { livePartials } from '../../../../electron/core/partials.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -106,12 +108,104 @@ describe('AtomicOutput', () => {
     out.stream.end();
     await out.commit();
     expect(await readFile(final, 'utf8')).toBe('hello world');
-    expect(() => out.fd).toThrow();
+    expect(() => out.fd).toThrow('the output is already committed or aborted');
   });
 
   it('an output folder that cannot be written fails with OUTPUT_FAILED naming the folder', async () => {
     const final = join(dir, 'missing-parent-is-a-file', 'x');
     await writeFile(join(dir, 'missing-parent-is-a-file'), '');
     await expect(AtomicOutput.create(final)).rejects.toMatchObject({ code: 'OUTPUT_FAILED', message: expect.stringContaining(dir) });
+  });
+
+  it('creates the missing folders of the final path', async () => {
+    const final = join(dir, 'a', 'b', 'out');
+    const out = await AtomicOutput.create(final);
+    await writeAll(out, [Buffer.from('deep')]);
+    await out.commit();
+    expect(await readFile(final, 'utf8')).toBe('deep');
+  });
+
+  it('the partial is tracked for removal at exit while it exists, and no longer once committed or aborted', async () => {
+    const committed = await AtomicOutput.create(join(dir, 'c'));
+    const aborted = await AtomicOutput.create(join(dir, 'a'));
+    expect(livePartials()).toEqual(expect.arrayContaining([committed.tempPath, aborted.tempPath]));
+    await writeAll(committed, [Buffer.from('x')]);
+    await committed.commit();
+    await aborted.abort();
+    expect(livePartials()).not.toContain(committed.tempPath);
+    expect(livePartials()).not.toContain(aborted.tempPath);
+  });
+
+  it('a partial that cannot be created is not tracked', async () => {
+    await writeFile(join(dir, 'file'), '');
+    const before = livePartials();
+    await expect(AtomicOutput.create(join(dir, 'file', 'x'))).rejects.toMatchObject({ code: 'OUTPUT_FAILED' });
+    expect(livePartials()).toEqual(before);
+  });
+
+  it('destroying the stream leaves the descriptor open: only commit or abort closes it', async () => {
+    const out = await AtomicOutput.create(join(dir, 'kept-open'));
+    out.stream.destroy();
+    await new Promise((resolve) => out.stream.once('close', resolve));
+    expect(writeSync(out.fd, Buffer.from('still open'))).toBe(10);
+    await out.commit();
+    expect(await readFile(join(dir, 'kept-open'), 'utf8')).toBe('still open');
+  });
+
+  it('a name longer than the file system allows fails before any file is made, with NAME_TOO_LONG and its byte count', async () => {
+    const name = `${'é'.repeat(130)}.kenv`;
+    await expect(AtomicOutput.create(join(dir, name))).rejects.toMatchObject({
+      code: 'NAME_TOO_LONG',
+      message: expect.stringContaining(`The output name ${name} is 265 bytes long, more than the file system of ${dir} allows`),
+    });
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('refuseExisting', () => {
+  it('refuses a taken name unless forced, naming it and the ways out', async () => {
+    const taken = join(dir, 'taken');
+    await writeFile(taken, '');
+    await expect(refuseExisting(taken, false)).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+      message: `${taken} exists already; nothing was overwritten. Use --force to replace it, or --out to write elsewhere.`,
+    });
+    await expect(refuseExisting(taken, true)).resolves.toBeUndefined();
+    await expect(refuseExisting(join(dir, 'free'), false)).resolves.toBeUndefined();
+  });
+
+  it('refuses a taken name even when it is a dangling symbolic link', async () => {
+    const { symlink } = await import('node:fs/promises');
+    await symlink(join(dir, 'nowhere'), join(dir, 'link'));
+    await expect(refuseExisting(join(dir, 'link'), false)).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+  });
+});
+
+describe('errno helpers', () => {
+  it('errnoText says what the common codes mean, else the error message', () => {
+    const err = (code: string) => Object.assign(new Error(`${code}: raw`), { code });
+    expect(errnoText(err('EACCES'))).toBe('permission denied');
+    expect(errnoText(err('EPERM'))).toBe('operation not permitted');
+    expect(errnoText(err('ENOSPC'))).toBe('the disk is full');
+    expect(errnoText(err('EROFS'))).toBe('the file system is read-only');
+    expect(errnoText(err('ENOENT'))).toBe('the folder does not exist');
+    expect(errnoText(err('EISDIR'))).toBe('it is a folder');
+    expect(errnoText(err('EIO'))).toBe('EIO: raw');
+    expect(errnoText('plain text')).toBe('plain text');
+  });
+
+  it('errnoCode reads the code of error-like objects only', () => {
+    expect(errnoCode(Object.assign(new Error('x'), { code: 'EEXIST' }))).toBe('EEXIST');
+    expect(errnoCode({ code: 13 })).toBe('13');
+    expect(errnoCode(new Error('x'))).toBe('');
+    expect(errnoCode('EEXIST')).toBe('');
+    expect(errnoCode(null)).toBe('');
+  });
+
+  it('exists is true for a file or folder and false for a missing name', async () => {
+    await writeFile(join(dir, 'f'), '');
+    expect(await exists(join(dir, 'f'))).toBe(true);
+    expect(await exists(dir)).toBe(true);
+    expect(await exists(join(dir, 'missing'))).toBe(false);
   });
 });
