@@ -527,6 +527,14 @@ describe('error families', () => {
     expect(k.message).toContain('they are unknown, mistyped or deleted (AWS said: rejected.)');
   });
 
+  it('only objects are read as errors: a thrown function is described by its text, not its properties', () => {
+    const thrown = Object.assign(function thrown() {}, { message: 'read me' });
+    const k = kmsError(thrown, { operation: 'Decrypt' });
+    expect(k.code).toBe('KMS_ERROR');
+    expect(k.message).toMatch(/^Decrypt failed: error: function thrown/);
+    expect(k.message).not.toContain('read me');
+  });
+
   it('names the IAM action of SSO and STS calls', () => {
     expect(iamActionFor('GetRoleCredentials')).toBe('sso:GetRoleCredentials');
     expect(iamActionFor('AssumeRole')).toBe('sts:AssumeRole');
