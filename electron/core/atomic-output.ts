@@ -116,13 +116,15 @@ const MAX_WRITE_BYTES = 512 * 1024;
  */
 type WriteCallback<B> = (err: NodeJS.ErrnoException | null, written: number, buffers: B) => void;
 
-/** fs.write for the output stream, in calls of at most MAX_WRITE_BYTES; reports the bytes written before any error. */
-function writeInSlices(fd: number, buffer: Buffer, offset: number, length: number, position: number | null | undefined, callback: WriteCallback<Buffer>): void {
+/**
+ * fs.write for the output stream, in calls of at most MAX_WRITE_BYTES; reports the bytes written before any error.
+ * The stream is made without `start`, so it gives no position: every call writes at the file's current position.
+ */
+function writeInSlices(fd: number, buffer: Buffer, offset: number, length: number, _position: unknown, callback: WriteCallback<Buffer>): void {
   let done = 0;
   const next = (): void => {
     if (done === length) return callback(null, done, buffer);
-    const at = typeof position === 'number' ? position + done : null;
-    write(fd, buffer, offset + done, Math.min(MAX_WRITE_BYTES, length - done), at, (err, written) => {
+    write(fd, buffer, offset + done, Math.min(MAX_WRITE_BYTES, length - done), null, (err, written) => {
       if (err) return callback(err, done, buffer);
       done += written;
       // A zero-byte write ends early; the stream retries the rest.
@@ -134,13 +136,13 @@ function writeInSlices(fd: number, buffer: Buffer, offset: number, length: numbe
 }
 
 /** fs.writev for the output stream: the buffers one after the other, each in slices (see writeInSlices). */
-function writevInSlices(fd: number, buffers: Buffer[], position: number | null | undefined, callback: WriteCallback<Buffer[]>): void {
+function writevInSlices(fd: number, buffers: Buffer[], _position: unknown, callback: WriteCallback<Buffer[]>): void {
   let index = 0;
   let done = 0;
   const next = (): void => {
     const buffer = buffers[index++];
     if (!buffer) return callback(null, done, buffers);
-    writeInSlices(fd, buffer, 0, buffer.length, typeof position === 'number' ? position + done : null, (err, written) => {
+    writeInSlices(fd, buffer, 0, buffer.length, null, (err, written) => {
       done += written;
       if (err || written < buffer.length) return callback(err, done, buffers);
       next();

@@ -20,6 +20,22 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...real, write, default: { ...real, write } };
 });
 
+/** Every path whose handle was fsynced, in order (the temporary file, then the folder of the final name). */
+const synced = vi.hoisted(() => [] as string[]);
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const open: typeof real.open = async (...args) => {
+    const handle = await real.open(...args);
+    const sync = handle.sync.bind(handle);
+    handle.sync = async () => {
+      synced.push(String(args[0]));
+      return sync();
+    };
+    return handle;
+  };
+  return { ...real, open, default: { ...real, open } };
+});
+
 const { AtomicOutput } = await import('../../../../electron/core/atomic-output.js');
 
 let dir: string;
@@ -27,6 +43,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kenv-writes-'));
   plan.calls = [];
   plan.next = [];
+  synced.length = 0;
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -89,5 +106,35 @@ describe('AtomicOutput stream writes', () => {
     await expect(finished(out.stream)).rejects.toMatchObject({ code: 'ENOSPC' });
     await out.abort();
     expect(await import('node:fs/promises').then((fs) => fs.readdir(dir))).toEqual([]);
+  });
+
+  it('a zero-byte write inside the first of corked buffers hands back what was written: the next buffer does not follow a gap', async () => {
+    const out = await AtomicOutput.create(join(dir, 'out'));
+    const parts = [bytes(50), Buffer.alloc(20, 7)];
+    plan.next = [30, 'zero'];
+    out.stream.cork();
+    for (const p of parts) out.stream.write(p);
+    out.stream.end();
+    await finished(out.stream);
+    await out.commit();
+    expect((await readFile(join(dir, 'out'))).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('a file system that keeps writing zero bytes fails the stream instead of spinning; abort leaves nothing', async () => {
+    const out = await AtomicOutput.create(join(dir, 'out'));
+    plan.next = Array.from({ length: 50 }, () => 'zero' as const);
+    out.stream.end(bytes(10));
+    await expect(finished(out.stream)).rejects.toThrow();
+    await out.abort();
+    expect(await import('node:fs/promises').then((fs) => fs.readdir(dir))).toEqual([]);
+  });
+
+  it('commit fsyncs the file, then the folder that holds the new name', async () => {
+    const final = join(dir, 'durable');
+    const out = await AtomicOutput.create(final);
+    out.stream.end(bytes(10));
+    await finished(out.stream);
+    await out.commit();
+    expect(synced).toEqual([out.tempPath, dir]);
   });
 });

@@ -1,7 +1,7 @@
 // AtomicOutput's promises: the final name appears only on commit, with every byte; a name taken meanwhile is never
 // replaced (unless forced); abort leaves nothing behind, however often it is called.
 import { createHash, randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,14 @@ describe('AtomicOutput', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('abort closes the descriptor', async () => {
+    const out = await AtomicOutput.create(join(dir, 'closed'));
+    const fd = out.fd;
+    expect(fstatSync(fd).isFile()).toBe(true);
+    await out.abort();
+    expect(() => fstatSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
   it('abort after commit keeps the committed file', async () => {
     const final = join(dir, 'kept');
     const out = await AtomicOutput.create(final);
@@ -114,7 +122,9 @@ describe('AtomicOutput', () => {
   it('an output folder that cannot be written fails with OUTPUT_FAILED naming the folder', async () => {
     const final = join(dir, 'missing-parent-is-a-file', 'x');
     await writeFile(join(dir, 'missing-parent-is-a-file'), '');
-    await expect(AtomicOutput.create(final)).rejects.toMatchObject({ code: 'OUTPUT_FAILED', message: expect.stringContaining(dir) });
+    const error = await AtomicOutput.create(final).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'OUTPUT_FAILED', message: expect.stringContaining(`Cannot write in ${join(dir, 'missing-parent-is-a-file')}: `) });
+    expect(error).toMatchObject({ message: expect.stringContaining('Choose another output folder with --out.'), cause: { code: 'ENOTDIR' } });
   });
 
   it('creates the missing folders of the final path', async () => {
@@ -157,6 +167,7 @@ describe('AtomicOutput', () => {
     await expect(AtomicOutput.create(join(dir, name))).rejects.toMatchObject({
       code: 'NAME_TOO_LONG',
       message: expect.stringContaining(`The output name ${name} is 265 bytes long, more than the file system of ${dir} allows`),
+      cause: { code: 'ENAMETOOLONG' },
     });
     expect(await readdir(dir)).toEqual([]);
   });

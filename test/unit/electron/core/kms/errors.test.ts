@@ -394,7 +394,66 @@ describe('kmsError sentences', () => {
       'The KMS key alias/a is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
     ['describe keyId uuid', awsError('DisabledException', 'x', 400), { operation: 'Decrypt', keyId: '1234abcd' },
       'KMS_KEY_DISABLED',
-      'The KMS key 1234abcd is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
+      'The KMS key 1234abcd is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],    ['invalid state disabled, unnamed key', awsError('KMSInvalidStateException', 'Key is disabled', 400), { operation: 'Decrypt' },
+      'KMS_KEY_DISABLED',
+      'The KMS key (unnamed) is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
+    ['a message with spaces around it', awsError('DependencyTimeoutException', '  slow  ', 400), { operation: 'Decrypt' },
+      'KMS_ERROR',
+      'AWS had an internal problem with Decrypt (AWS said: slow.) This is usually temporary: retry in a moment.'],
+    ['expired session credentials of a profile', awsError('ExpiredTokenException', 'expired', 400), { operation: 'Decrypt', profile: 'p' },
+      'SSO_EXPIRED',
+      'The AWS session credentials of profile p have expired, so Decrypt could not run. If the profile signs in with IAM Identity Center, sign in again: kenv login --profile p; otherwise refresh the temporary credentials.'],
+    ['no credentials for a profile', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), { operation: 'Decrypt', profile: 'p' },
+      'NO_CREDENTIALS',
+      'No AWS credentials were found for profile p, so Decrypt could not run (Could not load credentials from any providers). Sign in with kenv login --profile p, choose a configured profile (kenv profiles), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.'],
+    ['bad credentials, no profile', awsError('InvalidClientTokenId', 'bad', 403), { operation: 'ListKeys' },
+      'NO_CREDENTIALS',
+      'AWS rejected the credentials for ListKeys: they are unknown, mistyped or deleted (AWS said: bad.) Check the access key in ~/.aws/credentials or the environment, or sign in again with kenv login.'],
+    ['access denied to a principal that is not an ARN itself', awsError('AccessDeniedException', 'User: session/arn:aws:sts::111122223333:assumed-role/x is not authorized to perform: kms:Decrypt', 400), { operation: 'Decrypt', keyArn: OTHER_ARN },
+      'KMS_ACCESS_DENIED',
+      'Access denied: session/arn:aws:sts::111122223333:assumed-role/x is not allowed to call kms:Decrypt on arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab, which decrypting needs. Ask your AWS administrator to allow kms:Decrypt on this key in the key policy or an IAM policy, or use a profile that has it (--profile). If account 444455556666 is not yours, both the key policy (in account 444455556666) and an IAM policy (in your account) must allow kms:Decrypt on this key: ask both administrators.'],
+    ['access denied on an alias whose name looks like an ARN', awsError('AccessDeniedException', 'denied', 400), { operation: 'Decrypt', keyId: 'alias/arn:aws:kms:eu-west-1:444455556666:x' },
+      'KMS_ACCESS_DENIED',
+      'Access denied: your AWS identity is not allowed to call kms:Decrypt on alias/arn:aws:kms:eu-west-1:444455556666:x, which decrypting needs. Ask your AWS administrator to allow kms:Decrypt on this key in the key policy or an IAM policy, or use a profile that has it (--profile).'],
+    ['pending deletion as a key state', awsError('KMSInvalidStateException', 'arn:aws:kms:eu-west-1:111122223333:key/k is PendingDeletion', 400), { operation: 'Decrypt' },
+      'KMS_KEY_PENDING_DELETION',
+      'The KMS key (unnamed) is scheduled for deletion, so Decrypt failed. Ask the key\'s administrator to cancel the deletion (kms:CancelKeyDeletion) and re-enable the key before the waiting period ends; data encrypted only under this key becomes unrecoverable once it is deleted.'],
+    ['pending replica deletion as a key state', awsError('KMSInvalidStateException', 'key state PendingReplicaDeletion', 400), { operation: 'Decrypt' },
+      'KMS_KEY_PENDING_DELETION',
+      'The KMS key (unnamed) is scheduled for deletion, so Decrypt failed. Ask the key\'s administrator to cancel the deletion (kms:CancelKeyDeletion) and re-enable the key before the waiting period ends; data encrypted only under this key becomes unrecoverable once it is deleted.'],
+    ['not found in the key\'s own Region', awsError('NotFoundException', 'x', 400), { operation: 'Decrypt', keyArn: ARN, region: 'eu-west-1' },
+      'KMS_KEY_NOT_FOUND',
+      'The KMS key arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab was not found in eu-west-1, so Decrypt failed. Check the key id or alias for typos, the Region and the account (kenv keys lists the keys you can use).'],
+    ['throttled on a key after 3 attempts', awsError('ThrottlingException', 'Rate exceeded', 400, 3), { operation: 'Decrypt', keyArn: ARN, region: 'eu-west-1' },
+      'KMS_THROTTLED',
+      'KMS kept throttling Decrypt on arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab in eu-west-1 after 3 attempts. The request quota is shared by everything in the account and Region: wait a minute and retry, lower the batch concurrency, or ask AWS for a higher KMS request quota.'],
+    ['throttled without metadata', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }), { operation: 'Decrypt' },
+      'KMS_THROTTLED',
+      'KMS kept throttling Decrypt. The request quota is shared by everything in the account and Region: wait a minute and retry, lower the batch concurrency, or ask AWS for a higher KMS request quota.'],
+    ['throttled with attempts that are not a number', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { attempts: '3' } }), { operation: 'Decrypt' },
+      'KMS_THROTTLED',
+      'KMS kept throttling Decrypt. The request quota is shared by everything in the account and Region: wait a minute and retry, lower the batch concurrency, or ask AWS for a higher KMS request quota.'],
+    ['KMSInternalException without a status', awsError('KMSInternalException', 'x'), { operation: 'Decrypt' },
+      'KMS_ERROR',
+      'AWS had an internal problem with Decrypt (AWS said: x.) This is usually temporary: retry in a moment.'],
+    ['a throttled SSO call is throttling, not an expired session', awsError('TooManyRequestsException', 'slow down', 429), { operation: 'GetRoleCredentials', profile: 'p' },
+      'KMS_THROTTLED',
+      'KMS kept throttling GetRoleCredentials. The request quota is shared by everything in the account and Region: wait a minute and retry, lower the batch concurrency, or ask AWS for a higher KMS request quota.'],
+    ['a status that is not a number is no status', Object.assign(new Error('odd'), { name: 'Odd', $metadata: { httpStatusCode: '503' } }), { operation: 'Decrypt' },
+      'KMS_ERROR',
+      'Decrypt failed: Odd: odd. Check the key, the Region and your permissions, then retry.'],
+    ['a code that is not a string is no code', { code: 42, message: 'odd' }, { operation: 'Decrypt' },
+      'KMS_ERROR',
+      'Decrypt failed: error: odd. Check the key, the Region and your permissions, then retry.'],
+    ['a key id with its ARN', awsError('DisabledException', 'x', 400), { operation: 'Decrypt', keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', keyArn: ARN },
+      'KMS_KEY_DISABLED',
+      'The KMS key arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
+    ['an alias with the key ARN', awsError('DisabledException', 'x', 400), { operation: 'Decrypt', keyId: 'alias/team', keyArn: ARN },
+      'KMS_KEY_DISABLED',
+      'The KMS key alias/team (arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab) is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
+    ['an alias ARN with the key ARN', awsError('DisabledException', 'x', 400), { operation: 'Decrypt', keyId: 'arn:aws:kms:eu-west-1:111122223333:alias/team', keyArn: ARN },
+      'KMS_KEY_DISABLED',
+      'The KMS key arn:aws:kms:eu-west-1:111122223333:alias/team (arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab) is disabled, so Decrypt failed. Ask the key\'s administrator to enable it, or choose another key (kenv keys).'],
   ];
   it.each(cases)('%s: the code and the whole sentence', (_title, e, ctx, code, message) => {
     const k = kmsError(e, ctx);
@@ -466,6 +525,14 @@ describe('error families', () => {
     const k = kmsError(serviceError(name, 'rejected', 400), { operation: 'Decrypt' });
     expect(k.code).toBe('NO_CREDENTIALS');
     expect(k.message).toContain('they are unknown, mistyped or deleted (AWS said: rejected.)');
+  });
+
+  it('only objects are read as errors: a thrown function is described by its text, not its properties', () => {
+    const thrown = Object.assign(function thrown() {}, { message: 'read me' });
+    const k = kmsError(thrown, { operation: 'Decrypt' });
+    expect(k.code).toBe('KMS_ERROR');
+    expect(k.message).toMatch(/^Decrypt failed: error: function thrown/);
+    expect(k.message).not.toContain('read me');
   });
 
   it('names the IAM action of SSO and STS calls', () => {
