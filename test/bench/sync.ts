@@ -227,16 +227,42 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
         const prefix = `${scenario.split(' ')[0]}-${tool}/`;
         await empty(prefix);
         if (tool === 'kenv') await bind(vault, prefix);
-        const seconds = await time(scenario, tool, vault, prefix, files);
-        const landed = await count(prefix);
-        if (landed !== files) throw new Error(`${tool} left ${landed} objects in "${scenario}", expected ${files}`);
-        console.error(`  ${scenario}: ${tool} ${seconds.toFixed(2)} s`);
+        try {
+          const seconds = await time(scenario, tool, vault, prefix, files);
+          const landed = await count(prefix);
+          if (landed !== files) throw new Error(`${tool} left ${landed} objects in "${scenario}", expected ${files}`);
+          console.error(`  ${scenario}: ${tool} ${seconds.toFixed(2)} s`);
+        } catch (e) {
+          // A failed run is reported, not timed; the other contenders still run.
+          const message = e instanceof Error ? e.message.split('\n').filter((l) => /"failure"|exited/.test(l)).join(' ').slice(0, 400) : String(e);
+          report({ name: `${scenario}, ${tool}: run ${round + 1} FAILED: ${message}`, value: NaN, unit: 's', pass: false });
+        }
         await empty(prefix);
       }
     }
   };
 
   try {
+    if (ONLY.includes('noop')) {
+      const vault = join(work, 'noop');
+      const bytes = await kenvMessage('small');
+      for (let d = 0; d < NOOP_COUNT / 100; d++) {
+        await mkdir(join(vault, `d${d}`), { recursive: true });
+        await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(vault, `d${d}`, `f${f}.kenv`), bytes)));
+      }
+      // One prefix for all: Kenv fills it (untimed), the peers find nothing to do there either.
+      await bind(vault, 'noop/');
+      await run(process.execPath, [KENV, 'sync', vault, `s3://${bucket}/noop/`], env);
+      if ((await count('noop/')) !== NOOP_COUNT) throw new Error('the no-op prefix was not filled');
+      const scenario = `no-op ${NOOP_COUNT} files`;
+      for (let round = 0; round < RUNS; round++) {
+        for (let i = 0; i < TOOLS.length; i++) {
+          const tool = TOOLS[(round + i) % TOOLS.length]!;
+          const seconds = await time(scenario, tool, vault, 'noop/', 0);
+          console.error(`  ${scenario}: ${tool} ${seconds.toFixed(2)} s`);
+        }
+      }
+    }
     if (ONLY.includes('small')) {
       const vault = join(work, 'small');
       await mkdir(vault, { recursive: true });
@@ -259,26 +285,6 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
       await fh.close();
       await uploads(`large upload 1 x ${LARGE_SIZE / MiB} MiB`, vault, 1);
     }
-    if (ONLY.includes('noop')) {
-      const vault = join(work, 'noop');
-      const bytes = await kenvMessage('small');
-      for (let d = 0; d < NOOP_COUNT / 100; d++) {
-        await mkdir(join(vault, `d${d}`), { recursive: true });
-        await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(vault, `d${d}`, `f${f}.kenv`), bytes)));
-      }
-      // One prefix for all: Kenv fills it (untimed), the peers find nothing to do there either.
-      await bind(vault, 'noop/');
-      await run(process.execPath, [KENV, 'sync', vault, `s3://${bucket}/noop/`], env);
-      if ((await count('noop/')) !== NOOP_COUNT) throw new Error('the no-op prefix was not filled');
-      const scenario = `no-op ${NOOP_COUNT} files`;
-      for (let round = 0; round < RUNS; round++) {
-        for (let i = 0; i < TOOLS.length; i++) {
-          const tool = TOOLS[(round + i) % TOOLS.length]!;
-          const seconds = await time(scenario, tool, vault, 'noop/', 0);
-          console.error(`  ${scenario}: ${tool} ${seconds.toFixed(2)} s`);
-        }
-      }
-    }
   } finally {
     s3.destroy();
     await endpoint.close();
@@ -288,6 +294,7 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
 
   const med = (scenario: string, tool: Tool) => median(table.find((r) => r.scenario.startsWith(scenario) && r.tool === tool)?.seconds ?? [NaN]);
   for (const row of table) {
+    if (!row.seconds.length) continue;
     report({ name: `${row.scenario}, ${row.tool}${row.tool === 'rclone' ? ' --size-only --fast-list' : ''} (median of ${row.seconds.length}: ${row.seconds.map((s) => s.toFixed(2)).join(', ')})`, value: median(row.seconds), unit: 's' });
   }
   if (ONLY.includes('small')) {
