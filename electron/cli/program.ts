@@ -100,7 +100,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
           .argParser(sizeInRange(MIN_FRAME_LENGTH, MAX_WRITE_FRAME_LENGTH)),
       )
       .option('--sign', 'sign the message with ECDSA P-384 (suite 0x0578)')
-      .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 500 files, 4 GiB)')
+      .option('--no-cache', 'several files: one GenerateDataKey per file instead of reusing a data key (5 min, 1000 files, 4 GiB)')
       .addOption(maxDataKeysOption())
       .option('-f, --force', 'replace an existing .kenv file')
       .option('--no-preflight', 'skip the check (KMS Decrypt with DryRun) that this identity can open what it is about to write')

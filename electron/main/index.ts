@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, type MenuItemConstructorOptions, session, shell as electronShellApi } from 'electron';
 import { IPC_EVENT } from '../../shared/ipc.js';
-import { DataKeyCache } from '../core/app/data-key-cache.js';
+import { DataKeyCache } from '../core/kms/data-key-cache.js';
 import { Grants } from '../core/app/grants.js';
 import { registerHandlers } from '../core/app/handlers.js';
 import { awsIdentityService } from '../core/app/aws-identity.js';

@@ -27,7 +27,7 @@ import { VaultSync } from '../../electron/core/sync/engine.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startS3Server } from '../support/s3-server.js';
 import { writeKenv } from '../support/kenv-fixtures.js';
-import { DataKeyCache } from '../../electron/core/app/data-key-cache.js';
+import { DataKeyCache } from '../../electron/core/kms/data-key-cache.js';
 import { awsIdentityService } from '../../electron/core/app/aws-identity.js';
 import { IdentityDirectory } from '../support/aws-identities.js';
 import { type LocalSso, startLocalSso } from '../support/local-sso.js';

@@ -7,7 +7,7 @@ import { MultiKeyring } from '../keyring/multi-keyring.js';
 import type { TrustedAccounts } from '../kms/trust.js';
 import type { KmsClientFactory } from '../kms/client.js';
 import { PreflightKeyring } from '../preflight/preflight.js';
-import type { DataKeyCache } from './data-key-cache.js';
+import type { DataKeyCache } from '../kms/data-key-cache.js';
 import { canOpenFile, verifyVaultFolder } from './proof.js';
 import type { VaultOps } from './services.js';
 

@@ -2,7 +2,7 @@ import type { ErrorInfo } from '../../../shared/errors.js';
 import { KenvError, toErrorInfo } from '../errors.js';
 import { encryptFile, inputSize } from '../files.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
-import { DataKeyCache, type DataKeyCacheLimits, DEFAULT_DATA_KEY_CACHE_LIMITS } from './data-key-cache.js';
+import { type CacheLimits, DataKeyCache, DEFAULT_CACHE_LIMITS } from './data-key-cache.js';
 import { AdaptiveLimit, mapLimit } from './limit.js';
 import { type ThrottleNotice, withThrottleScope } from './throttle.js';
 
@@ -24,7 +24,7 @@ export interface EncryptBatchOptions {
    */
   concurrency?: number;
   /** Reuse data keys across the batch within these limits; false turns the cache off. Default: on, with the defaults. */
-  cache?: Partial<DataKeyCacheLimits> | false;
+  cache?: Partial<CacheLimits> | false;
   signal?: AbortSignal;
   /** A KMS call of a file is waiting out throttling (the KMS client's backoff, see kms/throttle.ts). */
   onThrottle?: (notice: ThrottleNotice & { input: string }) => void;
@@ -46,7 +46,7 @@ export type BatchFileResult =
  */
 export async function encryptBatch(files: readonly string[], opts: EncryptBatchOptions): Promise<BatchFileResult[]> {
   const limit = new AdaptiveLimit(opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY);
-  const cache = opts.cache === false ? undefined : new DataKeyCache(opts.keyring, { ...DEFAULT_DATA_KEY_CACHE_LIMITS, ...opts.cache });
+  const cache = opts.cache === false ? undefined : new DataKeyCache({ ...DEFAULT_CACHE_LIMITS, ...opts.cache });
   try {
     return await mapLimit(files, limit, async (input) => {
       if (opts.signal?.aborted) throw new KenvError('CANCELLED', 'The batch was cancelled.');
@@ -59,7 +59,7 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
         const out = await withThrottleScope({ onThrottle, signal: opts.signal }, async () => {
           const size = cache ? (await inputSize(input)).size : 0;
           return encryptFile(input, {
-            keyring: cache ? cache.keyringFor(size) : opts.keyring,
+            keyring: cache ? cache.keyring(opts.keyring, '', size) : opts.keyring,
             ...(opts.context ? { context: opts.context } : {}),
             ...(opts.outDir ? { outDir: opts.outDir } : {}),
             ...(opts.force ? { force: true } : {}),
@@ -82,6 +82,6 @@ export async function encryptBatch(files: readonly string[], opts: EncryptBatchO
       return result;
     });
   } finally {
-    cache?.dispose();
+    cache?.clear();
   }
 }
