@@ -71,7 +71,11 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },
     canOpen: async (path) => canOpenFile(path, clients(), { maxDataKeys: await maxDataKeys?.(), trust: trust ? (await trust()).trust : undefined }),
-    verifyFolder: (folder) => verifyVaultFolder(folder, clients()),
+    verifyFolder: async (folder) => {
+      // The decrypt's own limits: the data-key cap and the trusted accounts, both before any KMS call.
+      const filter = trust ? await trust() : undefined;
+      return verifyVaultFolder(folder, clients(), { maxDataKeys: await maxDataKeys?.(), trust: filter?.trust, region: filter?.region });
+    },
     async inspectFile(path) {
       const info = await inspectFile(path);
       return {
