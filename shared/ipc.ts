@@ -120,6 +120,17 @@ export interface VerifiedFile {
   error: ErrorInfo | null;
 }
 
+/** A recipient file (an RSA KMS key's public key) as the app shows it before encrypting for it. */
+export interface RecipientInfo {
+  /** The recipient file (granted: chosen in the dialog or dropped). */
+  path: string;
+  name: string;
+  keyArn: string;
+  algorithm: 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1';
+  /** The RSA modulus length. */
+  keyBits: number;
+}
+
 /** A .kenv opened for viewing or editing: its plaintext lives in a private temporary folder until closed. */
 export interface PrivateFile {
   id: string;
@@ -206,6 +217,10 @@ export const requestSchemas = {
   'vault:reveal': z.object({ path: vaultPath }).strict(),
   'vault:resolveConflict': z.object({ path: vaultPath.min(1), keep: z.enum(['this', 'other']) }).strict(),
   'vault:encryptPlaintext': z.object({ keyIds: z.array(keyId).min(1).max(16) }).strict(),
+  // Encrypt for a recipient (issue 12): offline, with an RSA KMS key's public key; no sign-in, no KMS call.
+  'recipient:choose': empty,
+  'recipient:inspect': z.object({ path: filePath }).strict(),
+  'recipient:encrypt': z.object({ recipient: filePath, paths: z.array(filePath).min(1).max(10_000), outDir: filePath.nullable() }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -251,6 +266,10 @@ export interface ResponseMap {
   'vault:resolveConflict': VaultState;
   /** The encrypt jobs started (none when the confirmation was declined). */
   'vault:encryptPlaintext': Job[];
+  /** null when the dialog was cancelled. */
+  'recipient:choose': RecipientInfo | null;
+  'recipient:inspect': RecipientInfo;
+  'recipient:encrypt': Job[];
 }
 
 export type Request<C extends Channel> = z.input<(typeof requestSchemas)[C]>;

@@ -238,10 +238,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .argument('<file...>', '.kenv files')
     .requiredOption('--to-key <key>', 'KMS key to wrap the data key under; repeatable', collectKeys)
     .option('--keep-old', 'keep the existing data keys as well (unsigned files only)')
+    .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
+    .addOption(maxDataKeysOption())
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region', regionName)
-    .action(async (files: string[], opts: { toKey: string[]; keepOld?: boolean; profile?: string; region?: string }) => {
-      setExit(await runRewrapCommand({ files, toKey: opts.toKey, keepOld: !!opts.keepOld, ...awsOptions(opts) }, io));
+    .action(async (files: string[], opts: { toKey: string[]; keepOld?: boolean; trustAccount?: string[]; maxDataKeys?: number; profile?: string; region?: string }) => {
+      setExit(await runRewrapCommand({
+        files, toKey: opts.toKey, keepOld: !!opts.keepOld, ...(opts.trustAccount ? { trustAccount: opts.trustAccount } : {}),
+        ...(opts.maxDataKeys !== undefined ? { maxDataKeys: opts.maxDataKeys } : {}), ...awsOptions(opts),
+      }, io));
     });
 
   program

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Readable } from 'node:stream';
 import { runAuditCommand } from '../core/audit/command.js';
 import { importOpensslEnc } from '../core/import/openssl-enc.js';
 import type { Keyring } from '../core/keyring/types.js';
@@ -6,7 +7,7 @@ import { runKeygenCommand } from '../core/keygen/keygen.js';
 import { defaultKmsClientFactory } from '../core/kms/client.js';
 import { runKeyCheckCommand } from '../core/preflight/key-check.js';
 import { PreflightKeyring } from '../core/preflight/preflight.js';
-import { toErrorInfo } from '../core/errors.js';
+import { KenvError, toErrorInfo } from '../core/errors.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import { runVerifyCommand } from '../core/verify/command.js';
 import { type KeyOptions, keyringFromOptions } from './keyrings.js';
@@ -111,7 +112,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
   program
     .command('verify')
     .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
-    .argument('<target...>', '.kenv files, folders (every *.kenv below) or s3://bucket/prefix')
+    .argument('<target...>', '.kenv files, - (standard input), folders (every *.kenv below) or s3://bucket/prefix')
     .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in each file)', collect)
     .option('-c, --context <k=v>', 'required encryption context pair, as for decrypt; repeatable', collect)
     .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
@@ -127,11 +128,13 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .option('--profile <profile>', 'AWS profile for KMS and S3')
     .option('--region <region>', 'AWS Region')
     .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean; maxDataKeys?: number }) => {
+      if (targets.filter((t) => t === '-').length > 1) throw new KenvError('INVALID_ARGUMENT', '"-" (standard input) can be given only once.');
       const keyring = await keyringFromOptions(opts, 'decrypt');
       setExit(
         await runVerifyCommand(
           {
             targets,
+            ...(targets.includes('-') ? { stdin: io.stdin as Readable } : {}),
             keyring,
             requiredContext: parseContext(opts.context),
             maxEncryptedDataKeys: opts.maxDataKeys,

@@ -18,6 +18,15 @@ export function electronShell(window: () => BrowserWindow | undefined): DesktopS
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? [] : result.filePaths;
     },
+    async chooseRecipientFile() {
+      const win = window();
+      const options = {
+        title: 'Choose the recipient file', properties: ['openFile'] as 'openFile'[],
+        filters: [{ name: 'Recipient files', extensions: ['recipient'] }, { name: 'All files', extensions: ['*'] }],
+      };
+      const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
     async chooseSaveFile(title, defaultName) {
       const win = window();
       const options = { title, defaultPath: defaultName };

@@ -9,6 +9,7 @@ import { IdentityPanel } from './IdentityPanel.js';
 import { JobList } from './JobList.js';
 import { KeyPicker, type KeyChoice } from './KeyPicker.js';
 import { PrivateFiles } from './PrivateFiles.js';
+import { RecipientEncrypt } from './RecipientEncrypt.js';
 import { SettingsDialog } from './SettingsDialog.js';
 import { SignInButton } from './SignInButton.js';
 import { VaultPanel } from './VaultPanel.js';
@@ -253,6 +254,7 @@ export function App() {
               <button type="button" className="link" onClick={focusKeys}>{choice.primary === null ? 'Choose a key' : 'change'}</button>
             </p>
             <button type="button" className="primary" onClick={() => void chooseFiles()}>Choose files…</button>
+            <RecipientEncrypt />
           </div>
           <PrivateFiles files={privateFiles} onError={setNotice} />
           <JobList jobs={jobs} onError={setNotice} onCleared={setJobs} />

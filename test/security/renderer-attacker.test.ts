@@ -7,7 +7,7 @@
  * `.kenv` in Downloads. Each hostile call must come back refused, and a snapshot of the whole tree (path, size, mtime,
  * sha256, link target) must be the same afterwards: nothing anywhere changed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -23,6 +23,7 @@ import { VaultSyncService } from '../../electron/core/app/vault-sync-service.js'
 import { S3Client } from '@aws-sdk/client-s3';
 import { KenvError } from '../../electron/core/errors.js';
 import { decryptedName } from '../../electron/core/files.js';
+import { formatRecipient } from '../../electron/core/keyring/recipient.js';
 import { makeApp, RecordingSink, recordingShell } from '../support/app-services.js';
 
 const MAGIC = 'KENV-TEST-SEALED\n';
@@ -372,13 +373,99 @@ describe('a compromised page', () => {
   it('every channel that takes a path is in this suite; a new one must be added here', () => {
     const pathTaking = ['files:plan', 'files:inspect', 'files:canOpen', 'jobs:start', 'private:open', 'shell:showInFolder', 'shell:openPath', 'settings:update', 'vault:bind',
       // Vault-relative paths, checked against the bound folder: 'the vault panel' below.
-      'vault:reveal', 'vault:resolveConflict'];
+      'vault:reveal', 'vault:resolveConflict', 'recipient:inspect', 'recipient:encrypt'];
     const pathFree = ['app:takeOpenedFiles', 'identity:get', 'identity:useProfile', 'identity:signIn', 'keys:list', 'jobs:cancel', 'jobs:retry', 'jobs:list', 'jobs:clearFinished',
       'private:reencrypt', 'private:close', 'private:list', 'dialog:chooseFiles', 'dialog:chooseFolder', 'settings:get',
       'vault:get', 'vault:unbind', 'vault:syncNow', 'vault:pause', 'vault:resume', 'vault:allowDeletions', 'vault:verify', 'keys:exportRecipient',
       // Acts only on the plaintext the last scan found in the bound folder, after a native confirmation.
-      'vault:encryptPlaintext'];
+      'vault:encryptPlaintext', 'recipient:choose'];
     expect([...app.registry.channels()].sort()).toEqual([...pathTaking, ...pathFree].sort());
+  });
+});
+
+describe('a compromised page and recipient files (Encrypt for a recipient…)', () => {
+  const ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const rsaPublicDer = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ format: 'der', type: 'spki' });
+
+  it('cannot read or use a recipient file it was not given (recipient:inspect, recipient:encrypt)', async () => {
+    const foreign = join(home, 'Downloads', 'attacker.recipient');
+    await writeFile(foreign, formatRecipient(ARN, 'RSAES_OAEP_SHA_256', rsaPublicDer(2048)));
+    before = await snapshot(home);
+    for (const [name, path] of Object.entries({ ...outside(), foreign })) {
+      expect(await call('recipient:inspect', { path }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+      expect(await call('recipient:encrypt', { recipient: path, paths: [join(granted, 'notes.txt')], outDir: null }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    }
+    // A granted recipient does not open up inputs or folders the page was not given.
+    const mine = join(granted, 'team.recipient');
+    await writeFile(mine, formatRecipient(ARN, 'RSAES_OAEP_SHA_256', rsaPublicDer(2048)));
+    before = await snapshot(home);
+    for (const [name, path] of Object.entries(outside())) {
+      expect(await call('recipient:encrypt', { recipient: mine, paths: [path], outDir: null }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+      expect(await call('recipient:encrypt', { recipient: mine, paths: [join(granted, 'notes.txt')], outDir: path }), name).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    }
+    expect(vault.calls).toEqual([]);
+    await unchanged();
+  });
+
+  it('cannot choose a recipient file for the user: only the native dialog grants one', async () => {
+    const chosen = join(home, 'Downloads', 'inbox.recipient');
+    await writeFile(chosen, formatRecipient(ARN, 'RSAES_OAEP_SHA_1', rsaPublicDer(3072)));
+    shell.chooseRecipientFile = async () => null;
+    expect(await call('recipient:choose', {})).toEqual({ ok: true, value: null });
+    expect(await call('recipient:choose', { path: chosen })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    shell.chooseRecipientFile = async () => chosen;
+    expect(await call('recipient:choose', {})).toEqual({ ok: true, value: { path: chosen, name: 'inbox.recipient', keyArn: ARN, algorithm: 'RSAES_OAEP_SHA_1', keyBits: 3072 } });
+    // Granted for reading only: its folder stays out of reach.
+    expect(await call('files:inspect', { path: outside().attackerKenv })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+  });
+
+  it('gets a clear error and nothing written for a hostile recipient file', async () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const good = formatRecipient(ARN, 'RSAES_OAEP_SHA_256', rsaPublicDer(2048));
+    const pem = good.slice(good.indexOf('-----BEGIN'));
+    const hostile: Record<string, [string, RegExp]> = {
+      'wrong PEM': [good.replace(/(-----BEGIN PUBLIC KEY-----\n)..../, '$1AAAA'), /does not parse/],
+      'a private key': [good.replace(pem, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()), /no PEM public key/],
+      'key too small': [formatRecipient(ARN, 'RSAES_OAEP_SHA_256', rsaPublicDer(1024)), /2048 bits or more/],
+      'an EC signing key': [good.replace(pem, ec), /not an RSA key/],
+      'an RSA-PSS signing key': [good.replace(pem, pss), /not an RSA key/],
+      'garbage ARN': [good.replace(ARN, 'arn:aws:kms:eu-west-1:111122223333:alias/../../etc'), /is not a KMS key ARN/],
+      'two ARNs': [good.replace('Encryption-Algorithm', `Key-ARN: ${ARN}\nEncryption-Algorithm`), /2 Key-ARN lines/],
+      'unknown algorithm': [good.replace('RSAES_OAEP_SHA_256', 'RSAES_PKCS1_V1_5'), /is not RSAES_OAEP_SHA_256/],
+      'not a recipient at all': ['\u0000\u0001binary garbage', /no Key-ARN line/],
+      'too large': [good + '#'.repeat(70_000), /larger than 64 KiB/],
+    };
+    for (const [name, [text, message]] of Object.entries(hostile)) {
+      const path = join(granted, `${name.replace(/\W+/g, '-')}.recipient`);
+      await writeFile(path, text);
+      before = await snapshot(home);
+      const inspected = await call('recipient:inspect', { path });
+      expect(inspected, name).toMatchObject({ ok: false, error: { code: 'INVALID_KEY', message: expect.stringMatching(message) } });
+      const started = await call('recipient:encrypt', { recipient: path, paths: [join(granted, 'notes.txt')], outDir: null });
+      expect(started, name).toMatchObject({ ok: false, error: { code: 'INVALID_KEY', message: expect.stringMatching(message) } });
+      await unchanged();
+    }
+    expect(vault.calls).toEqual([]);
+  });
+
+  it('encrypts only granted files for a granted recipient, never deletes the originals, and names the key on each job', async () => {
+    await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
+    const path = join(granted, 'team.recipient');
+    await writeFile(path, formatRecipient(ARN, 'RSAES_OAEP_SHA_256', rsaPublicDer(2048)));
+    const started = await call('recipient:encrypt', { recipient: path, paths: [granted], outDir: null });
+    expect(started.ok).toBe(true);
+    await app.services.jobs.whenIdle();
+    const jobs = app.services.jobs.list();
+    // The folder's plain files, not its .kenv files, links or the recipient file itself.
+    expect(jobs.map((j) => j.name).sort()).toEqual(['notes.txt', 'report.txt']);
+    expect(jobs.every((j) => !j.inputDeleted && j.keyIds[0] === ARN)).toBe(true);
+    // report.txt.kenv (the attacker's) is in the way: that job stops there, nothing is overwritten.
+    expect(jobs.find((j) => j.name === 'notes.txt')).toMatchObject({ state: 'done', outputPath: join(granted, 'notes.txt.kenv') });
+    expect(jobs.find((j) => j.name === 'report.txt')).toMatchObject({ state: 'failed', error: { code: 'OUTPUT_EXISTS' } });
+    expect(vault.calls).toEqual([`encrypt ${join(granted, 'notes.txt')}`, `encrypt ${join(granted, 'report.txt')}`]);
+    expect(shell.trashed).toEqual([]);
+    expect(await readFile(join(granted, 'notes.txt'), 'utf8')).toBe('meeting notes');
   });
 });
 

@@ -12,6 +12,7 @@ import type { HandlerRegistry } from './registry.js';
 import type { DesktopShell, EventSink, IdentityService, KeyCatalogue, VaultOps } from './services.js';
 import type { SettingsStore } from './settings-store.js';
 import { registerProofHandlers } from './proof.js';
+import { registerRecipientHandlers } from './recipient-handlers.js';
 import { registerVaultHandlers, withoutVaultBinding } from './vault-handlers.js';
 import type { VaultSyncService } from './vault-sync-service.js';
 
@@ -175,6 +176,7 @@ export function registerHandlers(registry: HandlerRegistry, s: AppServices): voi
 
   registerVaultHandlers(registry, s);
   registerProofHandlers(registry, s.vault, s.vaults, s.grants);
+  registerRecipientHandlers(registry, s, outputFolder);
 }
 
 /** "report.pdf.kenv" taken → "report (2).pdf.kenv", the first name free in the same folder (as Finder does). */

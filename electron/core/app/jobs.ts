@@ -6,7 +6,7 @@ import { KenvError, toErrorInfo } from '../errors.js';
 import { decryptedName } from '../files.js';
 import type { Grants } from './grants.js';
 import { describeThrottle, withThrottleScope } from '../kms/throttle.js';
-import type { EventSink, VaultOps } from './services.js';
+import type { EventSink, RecipientKey, VaultOps } from './services.js';
 
 /** What a job needs to run again on retry. */
 export interface JobSpec {
@@ -22,6 +22,8 @@ export interface JobSpec {
   fileId?: boolean;
   /** Write under this name in the output folder instead of the derived one ("Keep both" after OUTPUT_EXISTS). */
   outputName?: string | undefined;
+  /** Encrypt for a recipient file's RSA key (offline) instead of `keyIds`. */
+  recipient?: RecipientKey | undefined;
 }
 
 /** Finished jobs kept for the activity list (and across renderer reloads); the oldest go first. */
@@ -73,7 +75,7 @@ export class JobQueue {
       const job: Job = {
         id: randomUUID(), batchId, path: spec.path, name: basename(spec.path), direction: spec.direction, state: 'queued',
         bytesDone: 0, bytesTotal: null, outputPath: null, outputBytes: null, error: null, inputDeleted: false,
-        keyIds: spec.direction === 'encrypt' ? [...spec.keyIds] : [], revision: 0,
+        keyIds: spec.direction !== 'encrypt' ? [] : spec.recipient ? [spec.recipient.keyArn] : [...spec.keyIds], revision: 0,
       };
       this.records.set(job.id, { job, spec, abort: undefined, lastEmit: 0 });
       this.waiting.push(job.id);
@@ -203,7 +205,7 @@ export class JobQueue {
     try {
       if (spec.direction === 'encrypt') {
         const result = await withThrottleScope(throttleScope, () =>
-          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, outputName: spec.outputName, force: spec.replace, fileId: spec.fileId !== false, onProgress, signal: abort.signal }),
+          this.vault.encryptFile(spec.path, { keyIds: spec.keyIds, context: spec.context, outDir: spec.outDir, outputName: spec.outputName, force: spec.replace, fileId: spec.fileId !== false, ...(spec.recipient ? { recipient: spec.recipient } : {}), onProgress, signal: abort.signal }),
         );
         let inputDeleted = false;
         if (spec.deletePlaintext) {

@@ -7,6 +7,8 @@ import type { OpenCheck, VerifiedFile } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
 import { inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
+import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
+import { MultiKeyring } from '../keyring/multi-keyring.js';
 import type { KmsClientFactory } from '../kms/client.js';
 import type { TrustedAccounts } from '../kms/trust.js';
 import { preflightDataKeys } from '../preflight/preflight.js';
@@ -45,9 +47,16 @@ export async function canOpenFile(path: string, clients: KmsClientFactory, limit
   return { canOpen: checks.some((c) => c.ok), keys };
 }
 
-/** Check vault: every .kenv in the folder authenticated, nothing written; paths relative to the folder. */
-export async function verifyVaultFolder(folder: string, clients: KmsClientFactory): Promise<VerifiedFile[]> {
-  const results = await verifyTargets([folder], { keyring: new KmsKeyring({ clients }) });
+/**
+ * Check vault: every .kenv in the folder authenticated, nothing written; paths relative to the folder.
+ *
+ * Keys are opened as the app's decrypt opens them (KMS and KMS RSA discovery, filtered by the trusted accounts, the
+ * identity's Region first for multi-Region keys), under the same cap on data keys.
+ */
+export async function verifyVaultFolder(folder: string, clients: KmsClientFactory, limits: CanOpenLimits & { region?: string | undefined } = {}): Promise<VerifiedFile[]> {
+  const discovery = { clients, ...(limits.trust ? { trust: limits.trust } : {}) };
+  const keyring = new MultiKeyring([new KmsKeyring({ ...discovery, ...(limits.region ? { region: limits.region } : {}) }), new KmsRsaDiscoveryKeyring(discovery)]);
+  const results = await verifyTargets([folder], { keyring, ...(limits.maxDataKeys !== undefined ? { maxEncryptedDataKeys: limits.maxDataKeys } : {}) });
   return results.map((r) => ({ path: relative(folder, r.target) || r.target, ok: r.ok, error: r.ok ? null : r.error }));
 }
 

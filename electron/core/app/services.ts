@@ -6,6 +6,14 @@ export interface Progress {
   bytesTotal: number | undefined;
 }
 
+/** An RSA KMS key's public half, from a recipient file: enough to encrypt for its holder offline. */
+export interface RecipientKey {
+  keyArn: string;
+  algorithm: 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1';
+  /** The SPKI public key, PEM. */
+  publicKeyPem: string;
+}
+
 /**
  * The vault operations the handlers need, by key id rather than by keyring.
  *
@@ -22,6 +30,8 @@ export interface VaultOps {
     fileId?: boolean | undefined;
     /** Write under this name in the output folder ("Keep both"); never replaces. */
     outputName?: string | undefined;
+    /** Encrypt for this recipient (the AWS KMS RSA keyring) instead of `keyIds`: no KMS call, no credentials. */
+    recipient?: RecipientKey | undefined;
     onProgress: (p: Progress) => void; signal: AbortSignal }): Promise<{ outputPath: string; bytesIn: number; bytesOut: number }>;
   decryptFile(inputPath: string, opts: { outDir?: string | undefined; force?: boolean | undefined; outputName?: string | undefined; onProgress: (p: Progress) => void; signal: AbortSignal }):
     Promise<{ outputPath: string; bytesOut: number }>;
@@ -68,6 +78,8 @@ export interface DesktopShell {
   confirm(question: Confirmation): Promise<boolean>;
   /** Moves a file to the OS trash (never deletes it outright). */
   trashItem(path: string): Promise<void>;
+  /** A native open dialog for one recipient file; null when cancelled. */
+  chooseRecipientFile?(): Promise<string | null>;
   /** A native save dialog; null when cancelled. */
   chooseSaveFile?(title: string, defaultName: string): Promise<string | null>;
 }

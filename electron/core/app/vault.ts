@@ -1,8 +1,10 @@
+import { createPublicKey } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decryptFile, encryptFile, inspectFile } from '../files.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
-import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
+import { KmsRsaDiscoveryKeyring, KmsRsaKeyring } from '../keyring/kms-rsa-keyring.js';
+import type { Keyring } from '../keyring/types.js';
 import { MultiKeyring } from '../keyring/multi-keyring.js';
 import type { TrustedAccounts } from '../kms/trust.js';
 import type { KmsClientFactory } from '../kms/client.js';
@@ -31,9 +33,17 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
   return {
     async encryptFile(inputPath, opts) {
-      // Preflight under the cache: a reused data key is checked once (nobody encrypts what they cannot open).
-      const kms = new PreflightKeyring(new KmsKeyring({ keyIds: opts.keyIds, clients: clients() }), clients());
-      const keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
+      let keyring: Keyring;
+      if (opts.recipient) {
+        // Offline: the public key is all it takes. No KMS client is made, so no credentials or network are needed
+        // (and no preflight: the sender cannot open what they make for someone else, by design).
+        const { keyArn, algorithm, publicKeyPem } = opts.recipient;
+        keyring = new KmsRsaKeyring({ keyArn, algorithm, publicKey: createPublicKey(publicKeyPem) });
+      } else {
+        // Preflight under the cache: a reused data key is checked once (nobody encrypts what they cannot open).
+        const kms = new PreflightKeyring(new KmsKeyring({ keyIds: opts.keyIds, clients: clients() }), clients());
+        keyring = cache ? cache.keyring(kms, opts.keyIds.join('\0'), await sizeOf(inputPath)) : kms;
+      }
       const result = await encryptFile(inputPath, {
         keyring, context: opts.context, onProgress: opts.onProgress, signal: opts.signal, fileId: opts.fileId ?? true,
         ...(opts.outDir ? { outDir: opts.outDir } : {}),
@@ -61,7 +71,11 @@ export function coreVault(clients: () => KmsClientFactory, { cache, maxDataKeys,
       return { outputPath: result.outputPath, bytesOut: result.bytesOut };
     },
     canOpen: async (path) => canOpenFile(path, clients(), { maxDataKeys: await maxDataKeys?.(), trust: trust ? (await trust()).trust : undefined }),
-    verifyFolder: (folder) => verifyVaultFolder(folder, clients()),
+    verifyFolder: async (folder) => {
+      // The decrypt's own limits: the data-key cap and the trusted accounts, both before any KMS call.
+      const filter = trust ? await trust() : undefined;
+      return verifyVaultFolder(folder, clients(), { maxDataKeys: await maxDataKeys?.(), trust: filter?.trust, region: filter?.region });
+    },
     async inspectFile(path) {
       const info = await inspectFile(path);
       return {

@@ -19,6 +19,13 @@ export interface RewrapOptions {
   to: Keyring;
   /** Keep the existing wrapped data keys beside the new ones (not for signed messages: see rewrapFile). */
   keepOld?: boolean;
+  /**
+   * The most encrypted data keys the file may carry, before and after (the ESDK's maximum; default 10). The file is
+   * refused above it before any KMS call, and so is a result that would exceed it.
+   */
+  maxEncryptedDataKeys?: number;
+  /** How many data keys `to` adds (one per KMS key), so an over-full result is refused before any KMS call. */
+  newDataKeys?: number;
 }
 
 export interface RewrapResult {
@@ -49,7 +56,8 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
   });
   try {
     const size = (await file.stat()).size;
-    const header = await readHeader(file, size, path);
+    const max = opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
+    const header = await readHeader(file, size, path, max);
     const signed = header.suite.signed;
     if (signed && opts.keepOld) {
       throw new KenvError(
@@ -58,6 +66,8 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
           'Rewrap to every key that should open it instead (repeat --to-key).',
       );
     }
+    const after = (opts.keepOld ? header.encryptedDataKeys.length : 0) + (opts.newDataKeys ?? 0);
+    if (after > max) throw tooManyAfter(path, header.encryptedDataKeys.length, after, max);
     const dataKey = await opts.from.unwrapDataKey({ suiteId: header.suite.id, context: header.encryptionContext, edks: header.encryptedDataKeys });
     let keys;
     try {
@@ -74,6 +84,7 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
       const wrapped = await opts.to.wrapDataKey({ suiteId: header.suite.id, context, dataKey });
       wrapped.dataKey.fill(0);
       const edks = opts.keepOld ? [...header.encryptedDataKeys, ...wrapped.edks] : wrapped.edks;
+      if (edks.length > max) throw tooManyAfter(path, header.encryptedDataKeys.length, edks.length, max);
       const body = serializeHeaderBody({
         suite: header.suite, messageId: header.messageId, encryptionContext: context, encryptedDataKeys: edks,
         frameLength: header.frameLength, commitment: header.commitment,
@@ -85,7 +96,7 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
       try {
         await pipeline(Readable.from(messageBytes(file, header, newHeader, bodyEnd, size, signing?.privateKey, path)), out.stream);
         await chmod(out.tempPath, (await file.stat()).mode & 0o777);
-        await checkOpens(out.tempPath, opts.to, path);
+        await checkOpens(out.tempPath, opts.to, path, max);
         await out.commit();
       } catch (e) {
         await out.abort();
@@ -101,13 +112,23 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
   }
 }
 
-async function readHeader(file: FileHandle, size: number, path: string): Promise<ParsedHeader> {
+/** The rewrapped file would carry more data keys than readers accept by default (or than the limit given). */
+function tooManyAfter(path: string, before: number, after: number, max: number): KenvError {
+  return new KenvError(
+    'TOO_MANY_DATA_KEYS',
+    `Rewrapping ${path} would leave ${after} encrypted data keys in it (${before} now), more than the limit of ${max}: ` +
+      'decrypting it would then need --max-data-keys. Nothing was changed and KMS was not called. Rewrap without ' +
+      `--keep-old, or to fewer keys, or raise the limit knowingly with --max-data-keys ${after}.`,
+  );
+}
+
+async function readHeader(file: FileHandle, size: number, path: string, maxEncryptedDataKeys: number): Promise<ParsedHeader> {
   let length = Math.min(size, 64 * 1024);
   while (true) {
     const bytes = Buffer.alloc(length);
     await file.read(bytes, 0, length, 0);
     // The data key is opened next: the same cap on data keys as decryption, before any KMS call.
-    const header = tryParseHeader(bytes, { maxEncryptedDataKeys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS });
+    const header = tryParseHeader(bytes, { maxEncryptedDataKeys });
     if (header) return header;
     if (length >= size || length >= MAX_HEADER_LENGTH) {
       throw new KenvError(size === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER', `${path} ends inside its header, so it cannot be rewrapped.`);
@@ -165,10 +186,10 @@ async function* messageBytes(
 }
 
 /** Decrypts the rewrapped file end to end with the new keys, discarding the plaintext. */
-async function checkOpens(tempPath: string, keyring: Keyring, path: string): Promise<void> {
+async function checkOpens(tempPath: string, keyring: Keyring, path: string, maxEncryptedDataKeys: number): Promise<void> {
   const sink = new Writable({ write: (_chunk, _enc, callback) => callback() });
   try {
-    await pipeline(createReadStream(tempPath), new DecryptStream({ keyring }), sink);
+    await pipeline(createReadStream(tempPath), new DecryptStream({ keyring, maxEncryptedDataKeys }), sink);
   } catch (e) {
     const cause = e instanceof KenvError ? `${e.code}: ${e.message}` : String(e);
     throw new KenvError('OUTPUT_FAILED', `The rewrapped copy of ${path} did not decrypt with the new key (${cause}); the original was kept.`, { cause: e });

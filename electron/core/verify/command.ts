@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { CommandIo } from '../aws/command.js';
 import type { Keyring } from '../keyring/types.js';
 import type { EncryptionContext } from '../keyring/types.js';
@@ -12,10 +13,12 @@ export interface VerifyCommandOptions {
   json?: boolean;
   profile?: string;
   region?: string;
+  /** Read for the target `-` (piped input). */
+  stdin?: Readable;
 }
 
 /**
- * `kenv verify FILE.kenv...|DIR|s3://bucket/prefix [--json]`: authenticates every file, writing no plaintext.
+ * `kenv verify FILE.kenv...|-|DIR|s3://bucket/prefix [--json]`: authenticates every file, writing no plaintext.
  *
  * One line per file (`ok` or `FAILED … [CODE]`, the code decrypt would give), then a count; with --json one
  * document. Exit code 0 only when every file verified.
@@ -27,6 +30,7 @@ export async function runVerifyCommand(opts: VerifyCommandOptions, io: CommandIo
     ...(opts.requiredContext ? { requiredContext: opts.requiredContext } : {}),
     ...(opts.maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys: opts.maxEncryptedDataKeys } : {}),
     s3,
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
     ...(opts.json ? {} : { onResult: (r: VerifyResult) => (r.ok ? io.out(`ok      ${r.target}`) : io.err(`FAILED  ${r.target}: ${oneLine(r.error.message)} [${r.error.code}]`)) }),
   });
   const failed = results.filter((r) => !r.ok).length;

@@ -76,14 +76,19 @@ export async function verifyFile(path: string, opts: VerifyOptions): Promise<{ b
 }
 
 /**
- * Verifies every target in turn: a `.kenv` file, a folder (every `*.kenv` below it, links not followed, Kenv's own
+ * Verifies every target in turn: a `.kenv` file, `-` (standard input, read once as it arrives), a folder (every `*.kenv` below it, links not followed, Kenv's own
  * `.kenv-trash` and `.kenv-sync` folders skipped) or `s3://bucket/prefix` (every `*.kenv` object, each streamed
  * once). Each file gets a result through `onResult` and in the returned list; a target that yields no file at
  * all is a failure, so a mistyped folder or prefix never passes as "all verified".
  */
 export async function verifyTargets(
   targets: readonly string[],
-  opts: VerifyOptions & { s3?: () => Promise<S3Client>; onResult?: (r: VerifyResult) => void },
+  opts: VerifyOptions & {
+    s3?: () => Promise<S3Client>;
+    onResult?: (r: VerifyResult) => void;
+    /** What the target `-` reads (standard input), streamed once like an S3 object; without it `-` is refused. */
+    stdin?: Readable;
+  },
 ): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   const report = (r: VerifyResult): void => {
@@ -102,7 +107,12 @@ export async function verifyTargets(
   for (const target of targets) {
     let found = 0;
     try {
-      if (target.startsWith('s3://')) {
+      if (target === '-') {
+        if (!opts.stdin) throw new KenvError('INVALID_ARGUMENT', 'Standard input cannot be verified here.');
+        const stdin = opts.stdin;
+        found += 1;
+        await check('-', () => verifyStream(stdin, opts));
+      } else if (target.startsWith('s3://')) {
         if (!opts.s3) throw new KenvError('INVALID_ARGUMENT', 'S3 locations cannot be verified here.');
         const s3 = await opts.s3();
         const { bucket, prefix } = parseS3Url(target);

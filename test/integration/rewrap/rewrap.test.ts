@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decryptFile, encryptFile, inspectFile } from '../../../electron/core/files.js';
 import { KmsKeyring } from '../../../electron/core/keyring/kms-keyring.js';
 import { isPartialName } from '../../../electron/core/partials.js';
@@ -9,7 +9,7 @@ import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runRewrapCommand } from '../../../electron/core/rewrap/command.js';
 import { rewrapFile } from '../../../electron/core/rewrap/rewrap.js';
 import { captureIo } from '../../support/aws-env.js';
-import { kmsClient, LocalKmsFixture } from '../../support/local-kms.js';
+import { kmsClient, LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 const fixture = new LocalKmsFixture();
 let kms: LocalKms;
@@ -47,6 +47,26 @@ async function decrypts(path: string, k: KmsKeyring): Promise<Buffer> {
   await decryptFile(path, { keyring: k, outputPath: out });
   return readFileSync(out);
 }
+
+const saved: Record<string, string | undefined> = {};
+/**
+ * What the CLI has: credentials and STS (the local KMS answers it, account 111122223333), which the trusted-accounts
+ * filter asks for the identity's own account. Undone after each test.
+ */
+function cliEnvironment(): void {
+  const vars = { AWS_ENDPOINT_URL_STS: kms.url, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in saved)) saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+}
+afterEach(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    delete saved[k];
+  }
+});
 
 describe('rewrapFile', () => {
   it('moves a file to the new key: the body is unchanged, it decrypts with the new key and not with the old', async () => {
@@ -127,6 +147,7 @@ describe('rewrapFile', () => {
 
 describe('kenv rewrap', () => {
   it('rewraps every file and reports each; exit 1 when one fails', async () => {
+    cliEnvironment();
     const good = await encrypted('one');
     const { out, err, io } = captureIo();
     expect(await runRewrapCommand({ files: [good, join(work, 'missing.kenv')], toKey: ['alias/new'], clients }, io)).toBe(1);
@@ -134,5 +155,60 @@ describe('kenv rewrap', () => {
     expect(err[0]).toBe(`${good}: rewrapped to alias/new.`);
     expect(err[1]).toMatch(/missing\.kenv: .*\[INPUT_NOT_FOUND\]$/);
     expect((await decrypts(good, keyring(arns.new!))).toString()).toBe('one');
+  });
+});
+
+describe('kenv rewrap: whose keys it calls, and how many data keys a result may carry', () => {
+  /** KMS operations answered, without STS (the identity's own account may be asked of STS). */
+  const kmsCalls = () => Object.fromEntries(Object.entries(kms.counts()).filter(([op]) => !op.startsWith('sts:')));
+
+  it("refuses a file naming another account's key with UNTRUSTED_KEY_ACCOUNT before any KMS call", async () => {
+    cliEnvironment();
+    const path = await encrypted('a stranger wrapped this');
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf(':111122223333:key/');
+    expect(at).toBeGreaterThan(0);
+    bytes.write(':999988887777:key/', at, 'latin1');
+    writeFileSync(path, bytes);
+    const before = kmsCalls();
+    const { err, io } = captureIo();
+    expect(await runRewrapCommand({ files: [path], toKey: ['alias/new'], clients }, io)).toBe(1);
+    expect(err.join('\n')).toMatch(/999988887777.*\[UNTRUSTED_KEY_ACCOUNT\]$/s);
+    expect(kmsCalls()).toEqual(before);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it('--keep-old on a file with 10 data keys is refused before any KMS call (the result would hold 11), and --max-data-keys 11 allows it', async () => {
+    const input = join(work, `plain-${++n}.bin`);
+    writeFileSync(input, 'ten keys');
+    const ten = Array.from({ length: 10 }, () => 'alias/old');
+    const path = (await encryptFile(input, { keyring: keyring(...ten), context: {} })).outputPath;
+    expect((await inspectFile(path)).encryptedDataKeys).toHaveLength(10);
+    const bytes = readFileSync(path);
+    const before = kmsCalls();
+    await expect(rewrapFile(path, { from: discovery(), to: keyring('alias/new'), keepOld: true, newDataKeys: 1 })).rejects.toMatchObject({
+      code: 'TOO_MANY_DATA_KEYS', message: expect.stringContaining('would leave 11 encrypted data keys in it (10 now), more than the limit of 10'),
+    });
+    expect(kmsCalls()).toEqual(before);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    // The command counts the --to-key keys itself.
+    cliEnvironment();
+    const { err, io } = captureIo();
+    expect(await runRewrapCommand({ files: [path], toKey: ['alias/new'], keepOld: true, clients }, io)).toBe(1);
+    expect(err.join('\n')).toMatch(/--max-data-keys 11\. \[TOO_MANY_DATA_KEYS\]$/);
+    expect(kmsCalls()).toEqual(before);
+    // The limit the user gives applies to reading, to the result and to the check before replacing.
+    const result = await rewrapFile(path, { from: discovery(), to: keyring('alias/new'), keepOld: true, newDataKeys: 1, maxEncryptedDataKeys: 11 });
+    expect(result).toMatchObject({ dataKeysBefore: 10, dataKeysAfter: 11 });
+    const out = join(work, `out-${++n}.bin`);
+    await decryptFile(path, { keyring: keyring(arns.new!), outputPath: out, maxEncryptedDataKeys: 11 });
+    expect(readFileSync(out, 'utf8')).toBe('ten keys');
+  });
+
+  it('without --keep-old a file with 10 data keys moves to one', async () => {
+    const input = join(work, `plain-${++n}.bin`);
+    writeFileSync(input, 'ten to one');
+    const path = (await encryptFile(input, { keyring: keyring(...Array.from({ length: 10 }, () => 'alias/old')), context: {} })).outputPath;
+    expect(await rewrapFile(path, { from: discovery(), to: keyring('alias/new'), newDataKeys: 1 })).toMatchObject({ dataKeysBefore: 10, dataKeysAfter: 1 });
   });
 });

@@ -140,4 +140,30 @@ describe('kenv verify', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('[INPUT_NOT_FOUND]');
   });
+  it('verifies piped input with `-`, writing nothing (not even a temporary file), and catches a tampered stream', { timeout: 180_000 }, async () => {
+    const good = await encrypted('stdin', 'piped.bin', randomBytes(70_000), ['--sign']);
+    const bad = join(dir, 'stdin', 'bad.kenv');
+    writeFileSync(bad, readFileSync(good));
+    flipByte(bad, 200);
+    const cwd = join(dir, 'stdin-cwd');
+    const tmp = join(dir, 'stdin-tmp');
+    mkdirSync(cwd);
+    mkdirSync(tmp);
+    const quiet = { ...env, TMPDIR: tmp };
+    const ok = await runKenv(['verify', '-'], { env: quiet, input: readFileSync(good), cwd });
+    expect(problems(ok.stderr)).toEqual([]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.toString()).toBe('ok      -\n1 verified, 0 failed.\n');
+    const tampered = await runKenv(['verify', '-', '--json'], { env: quiet, input: readFileSync(bad), cwd });
+    expect(tampered.code).toBe(1);
+    expect(JSON.parse(tampered.stdout.toString())).toMatchObject({ ok: false, failed: 1, results: [{ target: '-', ok: false, code: 'FRAME_TAMPERED' }] });
+    // Beside files in one run, and only once.
+    const mixed = await runKenv(['verify', good, '-'], { env: quiet, input: readFileSync(good), cwd });
+    expect(mixed.stdout.toString()).toContain('2 verified, 0 failed.');
+    const twice = await runKenv(['verify', '-', '-'], { env: quiet, input: readFileSync(good), cwd });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.toString()).toContain('can be given only once');
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
 });
