@@ -234,7 +234,8 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
           console.error(`  ${scenario}: ${tool} ${seconds.toFixed(2)} s`);
         } catch (e) {
           // A failed run is reported, not timed; the other contenders still run.
-          const message = e instanceof Error ? e.message.split('\n').filter((l) => /"failure"|exited/.test(l)).join(' ').slice(0, 400) : String(e);
+          const lines = e instanceof Error ? e.message.split('\n').filter((l) => l.trim()) : [String(e)];
+          const message = [...lines.filter((l) => /"failure"|exited/.test(l)), lines.at(-1) ?? ''].join(' ').slice(0, 600);
           report({ name: `${scenario}, ${tool}: run ${round + 1} FAILED: ${message}`, value: NaN, unit: 's', pass: false });
         }
         await empty(prefix);
