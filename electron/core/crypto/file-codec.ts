@@ -305,9 +305,11 @@ async function runWithFlush(flush: BackgroundFlush, count: number, opts: FileCod
 /** Bytes per read when hashing a body: large enough for few calls, small enough to keep the event loop responsive. */
 const HASH_CHUNK = 1024 * 1024;
 
-/** Feeds `[start, end)` of `fd` to `hash` in order, a chunk at a time, until done or `control.stopped`. */
-async function hashRange(fd: number, start: number, end: number, hash: BodyHash, side: 'input' | 'output', control: { stopped: boolean }): Promise<void> {
-  const buffer = Buffer.allocUnsafeSlow(Math.min(HASH_CHUNK, Math.max(1, end - start)));
+/**
+ * Feeds `[start, end)` of `fd` to `hash` in order, a chunk at a time, until done or `control.stopped`. `buffer`
+ * (default: one of HASH_CHUNK bytes) is reused for every read: a 4 GiB body makes no 4 GiB of garbage.
+ */
+async function hashRange(fd: number, start: number, end: number, hash: BodyHash, side: 'input' | 'output', control: { stopped: boolean }, buffer = Buffer.allocUnsafeSlow(Math.min(HASH_CHUNK, Math.max(1, end - start)))): Promise<void> {
   for (let at = start; at < end && !control.stopped; ) {
     const chunk = await readInto(fd, buffer.subarray(0, Math.min(buffer.length, end - at)), at, side);
     hash.update(chunk);
@@ -328,6 +330,7 @@ class HashWrittenInOrder {
   private pumping: Promise<void> = Promise.resolve();
   private failure: unknown;
   private readonly control = { stopped: false };
+  private readonly buffer = Buffer.allocUnsafeSlow(HASH_CHUNK);
 
   constructor(
     private readonly fd: number,
@@ -359,7 +362,7 @@ class HashWrittenInOrder {
     try {
       for (let end = this.ends.get(this.next); end !== undefined && !this.control.stopped; end = this.ends.get(this.next)) {
         this.ends.delete(this.next++);
-        await hashRange(this.fd, this.hashedTo, end, this.hash, 'output', this.control);
+        await hashRange(this.fd, this.hashedTo, end, this.hash, 'output', this.control, this.buffer);
         this.hashedTo = end;
       }
     } catch (e) {
