@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { KenvError } from '../core/errors.js';
 import { errnoText } from '../core/atomic-output.js';
 import { serializeEncryptionContext } from '../core/format/context.js';
-import { isKeyReference } from '../core/kms/client.js';
+import { isKeyReference } from '../core/kms/key-ids.js';
 import type { EncryptionContext } from '../core/keyring/types.js';
 import { rsaKeyFromPem } from '../core/keyring/rsa.js';
 import type { KeyObject } from 'node:crypto';

@@ -1,39 +1,22 @@
 import { stat, writeFile } from 'node:fs/promises';
-import { errnoText } from '../core/atomic-output.js';
-import type { KmsRsaAlgorithm } from '../core/keyring/rsa.js';
-import { defaultKmsClientFactory } from '../core/kms/client.js';
-import { recipientFileFor } from '../core/kms/public-key.js';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { DecryptStream } from '../core/crypto/decrypt-stream.js';
+import { errnoText } from '../core/atomic-output.js';
+import type { KmsRsaAlgorithm } from '../core/keyring/rsa.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
-import { DEFAULT_FRAME_LENGTH, EncryptStream, MAX_WRITE_FRAME_LENGTH, MIN_FRAME_LENGTH, prepareEncryption } from '../core/crypto/encrypt-stream.js';
+import { DEFAULT_FRAME_LENGTH, MAX_WRITE_FRAME_LENGTH, MIN_FRAME_LENGTH } from '../core/crypto/frame-length.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
-import {
-  type MessageInfo,
-  type Progress,
-  decryptFile,
-  decryptStreamBuffered,
-  encryptFile,
-  inspectFile,
-  makeOutputFolder,
-  removeEmptyFolders,
-  transformStream,
-} from '../core/files.js';
-import { type LocalKmsCommandOptions, runLocalKmsCommand } from '../core/local-kms/command.js';
-import { runProfilesCommand, runWhoamiCommand } from '../core/aws/command.js';
-import { encryptBatch } from '../core/kms/batch.js';
-import { runKeysCommand } from '../core/kms/command.js';
-import { runRewrapCommand } from '../core/rewrap/command.js';
-import { runSealCommand, runUnsealCommand } from '../core/secrets/command.js';
-import { runLoginCommand, runLogoutCommand } from '../core/sso/command.js';
-import { runSyncCommand } from '../core/sync/command.js';
-import { type KeyOptions, keyringFromOptions } from './keyrings.js';
+import type { MessageInfo, Progress } from '../core/files.js';
+import type { LocalKmsCommandOptions } from '../core/local-kms/command.js';
+import type { KeyOptions } from './keyrings.js';
 import { collect, collectKeys, formatBytes, keyReference, parseContext, parseMaxDataKeys, regionName, sizeInRange } from './options.js';
 import { progressFor } from './progress.js';
 import type { StandardOutput } from './stdout.js';
 import { withFileId } from '../core/audit/file-id.js';
 import { type ProofEncryptOptions, addProofCommands, withPreflight } from './proof-commands.js';
+
+// Each command loads what it runs when it runs (`await import(…)` in its action): `kenv --help`, `kenv inspect` and a
+// raw-key encrypt start without the AWS SDK, the sync engine or the codecs they do not use.
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -113,13 +96,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
       );
     }
     const context = parseContext(opts.context, { forEncrypt: true });
-    const keyring = withPreflight(await keyringFromOptions(opts, 'encrypt'), opts);
+    const keyring = await withPreflight(await (await import('./keyrings.js')).keyringFromOptions(opts, 'encrypt'), opts);
     const shape = { ...(opts.frameSize !== undefined ? { frameLength: opts.frameSize } : {}), sign: !!opts.sign, maxEncryptedDataKeys: opts.maxDataKeys };
     const placement = { ...(opts.out ? { outDir: opts.out } : {}), force: !!opts.force, ...signalOf(io) };
     const plainFiles = plainFilesOf(files);
     await makeOutFolder(opts.out, plainFiles, defer);
+    const { encryptFile } = await import('../core/files.js');
     if (plainFiles.length > 1) {
       // A batch: capped KMS concurrency, throttling ridden out, one data key reused within the cache limits.
+      const { encryptBatch } = await import('../core/kms/batch.js');
       const results = await encryptBatch(plainFiles, {
         keyring,
         context,
@@ -136,6 +121,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     setExit(
       await eachFile(plainFiles.length > 1 ? ['-'] : files, io, async (file) => {
         if (file === '-') {
+          const [{ EncryptStream, prepareEncryption }, { transformStream }] = await Promise.all([import('../core/crypto/encrypt-stream.js'), import('../core/files.js')]);
           const materials = await prepareEncryption({ keyring, context: opts.fileId === false ? context : withFileId(context), ...shape });
           await transformStream(io.stdin as Readable, new EncryptStream(materials), io.stdout as Writable);
           return;
@@ -160,9 +146,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
       .option('-f, --force', 'replace an existing output file'),
   ).action(async (files: string[], opts: FileCommandOptions & { buffer?: boolean }) => {
     const requiredContext = parseContext(opts.context);
-    const keyring = await keyringFromOptions(opts, 'decrypt');
+    const keyring = await (await import('./keyrings.js')).keyringFromOptions(opts, 'decrypt');
     const maxEncryptedDataKeys = opts.maxDataKeys;
     await makeOutFolder(opts.out, plainFilesOf(files), defer);
+    const [{ decryptFile, decryptStreamBuffered, transformStream }, { DecryptStream }] = await Promise.all([import('../core/files.js'), import('../core/crypto/decrypt-stream.js')]);
     setExit(
       await eachFile(files, io, async (file) => {
         if (file === '-') {
@@ -189,6 +176,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region')
     .action(async (key: string, opts: { out?: string; algorithm: KmsRsaAlgorithm; force?: boolean; profile?: string; region?: string }) => {
+      const [{ recipientFileFor }, { defaultKmsClientFactory }] = await Promise.all([import('../core/kms/public-key.js'), import('../core/kms/client.js')]);
       const { keyArn, text } = await recipientFileFor(defaultKmsClientFactory(awsOptions(opts)), key, opts.algorithm);
       if (!opts.out) {
         io.stdout.write(text);
@@ -210,6 +198,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .action(async (file: string, opts: { json?: boolean }) => {
       setExit(
         await eachFile([file], io, async () => {
+          const { inspectFile } = await import('../core/inspect.js');
           const info = await inspectFile(file);
           if (opts.json) io.out(JSON.stringify(info, null, 2));
           else for (const line of describeMessage(file, info)) io.out(line);
@@ -228,6 +217,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--throttle-first <n>', 'answer the first N requests with ThrottlingException')
     .option('--deny <op=key>', 'answer AccessDeniedException for an operation on a key (e.g. Decrypt=alias/kenv-demo); repeatable', collect)
     .action(async (opts: LocalKmsCommandOptions) => {
+      const { runLocalKmsCommand } = await import('../core/local-kms/command.js');
       await runLocalKmsCommand(opts, io.out);
       setExit(EXIT_OK);
     });
@@ -243,6 +233,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region', regionName)
     .action(async (files: string[], opts: { toKey: string[]; keepOld?: boolean; trustAccount?: string[]; maxDataKeys?: number; profile?: string; region?: string }) => {
+      const { runRewrapCommand } = await import('../core/rewrap/command.js');
       setExit(await runRewrapCommand({
         files, toKey: opts.toKey, keepOld: !!opts.keepOld, ...(opts.trustAccount ? { trustAccount: opts.trustAccount } : {}),
         ...(opts.maxDataKeys !== undefined ? { maxDataKeys: opts.maxDataKeys } : {}), ...awsOptions(opts),
@@ -257,6 +248,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { key: string; context?: string[]; profile?: string; region?: string }) => {
+      const { runSealCommand } = await import('../core/secrets/command.js');
       setExit(await runSealCommand({ key: opts.key, context: parseContext(opts.context), ...awsOptions(opts) }, io));
     });
 
@@ -268,6 +260,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { key?: string; context?: string[]; profile?: string; region?: string }) => {
+      const { runUnsealCommand } = await import('../core/secrets/command.js');
       setExit(
         await runUnsealCommand(
           {
@@ -288,6 +281,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'AWS profile')
     .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { all?: boolean; json?: boolean; profile?: string; region?: string }) => {
+      const { runKeysCommand } = await import('../core/kms/command.js');
       setExit(await runKeysCommand({ all: !!opts.all, json: !!opts.json, ...awsOptions(opts) }, io));
     });
 
@@ -295,7 +289,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .command('profiles')
     .description('List the AWS profiles Kenv can use and what kind each is.')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => setExit(await runProfilesCommand({ json: !!opts.json }, io)));
+    .action(async (opts: { json?: boolean }) => setExit(await (await import('../core/aws/command.js')).runProfilesCommand({ json: !!opts.json }, io)));
 
   program
     .command('whoami')
@@ -304,6 +298,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--region <region>', 'AWS Region', regionName)
     .option('--json', 'print JSON')
     .action(async (opts: { profile?: string; region?: string; json?: boolean }) => {
+      const { runWhoamiCommand } = await import('../core/aws/command.js');
       setExit(await runWhoamiCommand({ ...awsOptions(opts), json: !!opts.json }, io));
     });
 
@@ -313,6 +308,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--profile <profile>', 'SSO profile')
     .option('--device-code', 'use the device-code flow (for machines without a browser)')
     .action(async (opts: { profile?: string; deviceCode?: boolean }) => {
+      const { runLoginCommand } = await import('../core/sso/command.js');
       setExit(await runLoginCommand({ ...(opts.profile ? { profile: opts.profile } : {}), deviceCode: !!opts.deviceCode }, io));
     });
 
@@ -320,7 +316,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .command('logout')
     .description('Sign out of the SSO session of a profile and remove its cached token.')
     .option('--profile <profile>', 'SSO profile')
-    .action(async (opts: { profile?: string }) => setExit(await runLogoutCommand({ ...(opts.profile ? { profile: opts.profile } : {}) }, io)));
+    .action(async (opts: { profile?: string }) => setExit(await (await import('../core/sso/command.js')).runLogoutCommand({ ...(opts.profile ? { profile: opts.profile } : {}) }, io)));
 
   program
     .command('sync')
@@ -351,8 +347,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
           throw new KenvError('INVALID_ARGUMENT', '--encrypt-on-arrival needs the keys to encrypt with: pass --key KEY (a KMS key id, ARN, alias/NAME or alias ARN).');
         }
         const encryptOnArrival = opts.encryptOnArrival
-          ? { keyring: await keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context, { forEncrypt: true }) }
+          ? { keyring: await (await import('./keyrings.js')).keyringFromOptions({ key: opts.key, ...awsOptions(opts) }, 'encrypt'), context: parseContext(opts.context, { forEncrypt: true }) }
           : undefined;
+        const { runSyncCommand } = await import('../core/sync/command.js');
         setExit(
           await runSyncCommand(
             {
@@ -409,6 +406,7 @@ function signalOf(io: Io): { signal?: AbortSignal } {
  */
 async function makeOutFolder(outDir: string | undefined, files: string[], defer: Defer): Promise<void> {
   if (!outDir || files.length === 0) return;
+  const { makeOutputFolder, removeEmptyFolders } = await import('../core/files.js');
   const created = await makeOutputFolder(outDir);
   defer(() => removeEmptyFolders(created));
 }

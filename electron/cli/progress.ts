@@ -1,4 +1,5 @@
-import { SingleBar } from 'cli-progress';
+import type { SingleBar as Bar } from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Progress } from '../core/files.js';
 import { type ThrottleNotice, describeThrottle } from '../core/kms/throttle.js';
 
@@ -11,6 +12,8 @@ export function progressFor(label: string, size: number, stream: NodeJS.WriteStr
   stop: () => void;
 } {
   if (!stream.isTTY || size < BAR_THRESHOLD) return { stop: () => undefined };
+  // Loaded only when a bar is drawn: most runs (small files, no terminal) never need it.
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof Bar };
   const bar = new SingleBar({
     stream,
     format: `${label} [{bar}] {percentage}% | {doneMib}/{totalMib} MiB | {speed} MiB/s | ETA {eta_formatted}`,

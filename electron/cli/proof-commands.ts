@@ -1,16 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Readable } from 'node:stream';
-import { runAuditCommand } from '../core/audit/command.js';
-import { importOpensslEnc } from '../core/import/openssl-enc.js';
 import type { Keyring } from '../core/keyring/types.js';
-import { runKeygenCommand } from '../core/keygen/keygen.js';
-import { defaultKmsClientFactory } from '../core/kms/client.js';
-import { runKeyCheckCommand } from '../core/preflight/key-check.js';
-import { PreflightKeyring } from '../core/preflight/preflight.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
-import { runVerifyCommand } from '../core/verify/command.js';
-import { type KeyOptions, keyringFromOptions } from './keyrings.js';
+import type { KeyOptions } from './keyrings.js';
 import { collect, parseContext, parseMaxDataKeys } from './options.js';
 import type { Io } from './program.js';
 
@@ -32,6 +25,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .action(async (keyIds: string[], own: { context?: string[]; json?: boolean; profile?: string; region?: string }, cmd: Command) => {
       // `keys` has --json, --profile and --region of its own, and commander gives them to it wherever they appear.
       const opts = { ...(cmd.parent?.opts() as typeof own | undefined), ...own };
+      const { runKeyCheckCommand } = await import('../core/preflight/key-check.js');
       setExit(
         await runKeyCheckCommand(
           {
@@ -51,7 +45,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .description("Print a file's audit id (kenv:file-id) and ready-to-run CloudTrail lookups of who decrypted it. No KMS call.")
     .argument('<file...>', '.kenv files')
     .option('--json', 'print JSON')
-    .action(async (files: string[], opts: { json?: boolean }) => setExit(await runAuditCommand({ files, json: !!opts.json }, io)));
+    .action(async (files: string[], opts: { json?: boolean }) => setExit(await (await import('../core/audit/command.js')).runAuditCommand({ files, json: !!opts.json }, io)));
 
   program
     .command('keygen')
@@ -62,7 +56,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .option('--profile <profile>', 'AWS profile (with --kms-random)')
     .option('--region <region>', 'AWS Region (with --kms-random)')
     .action(async (file: string, opts: { kmsRandom?: boolean; force?: boolean; profile?: string; region?: string }) =>
-      setExit(await runKeygenCommand({ file, ...opts }, io)),
+      setExit(await (await import('../core/keygen/keygen.js')).runKeygenCommand({ file, ...opts }, io)),
     );
 
   program
@@ -84,6 +78,7 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
         opensslEnc: string; dataKey: string; key?: string[]; iter?: number; context?: string[]; out?: string; force?: boolean;
         preflight?: boolean; fileId?: boolean; profile?: string; region?: string;
       }) => {
+        const [{ defaultKmsClientFactory }, { importOpensslEnc }] = await Promise.all([import('../core/kms/client.js'), import('../core/import/openssl-enc.js')]);
         const clients = defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) });
         try {
           const done = await importOpensslEnc(opts.opensslEnc, {
@@ -129,7 +124,8 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
     .option('--region <region>', 'AWS Region')
     .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean; maxDataKeys?: number }) => {
       if (targets.filter((t) => t === '-').length > 1) throw new KenvError('INVALID_ARGUMENT', '"-" (standard input) can be given only once.');
-      const keyring = await keyringFromOptions(opts, 'decrypt');
+      const keyring = await (await import('./keyrings.js')).keyringFromOptions(opts, 'decrypt');
+      const { runVerifyCommand } = await import('../core/verify/command.js');
       setExit(
         await runVerifyCommand(
           {
@@ -156,9 +152,15 @@ export interface ProofEncryptOptions {
   region?: string;
 }
 
-/** The encrypt keyring behind a preflight, unless `--no-preflight`. */
-export function withPreflight(keyring: Keyring, opts: ProofEncryptOptions): Keyring {
-  if (opts.preflight === false) return keyring;
+/**
+ * The encrypt keyring behind a preflight, unless `--no-preflight`.
+ *
+ * Without KMS keys (`--key`) there is nothing to check (a data key wrapped by a raw key or for a recipient counts as
+ * openable, see preflightDataKeys), so the keyring is returned as it is and no AWS SDK is loaded.
+ */
+export async function withPreflight(keyring: Keyring, opts: ProofEncryptOptions & { key?: string[] }): Promise<Keyring> {
+  if (opts.preflight === false || !opts.key?.length) return keyring;
+  const [{ PreflightKeyring }, { defaultKmsClientFactory }] = await Promise.all([import('../core/preflight/preflight.js'), import('../core/kms/client.js')]);
   return new PreflightKeyring(keyring, defaultKmsClientFactory({ ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) }));
 }
 

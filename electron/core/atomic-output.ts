@@ -25,7 +25,10 @@ export class AtomicOutput {
     readonly stream: Writable,
   ) {}
 
-  /** The temporary file's descriptor, for writers that put bytes at offsets instead of using `stream`. */
+  /**
+   * The temporary file's descriptor, for writers that put bytes at offsets instead of using `stream`. It is open for
+   * reading too: a signed message's body is read back and hashed in order as it lands.
+   */
   get fd(): number {
     if (!this.handle) throw new Error('the output is already committed or aborted');
     return this.handle.fd;
@@ -40,7 +43,7 @@ export class AtomicOutput {
     await sweepFolderOnce(folder);
     const tempPath = join(folder, partialName());
     trackPartial(tempPath);
-    const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600).catch((e: unknown) => {
+    const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600).catch((e: unknown) => {
       untrackPartial(tempPath);
       throw new KenvError('OUTPUT_FAILED', `Cannot write in ${folder}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });

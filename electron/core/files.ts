@@ -5,18 +5,22 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AtomicOutput, errnoCode, errnoText, refuseExisting } from './atomic-output.js';
-import { type DecryptOptions, DecryptStream, openMessageKey } from './crypto/decrypt-stream.js';
+import { type DecryptOptions, DecryptStream, badSignature, openMessageKey } from './crypto/decrypt-stream.js';
 import { EncryptStream, type EncryptionMaterials, prepareEncryption } from './crypto/encrypt-stream.js';
-import { FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt } from './crypto/file-codec.js';
+import { type BodyLayout, FrameCheckFailed, bodyLayout, decryptFileAt, encryptFileAt, signedLayout } from './crypto/file-codec.js';
+import { createMessageSigner, createMessageVerifier, finishSignature, publicKeyFromContext, signatureVerifies } from './crypto/signature.js';
+import { u16 } from './format/context.js';
+import { PUBLIC_KEY_CONTEXT_KEY } from './format/suites.js';
 import { FileSideError } from './crypto/file-frames.js';
 import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
 import { withFileId } from './audit/file-id.js';
+import { type MessageInfo, inputSize, messageInfo } from './inspect.js';
 import { KenvError } from './errors.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from './format/header.js';
-import { suiteHex } from './format/suites.js';
-import { describeEdk } from './keyring/attempts.js';
 import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
 import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
+
+export { type MessageInfo, inputSize, inspectFile, messageInfo } from './inspect.js';
 
 export const KENV_EXTENSION = '.kenv';
 const READ_CHUNK = 1024 * 1024;
@@ -52,20 +56,6 @@ export interface DecryptFileOptions extends CommonFileOptions {
   maxEncryptedDataKeys?: number;
 }
 
-/** What `kenv inspect` prints: the header, read without any KMS call. */
-export interface MessageInfo {
-  version: 2;
-  suiteId: number;
-  suiteName: string;
-  signed: boolean;
-  /** Hex. */
-  messageId: string;
-  encryptionContext: EncryptionContext;
-  encryptedDataKeys: { providerId: string; keyArn?: string; keyName?: string; keyKind?: 'raw AES' | 'raw RSA' }[];
-  frameLength: number;
-  headerLength: number;
-}
-
 /**
  * Encrypts a file to `FILE.kenv` (or `outputPath`), which appears only once it is complete and on disk.
  */
@@ -80,7 +70,7 @@ export async function encryptFile(
   if (opts.outDir || opts.outputPath) await makeOutputFolder(dirname(outputPath));
   const materials = await prepareEncryption(opts.fileId ? { ...opts, context: withFileId(opts.context) } : opts);
   const messageId = materials.header.messageId.toString('hex');
-  if (regular && !materials.signingKey) {
+  if (regular) {
     const done = await encryptAtOffsets(inputPath, materials, outputPath, opts);
     return { outputPath, ...done, messageId };
   }
@@ -128,53 +118,6 @@ export function decryptedName(inputPath: string): string {
   return name.toLowerCase().endsWith(KENV_EXTENSION) && name.length > KENV_EXTENSION.length
     ? name.slice(0, -KENV_EXTENSION.length)
     : `${name}.decrypted`;
-}
-
-/** Reads and describes a message header without any KMS call. */
-export async function inspectFile(path: string): Promise<MessageInfo> {
-  await inputSize(path);
-  const handle = await open(path, 'r');
-  try {
-    let bytes = Buffer.alloc(0);
-    while (true) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
-      bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
-      const header = tryParseHeader(bytes);
-      if (header) return messageInfo(header);
-      if (bytesRead === 0) {
-        throw new KenvError(
-          bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
-          bytes.length === 0 ? `${path} is empty, so it is not a .kenv file.` : `${path} ends inside its message header: it was cut short. Get a complete copy.`,
-        );
-      }
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The header as `inspect` shows it. */
-export function messageInfo(header: ParsedHeader): MessageInfo {
-  return {
-    version: 2,
-    suiteId: header.suite.id,
-    suiteName: `${suiteHex(header.suite.id)} ${header.suite.name}`,
-    signed: header.suite.signed,
-    messageId: header.messageId.toString('hex'),
-    encryptionContext: { ...header.encryptionContext },
-    encryptedDataKeys: header.encryptedDataKeys.map((edk) =>
-      edk.providerId === 'aws-kms' || edk.providerId === 'aws-kms-rsa'
-        ? { providerId: edk.providerId, keyArn: edk.providerInfo.toString('utf8') }
-        : {
-            providerId: edk.providerId,
-            keyName: describeEdk(edk).replace(/^raw (AES|RSA) key /, '').slice(edk.providerId.length + 1),
-            keyKind: describeEdk(edk).startsWith('raw RSA') ? ('raw RSA' as const) : ('raw AES' as const),
-          },
-    ),
-    frameLength: header.frameLength,
-    headerLength: header.bytes.length,
-  };
 }
 
 /** Streams `input` through `transform` to stdout-like `output` (for `-`): no atomic rename is possible there. */
@@ -266,7 +209,8 @@ async function writeAtomically(
  * Encrypts a regular file with every frame worker reading, sealing and writing its own batches at their offsets.
  *
  * Same output, same guarantees as the stream: temporary file, fsync, rename after the last frame. The size is
- * taken once the input is open; a file that changes size meanwhile is an error, not a silently cut message.
+ * taken once the input is open; a file that changes size meanwhile is an error, not a silently cut message. A signed
+ * message's body is hashed in order as it lands (read back from the output), and the footer written last.
  */
 async function encryptAtOffsets(
   inputPath: string,
@@ -280,19 +224,29 @@ async function encryptAtOffsets(
       const input = await openInput(inputPath);
       try {
         const size = (await input.stat()).size;
-        await writeOutput(out, materials.header.bytes, outputPath);
+        const header = materials.header.bytes;
+        await writeOutput(out, header, 0, outputPath);
+        const signer = materials.signingKey ? createMessageSigner() : undefined;
+        signer?.update(header);
         const report = opts.onProgress;
         report?.({ bytesDone: 0, bytesTotal: size });
         const body = await encryptFileAt(materials, input.fd, size, out.fd, {
           pool: opts.pool ?? sharedFramePool(),
           ...(report ? { onBatch: (done: number) => report({ bytesDone: done, bytesTotal: size }) } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(signer ? { bodyHash: signer } : {}),
         }).catch((e: unknown) => {
           throw codecError(e, inputPath, outputPath);
         });
         if ((await input.stat()).size !== size) throw inputChanged(inputPath);
+        let footer = 0;
+        if (signer && materials.signingKey) {
+          const signature = finishSignature(signer, materials.signingKey);
+          footer = 2 + signature.length;
+          await writeOutput(out, Buffer.concat([u16(signature.length), signature]), header.length + body, outputPath);
+        }
         await out.commit();
-        return { bytesIn: size, bytesOut: materials.header.bytes.length + body };
+        return { bytesIn: size, bytesOut: header.length + body + footer };
       } finally {
         await input.close();
       }
@@ -309,9 +263,10 @@ async function encryptAtOffsets(
  * Decrypts a regular file with every frame worker reading, opening and writing its own batches at their offsets.
  *
  * The file's size fixes where every frame must be; each is checked to be that frame (sequence number, IV, final
- * marker and length) and authenticated, and the output is renamed into place only after all of them were.
- * Returns undefined when the stream must do the work instead: a signed message (its signature covers the body in
- * order), or any frame that is not what its place calls for, so that the stream names the fault exactly.
+ * marker and length) and authenticated, and the output is renamed into place only after all of them were, and for
+ * a signed message only after the signature over the header and every frame (hashed in order from the input while
+ * the workers open them) verified. Returns undefined when the stream must do the work instead: any frame that is
+ * not what its place calls for, or a body whose footer cannot be found, so that the stream names the fault exactly.
  */
 async function decryptAtOffsets(
   inputPath: string,
@@ -326,8 +281,24 @@ async function decryptAtOffsets(
     try {
       const size = (await input.stat()).size;
       const header = await readHeader(input, opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
-      const layout = header && bodyLayout(header, size - header.bytes.length);
-      if (!header || !layout) return undefined;
+      if (!header) return undefined;
+      let layout: BodyLayout | undefined;
+      let signed: { signature: Buffer; verify: (signature: Buffer) => boolean; hash: { update(data: Buffer): unknown } } | undefined;
+      if (header.suite.signed) {
+        const found = await signedLayout(header, input.fd, size - header.bytes.length).catch((e: unknown) => {
+          throw codecError(e, inputPath, outputPath);
+        });
+        if (!found) return undefined;
+        layout = found.layout;
+        // As in the stream: a header whose verifying key is no P-384 point costs no keyring call.
+        const publicKey = publicKeyFromContext(header.encryptionContext[PUBLIC_KEY_CONTEXT_KEY] ?? '');
+        const verifier = createMessageVerifier();
+        verifier.update(header.bytes);
+        signed = { signature: found.signature, verify: (signature) => signatureVerifies(verifier, publicKey, signature), hash: verifier };
+      } else {
+        layout = bodyLayout(header, size - header.bytes.length);
+      }
+      if (!layout) return undefined;
       const key = await openMessageKey(header, keyring, opts.requiredContext ?? {});
       try {
         const report = opts.onProgress;
@@ -336,8 +307,10 @@ async function decryptAtOffsets(
           pool: opts.pool ?? sharedFramePool(),
           ...(report ? { onBatch: (done: number) => report({ bytesDone: done, bytesTotal: size }) } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(signed ? { bodyHash: signed.hash } : {}),
         });
         if ((await input.stat()).size !== size) throw inputChanged(inputPath);
+        if (signed && !signed.verify(signed.signature)) throw badSignature();
         await out.commit();
         completed = true;
         return { bytesOut, header };
@@ -408,10 +381,10 @@ async function openInput(path: string): Promise<FileHandle> {
   });
 }
 
-async function writeOutput(out: AtomicOutput, bytes: Buffer, outputPath: string): Promise<void> {
+async function writeOutput(out: AtomicOutput, bytes: Buffer, position: number, outputPath: string): Promise<void> {
   try {
     let written = 0;
-    while (written < bytes.length) written += writeSync(out.fd, bytes, written, bytes.length - written, written);
+    while (written < bytes.length) written += writeSync(out.fd, bytes, written, bytes.length - written, position + written);
   } catch (e) {
     throw new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
   }
@@ -430,19 +403,6 @@ function codecError(e: unknown, inputPath: string, outputPath: string): unknown 
       : new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
   }
   return fileError(e, inputPath, outputPath);
-}
-
-/** The size of an input file, and whether it is a regular file; a missing or unreadable one is a KenvError naming it. */
-export async function inputSize(path: string): Promise<{ size: number; regular: boolean }> {
-  try {
-    const s = await stat(path);
-    if (s.isDirectory()) throw new KenvError('INPUT_UNREADABLE', `${path} is a folder; give the files inside it.`);
-    return { size: s.size, regular: s.isFile() };
-  } catch (e) {
-    if (e instanceof KenvError) throw e;
-    if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
-    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
-  }
 }
 
 function fileError(e: unknown, inputPath: string, outputPath: string): unknown {

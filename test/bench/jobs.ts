@@ -31,12 +31,14 @@ export interface Setup {
   ctrIvHex: string;
   ageIdentityFile: string;
   ageRecipient: string;
+  /** The same wrapping key as keyHex, as a file for `kenv --raw-aes-key`. */
+  rawKeyFile: string;
 }
 
 export interface Contender {
   /** Unique, for the table and for BENCH_ONLY. */
   id: string;
-  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'esdk' | 'age' | 'openssl-ctr' | 'cp';
+  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'kenv-cli' | 'esdk' | 'esdk-signed' | 'age' | 'openssl-ctr' | 'cp';
   frameLength?: number;
   /** The commands for one round: encrypt the plaintext to `sealed`, then decrypt `sealed` to `opened`. */
   commands(setup: Setup, sealed: string, opened: string): Record<Op, Command>;
@@ -88,7 +90,35 @@ export function kenvContenders(frameLengths: number[]): Contender[] {
   }));
 }
 
-/** Kenv with suite 0x0578 (ECDSA P-384 footer): not a target, shown for what signing costs. */
+/** The `kenv` command itself, as a user times it: node start-up, module loading, the work, the fsync and rename. */
+export const KENV_BIN = new URL('../../../bin/kenv.js', import.meta.url).pathname;
+
+/** `kenv encrypt FILE --out DIR` and `kenv decrypt FILE.kenv --out DIR` with a raw AES key; timed from spawn to exit. */
+export function kenvCliContender(): Contender {
+  const raw = (setup: Setup): string[] => ['--raw-aes-key', setup.rawKeyFile, '--raw-aes-namespace', BENCH_NAMESPACE, '--raw-aes-name', BENCH_KEY_NAME];
+  // The command names its output after the input; a rename (same folder, no copy) puts it where the bench looks.
+  const run = (argv: string[], made: string, want: string): string[] => ['sh', '-c', `"$@" && mv -f '${made}' '${want}'`, 'sh', ...argv];
+  return {
+    id: 'kenv CLI',
+    group: 'kenv-cli',
+    commands: (setup, sealed, opened) => ({
+      encrypt: { kind: 'exec', argv: run([process.execPath, KENV_BIN, 'encrypt', setup.plaintext, ...raw(setup), '--no-file-id', '--force', '--out', `${setup.dir}/cli`], `${setup.dir}/cli/plaintext.bin.kenv`, sealed) },
+      decrypt: { kind: 'exec', argv: run([process.execPath, KENV_BIN, 'decrypt', sealed, ...raw(setup), '--force', '--out', `${setup.dir}/cli`], `${setup.dir}/cli/sealed.decrypted`, opened) },
+    }),
+  };
+}
+
+/** The official ESDK with suite 0x0578 (signed), at each frame length: what Kenv's signed path is held to. */
+export function esdkSignedContenders(frameLengths: number[]): Contender[] {
+  return frameLengths.map((frameLength) => ({
+    id: `esdk signed ${formatSize(frameLength)}`,
+    group: 'esdk-signed',
+    frameLength,
+    commands: (setup, sealed, opened) => nodeCommands('esdk', setup, sealed, opened, frameLength, true),
+  }));
+}
+
+/** Kenv with suite 0x0578 (ECDSA P-384 footer), through the same parallel file path. */
 export function kenvSignedContender(frameLength: number): Contender {
   return {
     id: `kenv signed ${formatSize(frameLength)}`,

@@ -11,6 +11,8 @@ const CHILD = new URL('./child.js', import.meta.url).pathname;
 
 export interface Sample {
   ms: number;
+  /** From spawn to exit (plus the output's fsync for programs that do not make one): start-up included. */
+  wallMs: number;
   /** Peak resident set size of the process, KiB (GNU time's %M: the kernel's ru_maxrss). */
   rssKiB: number;
 }
@@ -65,10 +67,11 @@ export async function measure(cmd: Command, outputPath: string, scratchDir: stri
     await fsyncFile(outputPath);
     ms = Number(process.hrtime.bigint() - start) / 1e6;
   }
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const rssText = (await readFile(rssFile, 'utf8')).trim().split('\n').pop() ?? '';
   const rssKiB = Number(rssText);
   if (!Number.isFinite(rssKiB)) throw new ContenderCrash(`/usr/bin/time reported no peak RSS: ${rssText}`);
-  return { ms, rssKiB };
+  return { ms, wallMs, rssKiB };
 }
 
 export async function fsyncFile(path: string): Promise<void> {

@@ -8,24 +8,31 @@
  *   BENCH_RSS_SIZE=4GiB   file size for that check
  *   BENCH_DIR=<tmpdir>    where the temporary files go (the same disk as the output you care about)
  *   BENCH_ONLY=kenv,age   run only contenders whose id contains one of these words
+ *   BENCH_COLD=1          0 skips the start-up timings (node -e 0, kenv --help, inspect, a 1-byte encrypt, age)
+ *   BENCH_APP=1           0 skips the app's path (jobs:start through the JobQueue) against the CLI
+ *   BENCH_APP_SIZE=1GiB   file size for the app's path
  *
  * Each measurement runs in a child process of its own, so its peak RSS is its own. A MISS never fails the run
  * (shared machines are noisy); a contender that crashes or returns the wrong bytes does.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FRAME_LENGTH } from '../../electron/core/crypto/encrypt-stream.js';
+import { DEFAULT_FRAME_LENGTH } from '../../electron/core/crypto/frame-length.js';
+import type { AppPathResult } from './app-path.js';
 import {
   type Contender,
   KIB,
   MIB,
   type Op,
   type Setup,
+  KENV_BIN,
   ageContender,
   copyContender,
   esdkContenders,
+  esdkSignedContenders,
+  kenvCliContender,
   formatSize,
   kenvContenders,
   kenvSignedContender,
@@ -38,6 +45,8 @@ import { ContenderCrash, type Sample, measure, median, runProgram, sha256File } 
 const KENV_FRAMES = [64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB];
 /** The ESDK's default frame length is 4 KiB; the rest of the sweep looks for its best. */
 const ESDK_FRAMES = [4 * KIB, 64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB];
+/** The ESDK's signed suite at the frame lengths where its unsigned one was fastest. */
+const ESDK_SIGNED_FRAMES = [1 * MIB, 4 * MIB];
 const RSS_LIMIT_MIB = 200;
 
 interface Config {
@@ -47,6 +56,9 @@ interface Config {
   rssSize: number;
   dir: string;
   only: string[];
+  cold: boolean;
+  app: boolean;
+  appSize: number;
 }
 
 interface Row {
@@ -66,6 +78,9 @@ function config(): Config {
     rssSize: parseSize(env.BENCH_RSS_SIZE ?? '4GiB'),
     dir: env.BENCH_DIR ?? tmpdir(),
     only: (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    cold: !['0', 'off', 'false', 'no'].includes((env.BENCH_COLD ?? '1').toLowerCase()),
+    app: !['0', 'off', 'false', 'no'].includes((env.BENCH_APP ?? '1').toLowerCase()),
+    appSize: parseSize(env.BENCH_APP_SIZE ?? '1GiB'),
   };
 }
 
@@ -99,9 +114,11 @@ async function bench(cfg: Config, dir: string): Promise<number> {
 
   let contenders: Contender[] = [
     ...kenvContenders(KENV_FRAMES),
+    kenvCliContender(),
     kenvSignedContender(DEFAULT_FRAME_LENGTH),
     kenvStreamContender(DEFAULT_FRAME_LENGTH),
     ...esdkContenders(ESDK_FRAMES),
+    ...esdkSignedContenders(ESDK_SIGNED_FRAMES),
     ageContender(),
     opensslCtrContender(),
     copyContender(),
@@ -139,6 +156,9 @@ async function bench(cfg: Config, dir: string): Promise<number> {
     }
   }
 
+  const cold = cfg.cold ? await coldStart(setup, cfg.runs) : undefined;
+  const app = cfg.app ? await appPath(cfg, dir) : undefined;
+
   log('openssl speed -evp aes-256-gcm …');
   const speedOne = await opensslSpeed(false);
   const speedAll = await opensslSpeed(true);
@@ -149,7 +169,7 @@ async function bench(cfg: Config, dir: string): Promise<number> {
     rssCheck = await runRssCheck(cfg, dir, setup);
   }
 
-  const report = new Report(cfg, rows, kenvDefaultId, speedOne, speedAll, rssCheck);
+  const report = new Report(cfg, rows, kenvDefaultId, speedOne, speedAll, rssCheck, cold, app);
   process.stdout.write(report.render(startedAt, loadBefore, loadavg()));
   const crashed = rows.filter((r) => r.crashed);
   if (rssCheck?.crashed) crashed.push({ contender: kenvContenders([DEFAULT_FRAME_LENGTH])[0]!, samples: { encrypt: [], decrypt: [] }, crashed: rssCheck.crashed });
@@ -163,6 +183,10 @@ async function bench(cfg: Config, dir: string): Promise<number> {
 async function makeSetup(dir: string, size: number): Promise<Setup> {
   const plaintext = join(dir, 'plaintext.bin');
   await writeRandomFile(plaintext, size);
+  const rawKeyFile = join(dir, 'raw-aes.key');
+  const keyHex = randomBytes(32).toString('hex');
+  await writeFile(rawKeyFile, Buffer.from(keyHex, 'hex'), { mode: 0o600 });
+  await mkdir(join(dir, 'cli'));
   const ageIdentityFile = join(dir, 'age-identity.txt');
   const keygen = await runProgram(['age-keygen', '-o', ageIdentityFile]);
   if (keygen.code !== 0) throw new Error(`age-keygen failed: ${keygen.stderr}`);
@@ -171,7 +195,8 @@ async function makeSetup(dir: string, size: number): Promise<Setup> {
   return {
     dir,
     plaintext,
-    keyHex: randomBytes(32).toString('hex'),
+    keyHex,
+    rawKeyFile,
     ctrKeyHex: randomBytes(32).toString('hex'),
     ctrIvHex: randomBytes(16).toString('hex'),
     ageIdentityFile,
@@ -207,7 +232,9 @@ async function opensslSpeed(allCores: boolean): Promise<number> {
 
 interface RssCheck {
   size: number;
+  /** Kenv at its default frame length, unsigned and signed (0x0578). */
   samples: Partial<Record<Op, Sample>>;
+  signed: Partial<Record<Op, Sample>>;
   crashed?: string;
 }
 
@@ -218,16 +245,21 @@ async function runRssCheck(cfg: Config, dir: string, setup: Setup): Promise<RssC
   const hash = await sha256File(plaintext);
   const sealed = join(dir, 'large.sealed');
   const opened = join(dir, 'large.opened');
-  const commands = kenvContenders([DEFAULT_FRAME_LENGTH])[0]!.commands({ ...setup, plaintext }, sealed, opened);
-  const check: RssCheck = { size: cfg.rssSize, samples: {} };
+  const check: RssCheck = { size: cfg.rssSize, samples: {}, signed: {} };
   try {
-    for (const op of ['encrypt', 'decrypt'] as const) {
-      const sample = await measure(commands[op], op === 'encrypt' ? sealed : opened, dir);
-      check.samples[op] = sample;
-      log(`${formatSize(cfg.rssSize)} kenv ${op}: ${mibps(cfg.rssSize, sample.ms).toFixed(0)} MiB/s, peak RSS ${(sample.rssKiB / 1024).toFixed(0)} MiB`);
-      if (op === 'encrypt') await rm(plaintext, { force: true });
+    for (const [name, contender, into] of [
+      ['kenv', kenvContenders([DEFAULT_FRAME_LENGTH])[0]!, check.samples],
+      ['kenv signed', kenvSignedContender(DEFAULT_FRAME_LENGTH), check.signed],
+    ] as const) {
+      const commands = contender.commands({ ...setup, plaintext }, sealed, opened);
+      for (const op of ['encrypt', 'decrypt'] as const) {
+        const sample = await measure(commands[op], op === 'encrypt' ? sealed : opened, dir);
+        into[op] = sample;
+        log(`${formatSize(cfg.rssSize)} ${name} ${op}: ${mibps(cfg.rssSize, sample.ms).toFixed(0)} MiB/s, peak RSS ${(sample.rssKiB / 1024).toFixed(0)} MiB`);
+      }
+      if ((await sha256File(opened)) !== hash) throw new ContenderCrash(`${name}: the decrypted ${formatSize(cfg.rssSize)} file differs from the plaintext.`);
+      await Promise.all([sealed, opened].map((p) => rm(p, { force: true })));
     }
-    if ((await sha256File(opened)) !== hash) throw new ContenderCrash(`kenv: the decrypted ${formatSize(cfg.rssSize)} file differs from the plaintext.`);
   } catch (e) {
     if (!(e instanceof ContenderCrash)) throw e;
     check.crashed = e.message;
@@ -235,6 +267,63 @@ async function runRssCheck(cfg: Config, dir: string, setup: Setup): Promise<RssC
     await Promise.all([plaintext, sealed, opened].map((p) => rm(p, { force: true })));
   }
   return check;
+}
+
+/** Start-up as a user meets it: medians of wall time from spawn to exit, the programs alternated. */
+interface ColdStart {
+  rows: { name: string; ms: number }[];
+  baseline: number;
+}
+
+async function coldStart(setup: Setup, runs: number): Promise<ColdStart> {
+  const one = join(setup.dir, 'one-byte.txt');
+  await writeFile(one, 'x');
+  const raw = ['--raw-aes-key', setup.rawKeyFile, '--raw-aes-namespace', 'kenv-bench', '--raw-aes-name', 'raw-aes-256'];
+  const kenv = [process.execPath, KENV_BIN];
+  const sealed = `${one}.kenv`;
+  const prepare = await runProgram([...kenv, 'encrypt', one, ...raw, '--force']);
+  if (prepare.code !== 0) throw new Error(`kenv encrypt of a 1-byte file failed: ${prepare.stderr}`);
+  const esdkJob = JSON.stringify({ tool: 'esdk', op: 'encrypt', input: one, output: join(setup.dir, 'one-byte.esdk'), keyHex: setup.keyHex, sign: false });
+  const programs: { name: string; argv: string[] }[] = [
+    { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
+    { name: 'kenv --help', argv: [...kenv, '--help'] },
+    { name: 'kenv inspect FILE', argv: [...kenv, 'inspect', sealed] },
+    { name: 'kenv encrypt (1 byte, raw AES)', argv: [...kenv, 'encrypt', one, ...raw, '--force', '--out', join(setup.dir, 'cold')] },
+    { name: 'kenv decrypt (1 byte, raw AES)', argv: [...kenv, 'decrypt', sealed, ...raw, '--force', '--out', join(setup.dir, 'cold')] },
+    { name: 'age -r (1 byte)', argv: ['age', '-r', setup.ageRecipient, '-o', join(setup.dir, 'one-byte.age'), one] },
+    // No ESDK command-line tool is installed here (aws-encryption-cli is Python, not on this machine): its path is the
+    // JS ESDK in a Node process, loading @aws-crypto/client-node and encrypting the byte (child.ts, no fsync wait).
+    { name: 'ESDK (node + @aws-crypto/client-node, 1 byte)', argv: [process.execPath, new URL('./child.js', import.meta.url).pathname, esdkJob] },
+  ];
+  const times = new Map<string, number[]>(programs.map((p) => [p.name, []]));
+  const rounds = Math.max(7, runs * 3);
+  log(`Start-up: ${rounds} rounds …`);
+  for (let round = 0; round < rounds; round++) {
+    for (const p of programs) {
+      const started = process.hrtime.bigint();
+      const result = await runProgram(p.argv);
+      if (result.code !== 0) throw new Error(`${p.name} failed: ${result.stderr}`);
+      times.get(p.name)!.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  }
+  const rows = programs.map((p) => ({ name: p.name, ms: median(times.get(p.name)!) }));
+  return { rows, baseline: rows[0]!.ms };
+}
+
+/** The app's path (test/bench/app-path.ts) in a process of its own; undefined if it failed (the reason is logged). */
+async function appPath(cfg: Config, dir: string): Promise<AppPathResult | undefined> {
+  log(`The app's path: ${formatSize(cfg.appSize)} through jobs:start and the JobQueue, against the CLI …`);
+  const script = new URL('./app-path.js', import.meta.url).pathname;
+  const result = await runProgram([process.execPath, script, String(cfg.appSize), String(cfg.runs), dir, '--json'], {
+    ...process.env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  if (result.code !== 0 || !line.startsWith('{')) {
+    log(`The app's path failed: ${result.stderr}`);
+    return undefined;
+  }
+  return JSON.parse(line) as AppPathResult;
 }
 
 function mibps(bytes: number, ms: number): number {
@@ -251,6 +340,8 @@ class Report {
     private readonly speedOne: number,
     private readonly speedAll: number,
     private readonly rssCheck: RssCheck | undefined,
+    private readonly cold: ColdStart | undefined,
+    private readonly app: AppPathResult | undefined,
   ) {}
 
   render(startedAt: Date, loadBefore: number[], loadAfter: number[]): string {
@@ -267,6 +358,12 @@ class Report {
     this.say('');
     this.frameLengths();
     this.say('');
+    this.endToEnd();
+    this.say('');
+    this.coldStart();
+    this.say('');
+    this.appPath();
+    this.say('');
     this.targets();
     return `${this.lines.join('\n')}\n`;
   }
@@ -278,6 +375,59 @@ class Report {
   private speed(row: Row | undefined, op: Op): number | undefined {
     if (!row || row.samples[op].length === 0) return undefined;
     return median(row.samples[op].map((s) => mibps(this.cfg.size, s.ms)));
+  }
+
+  /** MiB/s from spawn to exit: start-up, module loading, the work and the fsync, as a user times a command. */
+  private wallSpeed(row: Row | undefined, op: Op): number | undefined {
+    if (!row || row.samples[op].length === 0) return undefined;
+    return median(row.samples[op].map((s) => mibps(this.cfg.size, s.wallMs)));
+  }
+
+  private best(group: Contender['group'], op: Op, speed: (r: Row, op: Op) => number | undefined): Row | undefined {
+    const rows = this.rows.filter((r) => r.contender.group === group && !r.crashed);
+    if (rows.length === 0) return undefined;
+    return rows.reduce((a, b) => ((speed(a, op) ?? 0) >= (speed(b, op) ?? 0) ? a : b));
+  }
+
+  private endToEnd(): void {
+    const wall = (r: Row, op: Op): number | undefined => this.wallSpeed(r, op);
+    const picks: [string, Row | undefined, Row | undefined][] = [
+      ['kenv CLI (kenv encrypt|decrypt FILE --out DIR)', this.rows.find((r) => r.contender.group === 'kenv-cli'), undefined],
+      ['kenv signed (0x0578, file path, in a node process)', this.rows.find((r) => r.contender.group === 'kenv-signed'), undefined],
+      ['esdk at its best frame length', this.best('esdk', 'encrypt', wall), this.best('esdk', 'decrypt', wall)],
+      ['esdk signed at its best frame length', this.best('esdk-signed', 'encrypt', wall), this.best('esdk-signed', 'decrypt', wall)],
+      ['age X25519', this.rows.find((r) => r.contender.group === 'age'), undefined],
+      ['cp + fsync', this.rows.find((r) => r.contender.group === 'cp'), undefined],
+    ];
+    this.say(`End to end as users time it: ${formatSize(this.cfg.size)}, MiB/s from spawn to exit (Node start-up and module loading included), medians`);
+    for (const [name, enc, dec] of picks) {
+      const e = enc ? wall(enc, 'encrypt') : undefined;
+      const d = (dec ?? enc) ? wall((dec ?? enc)!, 'decrypt') : undefined;
+      const frames = [enc, dec].filter((r): r is Row => !!r?.contender.frameLength).map((r) => formatSize(r.contender.frameLength!));
+      this.say(`  ${name.padEnd(52)} enc ${fmt(e, 0).padStart(6)}  dec ${fmt(d, 0).padStart(6)}${frames.length ? `  (${[...new Set(frames)].join(' / ')})` : ''}`);
+    }
+  }
+
+  private coldStart(): void {
+    const c = this.cold;
+    if (!c) {
+      this.say('Start-up: not measured (BENCH_COLD=0)');
+      return;
+    }
+    this.say('Start-up: median wall time from spawn to exit, alternated with node -e 0');
+    for (const r of c.rows) this.say(`  ${r.name.padEnd(48)} ${r.ms.toFixed(0).padStart(6)} ms  ${(r.ms / c.baseline).toFixed(2)}× node -e 0`);
+  }
+
+  private appPath(): void {
+    const a = this.app;
+    if (!a) {
+      this.say("The app's path: not measured (BENCH_APP=0, or it failed: see the log)");
+      return;
+    }
+    this.say(`The app's path: ${formatSize(a.size)} through jobs:start, the HandlerRegistry and the JobQueue (local KMS), against the CLI with the same key, medians of ${a.runs}`);
+    for (const op of ['encrypt', 'decrypt'] as const) {
+      this.say(`  ${op}  app ${a.app[op].toFixed(0).padStart(6)} MiB/s  CLI ${a.cli[op].toFixed(0).padStart(6)} MiB/s  app/CLI ${((a.app[op] / a.cli[op]) * 100).toFixed(0)} %  main-loop p99 ${a.loop[op].p99.toFixed(1)} ms (max ${a.loop[op].max.toFixed(1)} ms)`);
+    }
   }
 
   private peakMiB(row: Row, op: Op): number | undefined {
@@ -351,6 +501,34 @@ class Report {
         this.verdict(k !== undefined && a !== undefined && k > a, `kenv ${op} ahead of age: ${fmt(k, 0)} vs ${fmt(a, 0)} MiB/s = ${ratio(k, a)}`);
       }
     }
+    const wall = (r: Row, op: Op): number | undefined => this.wallSpeed(r, op);
+    const cli = this.rows.find((r) => r.contender.group === 'kenv-cli' && !r.crashed);
+    const cp = this.rows.find((r) => r.contender.group === 'cp' && !r.crashed);
+    const signed = this.rows.find((r) => r.contender.group === 'kenv-signed' && !r.crashed);
+    for (const op of ['encrypt', 'decrypt'] as const) {
+      const k = cli ? wall(cli, op) : undefined;
+      const best = this.best('esdk', op, wall);
+      const e = best ? wall(best, op) : undefined;
+      if (best) this.verdict(k !== undefined && e !== undefined && k >= 2 * e, `kenv CLI ${op}, start-up included, ≥ 2 × ESDK at its best (${formatSize(best.contender.frameLength!)}), start-up included: ${fmt(k, 0)} vs ${fmt(e, 0)} MiB/s = ${ratio(k, e)}`);
+      const c = cp ? wall(cp, op) : undefined;
+      if (cp) this.verdict(k !== undefined && c !== undefined && k >= 0.85 * c, `kenv CLI ${op} ≥ 85 % of cp + fsync: ${fmt(k, 0)} vs ${fmt(c, 0)} MiB/s = ${c && k ? ((k / c) * 100).toFixed(0) : '—'} %`);
+      const s = signed ? wall(signed, op) : undefined;
+      const bestSigned = this.best('esdk-signed', op, wall);
+      const es = bestSigned ? wall(bestSigned, op) : undefined;
+      if (bestSigned) this.verdict(s !== undefined && es !== undefined && s >= 1.5 * es, `kenv signed ${op} ≥ 1.5 × ESDK signed at its best (${formatSize(bestSigned.contender.frameLength!)}), start-up included: ${fmt(s, 0)} vs ${fmt(es, 0)} MiB/s = ${ratio(s, es)}`);
+    }
+    if (this.cold) {
+      for (const r of this.cold.rows.filter((row) => /^kenv (--help|inspect|encrypt)/.test(row.name))) {
+        this.verdict(r.ms <= 2 * this.cold.baseline, `${r.name} within 2 × node -e 0: ${r.ms.toFixed(0)} vs ${this.cold.baseline.toFixed(0)} ms = ${(r.ms / this.cold.baseline).toFixed(2)}×`);
+      }
+    }
+    if (this.app) {
+      for (const op of ['encrypt', 'decrypt'] as const) {
+        const a = this.app;
+        this.verdict(a.app[op] >= 0.9 * a.cli[op], `the app's ${op} ≥ 90 % of the CLI's: ${a.app[op].toFixed(0)} vs ${a.cli[op].toFixed(0)} MiB/s = ${((a.app[op] / a.cli[op]) * 100).toFixed(0)} %`);
+        this.verdict(a.loop[op].p99 < 50, `main-loop p99 < 50 ms during the app's ${op}: ${a.loop[op].p99.toFixed(1)} ms`);
+      }
+    }
     const check = this.rssCheck;
     if (!check) {
       this.say(`  ----  peak RSS < ${RSS_LIMIT_MIB} MiB on a 4 GiB file: not measured (BENCH_RSS_CHECK=0)`);
@@ -361,6 +539,10 @@ class Report {
       const mib = s ? s.rssKiB / 1024 : undefined;
       const speed = s ? `, ${mibps(check.size, s.ms).toFixed(0)} MiB/s` : '';
       this.verdict(mib !== undefined && mib < RSS_LIMIT_MIB, `kenv ${op} peak RSS < ${RSS_LIMIT_MIB} MiB on a ${formatSize(check.size)} file: ${fmt(mib, 0)} MiB${speed}`);
+      const signedSample = check.signed[op];
+      const signedMib = signedSample ? signedSample.rssKiB / 1024 : undefined;
+      const signedSpeed = signedSample ? `, ${mibps(check.size, signedSample.ms).toFixed(0)} MiB/s` : '';
+      this.verdict(signedMib !== undefined && signedMib < RSS_LIMIT_MIB, `kenv signed ${op} peak RSS < ${RSS_LIMIT_MIB} MiB on a ${formatSize(check.size)} file: ${fmt(signedMib, 0)} MiB${signedSpeed}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { CommandIo } from '../aws/command.js';
 import { KenvError, toErrorInfo } from '../errors.js';
 import { inspectFile } from '../files.js';
-import { regionOfKey } from '../kms/client.js';
+import { regionOfKey } from '../kms/key-ids.js';
 import { FILE_ID_CONTEXT_KEY, fileIdOf } from './file-id.js';
 
 /** Ready-to-run lookups of who decrypted a file, by its audit id. */

@@ -224,10 +224,7 @@ export class DecryptStream extends Transform {
         this.checkOpened(outcome);
         outcome.plaintext.fill(0);
       }
-      throw new KenvError(
-        'BAD_SIGNATURE',
-        'The message signature does not verify: the file was altered after it was signed. Nothing more was released (never the final frame, which waits for the signature); do not trust this file.',
-      );
+      throw badSignature();
     }
     this.state = 'done';
   }
@@ -274,6 +271,14 @@ export class DecryptStream extends Transform {
       );
     }
   }
+}
+
+/** The error for a signature that does not verify: the same words whichever path found it. */
+export function badSignature(): KenvError {
+  return new KenvError(
+    'BAD_SIGNATURE',
+    'The message signature does not verify: the file was altered after it was signed. Nothing more was released (never the final frame, which waits for the signature); do not trust this file.',
+  );
 }
 
 /**

@@ -7,8 +7,9 @@ import type { TrustedAccounts } from '../kms/trust.js';
 import { noKeyOpened } from './attempts.js';
 import { inRegion, isMultiRegionKey, mrkMatchForDecrypt, parseKmsArn } from './mrk.js';
 import type { EncryptedDataKey, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
+import { KMS_PROVIDER_ID } from '../kms/key-ids.js';
 
-export const KMS_PROVIDER_ID = 'aws-kms';
+export { KMS_PROVIDER_ID };
 
 export interface KmsKeyringOptions {
   /**

@@ -10,8 +10,9 @@ import { noKeyOpened } from './attempts.js';
 import { mrkMatchForDecrypt } from './mrk.js';
 import { KMS_RSA_ALGORITHMS, type KmsRsaAlgorithm, rsaEncrypt, sameBytes } from './rsa.js';
 import type { EncryptedDataKey, EncryptionContext, Keyring, UnwrapAttempt, UnwrapRequest, WrapRequest } from './types.js';
+import { KMS_RSA_PROVIDER_ID } from '../kms/key-ids.js';
 
-export const KMS_RSA_PROVIDER_ID = 'aws-kms-rsa';
+export { KMS_RSA_PROVIDER_ID };
 const DIGEST_LENGTH = 48;
 
 export interface KmsRsaKeyringOptions {

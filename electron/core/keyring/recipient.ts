@@ -1,6 +1,6 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { KenvError } from '../errors.js';
-import { isKeyArn } from '../kms/client.js';
+import { isKeyArn } from '../kms/key-ids.js';
 import { type KmsRsaAlgorithm, isKmsRsaAlgorithm } from './rsa.js';
 
 /** A KMS RSA key as a person without AWS receives it: enough to encrypt for the key's holder, nothing more. */

@@ -1,6 +1,6 @@
 import { type AwsService, connectionFault } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
-import { regionOfKey } from './client.js';
+import { regionOfKey } from './key-ids.js';
 
 /** What Kenv was doing when AWS failed: the operation and everything known about the key and the identity. */
 export interface AwsFailureContext {

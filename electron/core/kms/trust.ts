@@ -1,5 +1,3 @@
-import { loadProfile, profileName, resolveRegion } from '../aws/profiles.js';
-import { whoami } from '../aws/whoami.js';
 import { KenvError } from '../errors.js';
 import { parseKmsArn } from '../keyring/mrk.js';
 
@@ -17,9 +15,7 @@ export class TrustedAccounts {
     private readonly partition: string,
     private readonly identity: () => Promise<string>,
   ) {
-    for (const account of listed) {
-      if (!/^\d{12}$/.test(account)) throw new KenvError('INVALID_ARGUMENT', `"${account}" is not an AWS account id: give 12 digits.`);
-    }
+    checkAccountIds(listed);
   }
 
   /** Undefined when KMS may be asked about this key ARN; otherwise the sentence saying why not and how to trust it. */
@@ -44,6 +40,13 @@ export class TrustedAccounts {
   }
 }
 
+/** Throws INVALID_ARGUMENT for the first entry that is not a 12-digit AWS account id. */
+export function checkAccountIds(accounts: readonly string[]): void {
+  for (const account of accounts) {
+    if (!/^\d{12}$/.test(account)) throw new KenvError('INVALID_ARGUMENT', `"${account}" is not an AWS account id: give 12 digits.`);
+  }
+}
+
 /** The partition of a Region: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, `aws-iso*` for the isolated Regions, else `aws`. */
 export function partitionOfRegion(region: string | undefined): string {
   if (!region) return 'aws';
@@ -62,6 +65,8 @@ export function partitionOfRegion(region: string | undefined): string {
  * partition of the profile's Region.
  */
 export async function trustedAccountsOf(opts: { profile?: string | undefined; region?: string | undefined; listed?: readonly string[] }): Promise<{ trust: TrustedAccounts; region: string | undefined }> {
+  // Loaded here, not with the module: a command that never meets a KMS data key reads no profile and loads no SDK.
+  const [{ loadProfile, profileName, resolveRegion }, { whoami }] = await Promise.all([import('../aws/profiles.js'), import('../aws/whoami.js')]);
   const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) };
   const region = await resolveRegion(aws);
   const profile = await loadProfile(profileName(opts.profile)).catch(() => undefined);

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { problems, runKenv } from '../support/cli.js';
+
+// Cold start (issue 11): a command loads only what it runs. `kenv --help`, `kenv inspect` and a raw-key encrypt or
+// decrypt load no AWS SDK, no keychain and no progress bar; the errors a person sees stay the same.
+
+let dir: string;
+let keyFile: string;
+let preload: string;
+const RAW = (): string[] => ['--raw-aes-key', keyFile, '--raw-aes-namespace', 'ns', '--raw-aes-name', 'startup'];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kenv-startup-'));
+  keyFile = join(dir, 'key.bin');
+  await writeFile(keyFile, randomBytes(32));
+  // Written at exit: every CommonJS module the process loaded (the AWS SDK, the keychain and cli-progress are CommonJS).
+  preload = join(dir, 'loaded.cjs');
+  await writeFile(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.KENV_LOADED_OUT, Object.keys(require('node:module')._cache).join('\\n')));\n");
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let run = 0;
+async function loadedBy(args: string[]): Promise<{ code: number | null; stderr: string; modules: string[] }> {
+  const out = join(dir, `loaded-${++run}.txt`);
+  const result = await runKenv(args, { cwd: dir, env: { NODE_OPTIONS: `--require ${preload}`, KENV_LOADED_OUT: out } });
+  const modules = (await readFile(out, 'utf8')).split('\n').filter(Boolean);
+  return { code: result.code, stderr: result.stderr, modules };
+}
+
+const heavy = (modules: string[]): string[] => modules.filter((m) => /node_modules\/(@aws-sdk|@smithy|@napi-rs|cli-progress|zod)\//.test(m));
+
+describe('what a command loads', () => {
+  it('kenv --help, inspect, and a raw-key encrypt and decrypt load no AWS SDK, keychain or progress bar', async () => {
+    const plain = join(dir, 'one.txt');
+    await writeFile(plain, 'x');
+    const help = await loadedBy(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.modules.some((m) => m.includes('commander'))).toBe(true);
+    expect(heavy(help.modules)).toEqual([]);
+
+    const encrypt = await loadedBy(['encrypt', plain, ...RAW()]);
+    expect(problems(encrypt.stderr)).toEqual([]);
+    expect(encrypt.code).toBe(0);
+    expect(heavy(encrypt.modules)).toEqual([]);
+
+    const inspect = await loadedBy(['inspect', `${plain}.kenv`]);
+    expect(inspect.code).toBe(0);
+    expect(heavy(inspect.modules)).toEqual([]);
+
+    const decrypt = await loadedBy(['decrypt', `${plain}.kenv`, ...RAW(), '--out', join(dir, 'opened')]);
+    expect(problems(decrypt.stderr)).toEqual([]);
+    expect(decrypt.code).toBe(0);
+    expect(heavy(decrypt.modules)).toEqual([]);
+    expect(await readFile(join(dir, 'opened', 'one.txt'), 'utf8')).toBe('x');
+  });
+
+  it('a KMS key on the command line still loads the SDK and fails as before without AWS', async () => {
+    const plain = join(dir, 'kms.txt');
+    await writeFile(plain, 'x');
+    const result = await loadedBy(['encrypt', plain, '--key', 'alias/nowhere', '--region', 'us-east-1']);
+    expect(result.code).toBe(1);
+    expect(problems(result.stderr)).toHaveLength(1);
+    expect(result.modules.some((m) => m.includes('@aws-sdk/client-kms'))).toBe(true);
+  });
+});
+
+describe('lazy loading keeps the errors', () => {
+  it('a bad --trust-account is refused at once, before any file is read', async () => {
+    const result = await runKenv(['decrypt', join(dir, 'missing.kenv'), ...RAW(), '--trust-account', 'abc'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(problems(result.stderr)).toEqual(['kenv: "abc" is not an AWS account id: give 12 digits. [INVALID_ARGUMENT]']);
+  });
+
+  it('an encrypt without any key says how to give one', async () => {
+    const plain = join(dir, 'nokey.txt');
+    await writeFile(plain, 'x');
+    const result = await runKenv(['encrypt', plain], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(problems(result.stderr)[0]).toMatch(/Encrypting needs a key: pass --key KEY .*\[INVALID_ARGUMENT\]$/);
+  });
+
+  it('a raw key that cannot open a file names every data key it tried', async () => {
+    const plain = join(dir, 'other.txt');
+    await writeFile(plain, 'x');
+    expect((await runKenv(['encrypt', plain, ...RAW()], { cwd: dir })).code).toBe(0);
+    const otherKey = join(dir, 'other-key.bin');
+    await writeFile(otherKey, randomBytes(32));
+    const result = await runKenv(['decrypt', `${plain}.kenv`, '--raw-aes-key', otherKey, '--raw-aes-namespace', 'ns', '--raw-aes-name', 'startup', '--out', join(dir, 'nothing')], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(problems(result.stderr)[0]).toMatch(/\[NO_KEY_OPENED\]$/);
+  });
+});
