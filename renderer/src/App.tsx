@@ -4,7 +4,7 @@ import type { FileDetails, Identity, Job, KeySummary, PlannedFile, PrivateFile, 
 import { call, errorInfo } from './api.js';
 import { DetailsDialog } from './DetailsDialog.js';
 import { ErrorView, Fixes } from './ErrorView.js';
-import { keyLabel } from './explain.js';
+import { keyLabel, noIdentitySentence } from './explain.js';
 import { IdentityPanel } from './IdentityPanel.js';
 import { JobList } from './JobList.js';
 import { KeyPicker, type KeyChoice } from './KeyPicker.js';
@@ -228,7 +228,8 @@ export function App() {
       )}
       {identity?.status === 'no-credentials' && (
         <div className="banner warning" role="alert">
-          <span>{identity.error?.message ?? 'No AWS credentials were found. Configure a profile with the AWS CLI, then reopen Kenv.'}</span>
+          <span>{noIdentitySentence(identity)}</span>
+          {identity.sso && <SignInButton onSignedIn={onIdentity} onError={setNotice} />}
         </div>
       )}
       {notice && (

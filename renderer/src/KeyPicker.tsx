@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import type { ErrorInfo } from '../../shared/errors.js';
 import type { Identity, KeySummary } from '../../shared/ipc.js';
 import { call, errorInfo } from './api.js';
+import { noIdentitySentence } from './explain.js';
 import { formatAccount } from './format.js';
 
 export interface KeyChoice {
@@ -53,6 +54,7 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
           <p className="empty-title">{identity.status === 'expired' ? 'Sign in to see your keys' : 'No AWS identity to list keys with'}</p>
           <p>{identity.status === 'expired'
             ? 'Your keys appear here once the SSO session is renewed.'
+            : identity.status === 'no-credentials' ? noIdentitySentence(identity)
             : identity.error?.message ?? 'Configure AWS credentials for a profile, then choose Reload.'}</p>
         </div>
       )}

@@ -107,3 +107,12 @@ function principalArn(identity: Identity | null): string | null {
   const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn;
 }
+
+/** Why there is no identity, as a window says it: no CLI command or flag, the profile named, the ways out. */
+export function noIdentitySentence(identity: Identity): string {
+  const profile = identity.profile ?? 'default';
+  const ways = identity.sso
+    ? 'Sign in, or choose another profile above.'
+    : 'Choose another profile above, or give this one credentials (for example with the AWS CLI), then choose Reload.';
+  return `Kenv found no AWS credentials for the profile ${profile}. ${ways} Encrypt for a recipient works without them.`;
+}

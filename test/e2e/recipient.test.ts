@@ -157,8 +157,12 @@ function holderDecrypts(path: string, out: string) {
 describe('Encrypt for a recipient… without signing in', { shuffle: false }, () => {
   it('chooses the recipient file, says whom it is for, encrypts chosen and dropped files with no KMS call; the holder opens them', { timeout: 240_000 }, async () => {
     const { page, dir, drops, shell, consoleErrors } = await openApp();
-    // Nobody is signed in: the app says so.
-    await page.getByText(/credentials/i).first().waitFor();
+    // Nobody is signed in: the app says so in its own words, naming the profile and the way out, with no CLI command.
+    const banner = page.getByRole('alert').filter({ hasText: 'Kenv found no AWS credentials for the profile default.' });
+    await banner.waitFor();
+    const said = (await banner.textContent())! + (await page.getByRole('status').filter({ hasText: 'No AWS identity' }).textContent());
+    expect(said).toContain('Encrypt for a recipient works without them.');
+    expect(said).not.toMatch(/--|kenv login|kenv profiles|AWS_ACCESS_KEY_ID/);
     const callsBefore = JSON.stringify(kms.counts());
 
     const recipientPath = join(dir, 'inbox.recipient');
