@@ -91,6 +91,41 @@ describe('Grants', () => {
   it('the not-allowed sentence names the file and says how to hand it over', async () => {
     await expect(grants.require(join(root, 'other', 'secret.txt'), 'read')).rejects.toThrow(/secret\.txt.*Drop the file or folder on the window/);
     await expect(grants.require(root, 'write-into')).rejects.toThrow(/Save to a folder/);
+    await expect(grants.require(root, 'vault-folder')).rejects.toThrow(`The vault folder must be chosen with "Choose folder…", and ${root} was not. Choose the folder again.`);
+    await expect(grants.require(join(root, 'other', 'secret.txt'), 'open-with-os')).rejects.toThrow(
+      'Kenv opens only files it decrypted in this session, and secret.txt is not one of them. Open it from the file manager instead.',
+    );
+    await expect(grants.require('/', 'read')).rejects.toThrow(/and \/ is not one of them/);
+  });
+
+  it('a file is no place to save into, even inside a granted folder', async () => {
+    await grants.grant(join(root, 'given'), 'dialog');
+    await expect(grants.require(join(root, 'given', 'a.txt'), 'write-into')).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT', message: `${join(root, 'given', 'a.txt')} is not a folder. Choose a folder to save files in.`,
+    });
+    expect(await grants.require(join(root, 'given', 'deep'), 'write-into')).toBe(join(root, 'given', 'deep'));
+    expect(await grants.require(join(root, 'given', 'deep'), 'vault-folder')).toBe(join(root, 'given', 'deep'));
+  });
+
+  it('a granted file that has gone says where it was, as it was given', async () => {
+    await symlink(join(root, 'given'), join(root, 'link'));
+    await grants.grant(join(root, 'link', 'a.txt'), 'drop');
+    await rm(join(root, 'given', 'a.txt'));
+    await expect(grants.require(join(root, 'link', 'a.txt'), 'read')).rejects.toMatchObject({
+      code: 'INPUT_NOT_FOUND', message: `a.txt no longer exists at ${join(root, 'link', 'a.txt')}. Check the file and drop it again.`,
+    });
+    // A file in the same folder that was never granted is not reported as gone.
+    expect(await code(grants.require(join(root, 'link', 'never.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('a grant for one purpose does not serve another: a dropped file is not an output to open', async () => {
+    await grants.grant(join(root, 'given', 'a.txt'), 'drop');
+    await grants.grant(join(root, 'given', 'a.txt'), 'job-output');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'open-with-os'))).toBe('ok');
+    await grants.grant(join(root, 'given'), 'job-output');
+    expect(await code(grants.require(join(root, 'given', 'deep', 'b.txt'), 'open-with-os'))).toBe('NOT_ALLOWED');
+    expect(await grants.allows(join(root, 'given', 'deep', 'b.txt'), 'read')).toBe(true);
+    expect(await grants.allows(join(root, 'other'), 'read')).toBe(false);
   });
 });
 
@@ -98,6 +133,12 @@ describe('grantDropped', () => {
   it('grants the real paths it is given, skipping empty, relative and missing ones', async () => {
     expect(await grantDropped(grants, ['', 'rel', join(root, 'nope'), join(root, 'given'), join(root, 'given')])).toEqual({ ok: true, value: [join(root, 'given')] });
     expect(await grants.allows(join(root, 'given', 'a.txt'), 'read')).toBe(true);
+  });
+
+  it('takes up to 10,000 paths of up to 4,096 characters', async () => {
+    const long = `/${'n'.repeat(4095)}`;
+    expect(await grantDropped(grants, [long, ...Array.from({ length: 9_998 }, () => ''), join(root, 'given')])).toEqual({ ok: true, value: [join(root, 'given')] });
+    expect(await grantDropped(grants, Array.from({ length: 10_001 }, () => ''))).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('malformed drop') } });
   });
 
   it.each([['not a list', 'x'], ['numbers', [1]], ['an object', { path: '/' }], ['a huge path', ['/'.repeat(5000)]]])('refuses %s as malformed', async (_name, payload) => {

@@ -97,7 +97,9 @@ describe('listRemote', () => {
 
 describe('headRemote', () => {
   it('returns the SHA-256 metadata, the unquoted ETag and the size, and passes the abort signal', async () => {
-    const { s3, sent } = fakeS3(() => ({ Metadata: { [SHA256_METADATA]: 'abc' }, ETag: '"etag"', ContentLength: 42 }));
+    // x-amz-meta-kenv-sha256: the name every Kenv that shares the bucket reads.
+    expect(SHA256_METADATA).toBe('kenv-sha256');
+    const { s3, sent } = fakeS3(() => ({ Metadata: { 'kenv-sha256': 'abc' }, ETag: '"etag"', ContentLength: 42 }));
     const signal = new AbortController().signal;
     expect(await headRemote(s3, 'bucket', 'p/a.kenv', signal)).toEqual({ sha256: 'abc', etag: 'etag', size: 42 });
     expect(sent[0]?.command).toBeInstanceOf(HeadObjectCommand);
@@ -182,9 +184,18 @@ describe('toSyncError', () => {
     expect(toSyncError({ name: '' }, 'list').message).toBe('S3 answered with an error (list): Error: [object Object]');
   });
 
-  it('maps network faults before anything else, even an error that also looks like S3', () => {
+  it('maps network faults before anything else, even an error that also looks like S3, naming S3', () => {
     const refused = Object.assign(named('AccessDenied', 403), { code: 'ECONNREFUSED', syscall: 'connect' });
-    expect(toSyncError(refused, 'x').code).toBe('NETWORK_REFUSED');
+    const out = toSyncError(refused, 'x');
+    expect(out.code).toBe('NETWORK_REFUSED');
+    expect(out.message).toMatch(/the S3 endpoint .*for S3 x\..*AWS_ENDPOINT_URL_S3,/);
+  });
+
+  it('maps a thrown null or undefined to S3_ERROR instead of failing itself', () => {
+    for (const thrown of [null, undefined]) {
+      const out = toSyncError(thrown, 'list');
+      expect([out.code, out.message]).toEqual(['S3_ERROR', `S3 answered with an error (list): Error: ${String(thrown)}`]);
+    }
   });
 
   it('tells vault writes from vault reads, by system call or by a full disk', () => {
