@@ -54,7 +54,7 @@ export class FakeS3 {
   /** Writes an object directly, as another machine would. */
   put(key: string, body: Buffer | string, metadata: Record<string, string> = {}): FakeObject {
     const b = Buffer.from(body);
-    const object: FakeObject = { body: b, etag: md5(b), metadata, versionId: `v${++this.ids}`, lastModified: new Date((this.clock += 1000)) };
+    const object: FakeObject = { body: b, etag: md5(b), metadata: metadata ?? {}, versionId: `v${++this.ids}`, lastModified: new Date((this.clock += 1000)) };
     this.objects.set(key, object);
     if (this.versioned) this.versions.unshift({ key, object });
     return object;
@@ -97,7 +97,11 @@ export class FakeS3 {
         const o = this.objects.get(key);
         if (!o) throw s3Error('NoSuchKey', 404);
         const body = this.tamper ? this.tamper(o.body) : o.body;
-        return { ETag: `"${o.etag}"`, ContentLength: o.body.length, Metadata: o.metadata, Body: Readable.from([body.subarray(0, 3), body.subarray(3)]) };
+        return {
+          ETag: `"${o.etag}"`, ContentLength: o.body.length, Body: Readable.from([body.subarray(0, 3), body.subarray(3)]),
+          // S3 sends no x-amz-meta-* header for an object without metadata.
+          ...(Object.keys(o.metadata).length ? { Metadata: o.metadata } : {}),
+        };
       }
       case 'DeleteObject': {
         this.check('delete', key, input);

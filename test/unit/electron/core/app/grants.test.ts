@@ -70,6 +70,36 @@ describe('Grants', () => {
     expect(await code(grants.require(join(root, 'other', 'nothing.txt'), 'read'))).toBe('NOT_ALLOWED');
   });
 
+  it('never resolves a relative path against the working folder, to grant or to check', async () => {
+    expect(await grants.grant('.', 'drop')).toBeUndefined();
+    expect(await code(grants.require(process.cwd(), 'read'))).toBe('NOT_ALLOWED');
+    await grants.grant(process.cwd(), 'drop');
+    expect(await code(grants.require('.', 'read'))).toBe('NOT_ALLOWED');
+    expect(await code(grants.require('package.json', 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('a path that did not exist when it was handed over is not granted, even once it exists', async () => {
+    expect(await grants.grant(join(root, 'later.txt'), 'drop')).toBeUndefined();
+    expect(await code(grants.require(join(root, 'later.txt'), 'read'))).toBe('NOT_ALLOWED');
+    await writeFile(join(root, 'later.txt'), 'l');
+    expect(await code(grants.require(join(root, 'later.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('keeps every grant: a second folder dropped does not replace the first', async () => {
+    await grants.grant(join(root, 'given'), 'drop');
+    await grants.grant(join(root, 'other'), 'drop');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'read'))).toBe('ok');
+    expect(await code(grants.require(join(root, 'other', 'secret.txt'), 'read'))).toBe('ok');
+  });
+
+  it('a granted file replaced by a folder grants nothing inside that folder', async () => {
+    await grants.grant(join(root, 'given-sibling.txt'), 'drop');
+    await rm(join(root, 'given-sibling.txt'));
+    await mkdir(join(root, 'given-sibling.txt'));
+    await writeFile(join(root, 'given-sibling.txt', 'inner.txt'), 'i');
+    expect(await code(grants.require(join(root, 'given-sibling.txt', 'inner.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
   it('refuses relative paths and paths with NUL, and grants nothing for them', async () => {
     expect(await grants.grant('given', 'drop')).toBeUndefined();
     expect(await grants.grant(`${root}\0`, 'drop')).toBeUndefined();
@@ -114,12 +144,18 @@ describe('Grants', () => {
     await expect(grants.require(join(root, 'link', 'a.txt'), 'read')).rejects.toMatchObject({
       code: 'INPUT_NOT_FOUND', message: `a.txt no longer exists at ${join(root, 'link', 'a.txt')}. Check the file and drop it again.`,
     });
+    // Whichever grant covers it, among others.
+    await grants.grant(join(root, 'other'), 'drop');
+    await expect(grants.require(join(root, 'link', 'a.txt'), 'read')).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND' });
     // A file in the same folder that was never granted is not reported as gone.
     expect(await code(grants.require(join(root, 'link', 'never.txt'), 'read'))).toBe('NOT_ALLOWED');
   });
 
   it('a grant for one purpose does not serve another: a dropped file is not an output to open', async () => {
     await grants.grant(join(root, 'given', 'a.txt'), 'drop');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'open-with-os'))).toBe('NOT_ALLOWED');
+    await grants.grant(join(root, 'given'), 'dialog');
+    await expect(grants.require(join(root, 'given', 'a.txt'), 'vault-folder')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await grants.grant(join(root, 'given', 'a.txt'), 'job-output');
     expect(await code(grants.require(join(root, 'given', 'a.txt'), 'open-with-os'))).toBe('ok');
     await grants.grant(join(root, 'given'), 'job-output');
@@ -141,7 +177,7 @@ describe('grantDropped', () => {
     expect(await grantDropped(grants, Array.from({ length: 10_001 }, () => ''))).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('malformed drop') } });
   });
 
-  it.each([['not a list', 'x'], ['numbers', [1]], ['an object', { path: '/' }], ['a huge path', ['/'.repeat(5000)]]])('refuses %s as malformed', async (_name, payload) => {
+  it.each([['not a list', 'x'], ['numbers', [1]], ['a number among paths', ['', 1]], ['a long path among paths', ['/a', `/${'x'.repeat(4096)}`]], ['something with a length', [{ length: 1 }]], ['an object', { path: '/' }], ['a huge path', ['/'.repeat(5000)]]])('refuses %s as malformed', async (_name, payload) => {
     expect(await grantDropped(grants, payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 });

@@ -5,7 +5,7 @@
  * damaged downloads. The same rules run against real servers in test/integration/sync; these are the fast checks.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,16 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
     expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('theirs');
     expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), undefined))).toBe('SYNC_REMOTE_CHANGED');
     expect(s3.names()).toEqual(['HeadObject', 'HeadObject']);
+    await expect(uploadFile(c, await localFile('a.kenv', 'mine'), undefined)).rejects.toThrow('a.kenv changed on S3 while this sync ran. Sync again to reconcile it.');
+  });
+
+  it('refuses to replace an object that another machine deleted meanwhile, and looks with the abort signal', async () => {
+    s3.ignores.add('put');
+    const signal = new AbortController().signal;
+    const c = ctx({ endpoint: endpoint({ putIfMatch: false }), signal });
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), 'deleted-etag'))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.size).toBe(0);
+    expect(s3.sent).toEqual([{ name: 'HeadObject', input: { Bucket: 'bucket', Key: 'p/a.kenv' }, options: { abortSignal: signal } }]);
   });
 
   it('checks after writing that its own object is the current one', async () => {
@@ -449,8 +459,24 @@ describe('uploadFile (multipart)', () => {
       await fh.close();
     }
     const info = await stat(join(dir, 'a.kenv'));
-    await expect(uploadFile(ctx(), { ...local, size: info.size, mtimeMs: info.mtimeMs }, undefined)).rejects.toThrow(/larger than the 5 TiB/);
+    await expect(uploadFile(ctx(), { ...local, size: info.size, mtimeMs: info.mtimeMs }, undefined)).rejects.toMatchObject({
+      code: 'S3_ERROR', message: 'a.kenv is larger than the 5 TiB S3 allows for one object.',
+    });
+    expect(s3.names()).toEqual([]);
+    // Exactly 5 TiB is allowed: it goes on to a multipart upload (stopped here at its start).
+    await truncate(join(dir, 'a.kenv'), 5 * 1024 * 1024 * MiB);
+    const exact = await stat(join(dir, 'a.kenv'));
+    s3.before = (name) => {
+      if (name === 'CreateMultipartUpload') throw s3Error('AccessDenied', 403);
+    };
+    await expect(uploadFile(ctx(), { ...local, size: exact.size, mtimeMs: exact.mtimeMs }, undefined)).rejects.toMatchObject({ name: 'AccessDenied' });
     await rm(join(dir, 'a.kenv'));
+  });
+
+  it('a file of exactly one part size goes in one PutObject', async () => {
+    const local = await localFile('one.kenv', Buffer.alloc(8 * MiB, 1));
+    await uploadFile(ctx(), local, undefined);
+    expect(s3.names()).toEqual(['PutObject']);
   });
 });
 
@@ -493,6 +519,10 @@ describe('downloadObject', () => {
     s3.put('p/a.kenv', 'theirs');
     expect(await code(downloadObject(ctx({ endpoint: endpoint({ getIfMatch: false }) }), { path: 'a.kenv', size: 7, etag: o.etag }, undefined))).toBe('SYNC_REMOTE_CHANGED');
     expect(await readdir(dir)).toEqual(['.kenv-sync']);
+    // The object the plan saw is taken as usual.
+    const same = s3.objects.get('p/a.kenv')!;
+    expect((await downloadObject(ctx({ endpoint: endpoint({ getIfMatch: false }) }), { path: 'a.kenv', size: 6, etag: same.etag }, undefined)).path).toBe('a.kenv');
+    await rm(join(dir, 'a.kenv'));
     // An endpoint that enforces it is trusted (the fake here does not, so the newer object arrives).
     const out = await downloadObject(ctx({ endpoint: endpoint() }), { path: 'a.kenv', size: 7, etag: o.etag }, undefined);
     expect(out.entry.etag).toBe(md5('theirs'));
@@ -509,7 +539,10 @@ describe('downloadObject', () => {
     s3.sent.length = 0;
     s3.tamper = () => Buffer.from('cipheR');
     const b = s3.put('p/b.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
-    expect(await code(downloadObject(ctx(), { path: 'b.kenv', size: 6, etag: b.etag }, undefined))).toBe('SYNC_CHECKSUM_MISMATCH');
+    await expect(downloadObject(ctx(), { path: 'b.kenv', size: 6, etag: b.etag }, undefined)).rejects.toMatchObject({
+      code: 'SYNC_CHECKSUM_MISMATCH',
+      message: 'b.kenv arrived corrupted twice (its SHA-256 does not match the one stored with it). Nothing was written; sync again later.',
+    });
     expect(s3.names().filter((n) => n === 'GetObject')).toHaveLength(2);
     expect((await readdir(dir)).sort()).toEqual(['.kenv-sync', 'a.kenv']);
     expect(await readdir(join(dir, '.kenv-sync', 'tmp'))).toEqual([]);
@@ -531,12 +564,29 @@ describe('downloadObject', () => {
       send: async (command: { constructor: { name: string } }, options: unknown) => {
         const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
         if (command.constructor.name !== 'GetObjectCommand') return out;
-        return { ...out, Body: Readable.from((async function* () { yield Buffer.from('cip'); throw new Error(message); })()) };
+        return { ...out, Body: Readable.from((async function* () { yield Buffer.from('cipher'); throw new Error(message); })()) };
       },
     }) as never;
     expect(await code(downloadObject(ctx({ s3: failing('Checksum mismatch: expected x') }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined))).toBe('SYNC_CHECKSUM_MISMATCH');
     await expect(downloadObject(ctx({ s3: failing('socket hang up') }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined)).rejects.toThrow('socket hang up');
     expect(await readdir(dir)).toEqual(['.kenv-sync']);
+  });
+
+  it('takes a body of the stated SHA-256 when the answer has no Content-Length, and closes its temporary file', async () => {
+    const o = s3.put('p/a.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    const original = s3.client.send.bind(s3.client);
+    const noLength = {
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return { ...out, ContentLength: undefined };
+      },
+    } as never;
+    const fds = async () => (await readdir('/proc/self/fd').catch(() => [])).length;
+    const before = await fds();
+    await downloadObject(ctx({ s3: noLength }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('cipher');
+    expect(s3.names()).toEqual(['GetObject']);
+    expect(await fds()).toBe(before);
   });
 
   it('places only valid .kenv messages', async () => {
