@@ -100,6 +100,18 @@ describe('Grants', () => {
     expect(await code(grants.require(join(root, 'given-sibling.txt', 'inner.txt'), 'read'))).toBe('NOT_ALLOWED');
   });
 
+  it('a path granted as a file, then handed over again once it has become a folder, grants that folder', async () => {
+    const path = join(root, 'given-sibling.txt');
+    expect(await grants.grant(path, 'dialog')).toBe(path);
+    expect(await code(grants.require(path, 'write-into'))).toBe('NOT_ALLOWED');
+    await rm(path);
+    await mkdir(path);
+    await writeFile(join(path, 'inner.txt'), 'i');
+    expect(await grants.grant(path, 'dialog')).toBe(path);
+    expect(await grants.require(path, 'write-into')).toBe(path);
+    expect(await grants.require(join(path, 'inner.txt'), 'read')).toBe(join(path, 'inner.txt'));
+  });
+
   it('refuses relative paths and paths with NUL, and grants nothing for them', async () => {
     expect(await grants.grant('given', 'drop')).toBeUndefined();
     expect(await grants.grant(`${root}\0`, 'drop')).toBeUndefined();
