@@ -70,9 +70,9 @@ function portOf(authorizeUrl: string): number {
 }
 
 /** Whether something accepts connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
+function listening(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -136,7 +136,7 @@ describe('the sign-in callback listener', () => {
         expect(await listening(port)).toBe(true);
         controller.abort();
       },
-    })).rejects.toMatchObject({ code: 'CANCELLED' });
+    })).rejects.toMatchObject({ code: 'CANCELLED', message: 'The sign-in was cancelled.' });
     expect(sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
     expect(await listening(port)).toBe(false);
   });
@@ -156,6 +156,19 @@ describe('the sign-in callback listener', () => {
     expect(await listening(port)).toBe(false);
   });
 
+  it('accepts no connection on another address of the machine (::1, 127.0.0.2) while it waits', async () => {
+    const reachable: boolean[] = [];
+    await login({
+      profile: 'work',
+      openBrowser: async (url) => {
+        const port = portOf(url);
+        reachable.push(await listening(port), await listening(port, '::1'), await listening(port, '127.0.0.2'));
+        await (await fetch(await redirectOf(url))).text();
+      },
+    });
+    expect(reachable).toEqual([true, false, false]);
+  });
+
   it('the page the browser lands on says whether the sign-in completed, and is never cached', async () => {
     const pages: { status: number; type: string | null; cache: string | null; text: string }[] = [];
     const land = async (url: string) => {
@@ -164,7 +177,10 @@ describe('the sign-in callback listener', () => {
     };
     await login({ profile: 'work', openBrowser: land });
     sso.options.denyAuthorize = true;
-    await expect(login({ profile: 'work', openBrowser: land })).rejects.toMatchObject({ code: 'SSO_LOGIN_FAILED', message: expect.stringContaining('access_denied') });
+    await expect(login({ profile: 'work', openBrowser: land })).rejects.toMatchObject({
+      code: 'SSO_LOGIN_FAILED',
+      message: 'IAM Identity Center refused the sign-in for profile work (access_denied: The user denied the request.). Run kenv login --profile work again and approve the request in the browser.',
+    });
     expect(pages.map((p) => [p.status, p.type, p.cache])).toEqual([
       [200, 'text/html; charset=utf-8', 'no-store'],
       [200, 'text/html; charset=utf-8', 'no-store'],
