@@ -127,6 +127,7 @@ describe('registerHandlers', () => {
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, chooseFolder: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
     expect(outDirs).toEqual([undefined, other]);
+    expect(await app.grants.allows(other, 'vault-folder')).toBe(true); // granted as a folder dialog's answer
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, keepBoth: true })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
   });
 
@@ -161,7 +162,7 @@ describe('registerHandlers', () => {
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
     expect(forces).toEqual([undefined, true]);
-    expect(app.shell.asked).toMatchObject([{ message: 'Replace a?', detail: expect.stringContaining(join(app.dir, 'a')) }]);
+    expect(app.shell.asked).toMatchObject([{ title: 'Replace file', message: 'Replace a?', detail: expect.stringContaining(join(app.dir, 'a')), confirmLabel: 'Replace' }]);
   });
 
   it('cancels a running job through its signal, and a whole batch', async () => {
