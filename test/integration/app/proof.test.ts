@@ -108,6 +108,18 @@ describe('the app', () => {
     expect(await canOpenFile(kenv, () => client, { maxDataKeys: 1 })).toMatchObject({ canOpen: true });
   });
 
+  it('applies the cap it is given, not the default: a file for two keys is refused under a cap of one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    await writeFile(join(dir, 'two.txt'), 'two');
+    const out = await coreVault(clients).encryptFile(join(dir, 'two.txt'), {
+      keyIds: [kms.keys()[0]!.arn, kms.keys()[0]!.arn], context: {}, onProgress: () => undefined, signal: new AbortController().signal,
+    });
+    let asked = 0;
+    await expect(canOpenFile(out.outputPath, () => { asked++; return client; }, { maxDataKeys: 1 })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(asked).toBe(0);
+    expect(await canOpenFile(out.outputPath, () => client, { maxDataKeys: 2 })).toMatchObject({ canOpen: true });
+  });
+
   it('reads a header longer than one read (a large encryption context)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
     await writeFile(join(dir, 'g.txt'), 'g');
