@@ -27,7 +27,7 @@ export default {
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
-  ignorePatterns: ['out', 'reports', 'dist', 'release', '.stryker-tmp', 'test/fixtures/**/*.zip'],
+  ignorePatterns: ['out', 'reports', 'dist', 'release', '.stryker-tmp*', 'test/fixtures/**/*.zip'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   thresholds: { high: 90, low: 85, break: null },

@@ -8,7 +8,8 @@ export const MODULES = {
   },
   'sync-remote': {
     mutate: ['electron/core/sync/remote.ts'],
-    tests: ['test/unit/electron/core/sync/helpers.test.ts', 'test/integration/sync/unsafe-keys.test.ts'],
+    // The listing's unsafe-key filter, paging and error mapping, against a scripted client (fast, no server).
+    tests: ['test/unit/electron/core/sync/remote.test.ts', 'test/unit/electron/core/sync/helpers.test.ts'],
   },
   'sync-plan': {
     mutate: ['electron/core/sync/plan.ts'],
@@ -20,7 +21,7 @@ export const MODULES = {
   },
   'sso-listener': {
     // The callback listener and the authorization-code flow around it (lines of login.ts), not the device flow.
-    mutate: ['electron/core/sso/login.ts:190-352'],
+    mutate: ['electron/core/sso/login.ts:193-223', 'electron/core/sso/login.ts:316-352'],
     tests: ['test/integration/sso/listener.test.ts', 'test/integration/sso/login.test.ts'],
   },
   format: {
@@ -42,11 +43,46 @@ export const MODULES = {
     tests: ['test/unit/electron/core/files-helpers.test.ts', 'test/unit/electron/core/files-cancel.test.ts', 'test/unit/electron/core/files.test.ts'],
   },
   'sync-transfer': {
-    mutate: ['electron/core/sync/transfer.ts'],
-    tests: ['test/unit/electron/core/sync/helpers.test.ts', 'test/integration/sync/sync.test.ts', 'test/integration/sync/multipart-resume.test.ts'],
+    // The conditional requests (If-Match / If-None-Match on upload, download and delete, the 409 retry, the checks
+    // where an endpoint ignores a condition). Multipart, conflict restores and file placement are not in this run:
+    // their tests move 8 MiB parts, far too slow per mutant on a shared machine.
+    mutate: [
+      'electron/core/sync/transfer.ts:78-121',
+      'electron/core/sync/transfer.ts:196-233',
+      'electron/core/sync/transfer.ts:405-448',
+      'electron/core/sync/transfer.ts:506-524',
+    ],
+    // Against an in-memory S3 that enforces If-Match / If-None-Match (test/support/fake-s3.ts): every conditional
+    // request, a third writer between plan and request, 409 retries, endpoints that ignore conditions, multipart
+    // resume. The same races run against s3rver and moto in test/integration/sync (npm test), too slow per mutant.
+    tests: ['test/unit/electron/core/sync/transfer.test.ts', 'test/unit/electron/core/sync/helpers.test.ts'],
   },
   'app-handlers': {
-    mutate: ['electron/core/app/**/*.ts'],
-    tests: ['test/unit/electron/core/app/**/*.test.ts'],
+    // The channels' guards (grants, confirmations, the vault binding) and the access check before a decrypt.
+    // Narrowed for time (2026-11-30): the path-taking channels, the confirmations and the settings check of
+    // handlers.ts, vault:bind and the binding filter, and all of proof.ts. Not mutated: the identity, keys and
+    // private-open pass-throughs and freeName (handlers.ts:46-74, 177-194).
+    mutate: [
+      'electron/core/app/handlers.ts:75-171',
+      'electron/core/app/handlers.ts:196-222',
+      'electron/core/app/vault-handlers.ts:13-13',
+      'electron/core/app/vault-handlers.ts:27-31',
+      'electron/core/app/proof.ts',
+    ],
+    tests: [
+      'test/unit/electron/core/app/handlers.test.ts',
+      'test/unit/electron/core/app/vault-handlers.test.ts',
+      'test/unit/electron/core/app/proof.test.ts',
+      'test/security/renderer-attacker.test.ts',
+      'test/integration/app/proof.test.ts',
+      // Not test/integration/local-kms/max-data-keys.test.ts: its CLI subprocesses do not start in Stryker's sandbox
+      // (the initial run fails), and they run no mutated code in this process anyway.
+    ],
+  },
+  'app-grants': {
+    // Which paths the page may name: only what the user handed over, compared on real paths.
+    mutate: ['electron/core/app/grants.ts'],
+    // Its own tests only: every handler test goes through a grant, and running them all per mutant took ~15 s each.
+    tests: ['test/unit/electron/core/app/grants.test.ts'],
   },
 };

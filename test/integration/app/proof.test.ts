@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canOpenFile } from '../../../electron/core/app/proof.js';
 import { coreVault } from '../../../electron/core/app/vault.js';
+import { TrustedAccounts } from '../../../electron/core/kms/trust.js';
 import { inspectFile } from '../../../electron/core/files.js';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
@@ -76,5 +78,56 @@ describe('the app', () => {
       { path: 'good.txt.kenv', ok: true, error: null },
     ]);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  it('never asks KMS about a key in an account that is not trusted, and says why', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const kenv = await sealed(dir, 'e.txt');
+    const arn = kms.keys()[0]!.arn;
+    const account = arn.split(':')[4]!;
+    let asked = 0;
+    const counting = () => () => {
+      asked++;
+      return client;
+    };
+    const stranger = new TrustedAccounts([], 'aws', async () => '999999999999');
+    const refused = await canOpenFile(kenv, counting(), { trust: stranger });
+    expect(refused).toEqual({ canOpen: false, keys: [{ key: arn, ok: false, code: 'UNTRUSTED_KEY_ACCOUNT', reason: expect.stringContaining('which you do not trust') }] });
+    expect(asked).toBe(0);
+    const trusted = await canOpenFile(kenv, counting(), { trust: new TrustedAccounts([account], 'aws', async () => '999999999999') });
+    expect(trusted).toEqual({ canOpen: true, keys: [{ key: arn, ok: true }] });
+    expect(asked).toBeGreaterThan(0);
+  });
+
+  it('applies the decrypt\'s cap on data keys before any KMS call', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const kenv = await sealed(dir, 'f.txt');
+    let asked = 0;
+    await expect(canOpenFile(kenv, () => { asked++; return client; }, { maxDataKeys: 0 })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(asked).toBe(0);
+    expect(await canOpenFile(kenv, () => client, { maxDataKeys: 1 })).toMatchObject({ canOpen: true });
+  });
+
+  it('applies the cap it is given, not the default: a file for two keys is refused under a cap of one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    await writeFile(join(dir, 'two.txt'), 'two');
+    const out = await coreVault(clients).encryptFile(join(dir, 'two.txt'), {
+      keyIds: [kms.keys()[0]!.arn, kms.keys()[0]!.arn], context: {}, onProgress: () => undefined, signal: new AbortController().signal,
+    });
+    let asked = 0;
+    await expect(canOpenFile(out.outputPath, () => { asked++; return client; }, { maxDataKeys: 1 })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(asked).toBe(0);
+    expect(await canOpenFile(out.outputPath, () => client, { maxDataKeys: 2 })).toMatchObject({ canOpen: true });
+  });
+
+  it('reads a header longer than one read (a large encryption context)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    await writeFile(join(dir, 'g.txt'), 'g');
+    const out = await coreVault(clients).encryptFile(join(dir, 'g.txt'), {
+      keyIds: [kms.keys()[0]!.arn], context: { note: 'n'.repeat(65_500) }, onProgress: () => undefined,
+      signal: new AbortController().signal, fileId: false,
+    });
+    expect((await readFile(out.outputPath)).length).toBeGreaterThan(65_536);
+    expect(await canOpenFile(out.outputPath, () => client)).toMatchObject({ canOpen: true });
   });
 });

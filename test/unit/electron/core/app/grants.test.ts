@@ -70,6 +70,48 @@ describe('Grants', () => {
     expect(await code(grants.require(join(root, 'other', 'nothing.txt'), 'read'))).toBe('NOT_ALLOWED');
   });
 
+  it('never resolves a relative path against the working folder, to grant or to check', async () => {
+    expect(await grants.grant('.', 'drop')).toBeUndefined();
+    expect(await code(grants.require(process.cwd(), 'read'))).toBe('NOT_ALLOWED');
+    await grants.grant(process.cwd(), 'drop');
+    expect(await code(grants.require('.', 'read'))).toBe('NOT_ALLOWED');
+    expect(await code(grants.require('package.json', 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('a path that did not exist when it was handed over is not granted, even once it exists', async () => {
+    expect(await grants.grant(join(root, 'later.txt'), 'drop')).toBeUndefined();
+    expect(await code(grants.require(join(root, 'later.txt'), 'read'))).toBe('NOT_ALLOWED');
+    await writeFile(join(root, 'later.txt'), 'l');
+    expect(await code(grants.require(join(root, 'later.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('keeps every grant: a second folder dropped does not replace the first', async () => {
+    await grants.grant(join(root, 'given'), 'drop');
+    await grants.grant(join(root, 'other'), 'drop');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'read'))).toBe('ok');
+    expect(await code(grants.require(join(root, 'other', 'secret.txt'), 'read'))).toBe('ok');
+  });
+
+  it('a granted file replaced by a folder grants nothing inside that folder', async () => {
+    await grants.grant(join(root, 'given-sibling.txt'), 'drop');
+    await rm(join(root, 'given-sibling.txt'));
+    await mkdir(join(root, 'given-sibling.txt'));
+    await writeFile(join(root, 'given-sibling.txt', 'inner.txt'), 'i');
+    expect(await code(grants.require(join(root, 'given-sibling.txt', 'inner.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('a path granted as a file, then handed over again once it has become a folder, grants that folder', async () => {
+    const path = join(root, 'given-sibling.txt');
+    expect(await grants.grant(path, 'dialog')).toBe(path);
+    expect(await code(grants.require(path, 'write-into'))).toBe('NOT_ALLOWED');
+    await rm(path);
+    await mkdir(path);
+    await writeFile(join(path, 'inner.txt'), 'i');
+    expect(await grants.grant(path, 'dialog')).toBe(path);
+    expect(await grants.require(path, 'write-into')).toBe(path);
+    expect(await grants.require(join(path, 'inner.txt'), 'read')).toBe(join(path, 'inner.txt'));
+  });
+
   it('refuses relative paths and paths with NUL, and grants nothing for them', async () => {
     expect(await grants.grant('given', 'drop')).toBeUndefined();
     expect(await grants.grant(`${root}\0`, 'drop')).toBeUndefined();
@@ -91,6 +133,47 @@ describe('Grants', () => {
   it('the not-allowed sentence names the file and says how to hand it over', async () => {
     await expect(grants.require(join(root, 'other', 'secret.txt'), 'read')).rejects.toThrow(/secret\.txt.*Drop the file or folder on the window/);
     await expect(grants.require(root, 'write-into')).rejects.toThrow(/Save to a folder/);
+    await expect(grants.require(root, 'vault-folder')).rejects.toThrow(`The vault folder must be chosen with "Choose folder…", and ${root} was not. Choose the folder again.`);
+    await expect(grants.require(join(root, 'other', 'secret.txt'), 'open-with-os')).rejects.toThrow(
+      'Kenv opens only files it decrypted in this session, and secret.txt is not one of them. Open it from the file manager instead.',
+    );
+    await expect(grants.require('/', 'read')).rejects.toThrow(/and \/ is not one of them/);
+  });
+
+  it('a file is no place to save into, even inside a granted folder', async () => {
+    await grants.grant(join(root, 'given'), 'dialog');
+    await expect(grants.require(join(root, 'given', 'a.txt'), 'write-into')).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT', message: `${join(root, 'given', 'a.txt')} is not a folder. Choose a folder to save files in.`,
+    });
+    expect(await grants.require(join(root, 'given', 'deep'), 'write-into')).toBe(join(root, 'given', 'deep'));
+    expect(await grants.require(join(root, 'given', 'deep'), 'vault-folder')).toBe(join(root, 'given', 'deep'));
+  });
+
+  it('a granted file that has gone says where it was, as it was given', async () => {
+    await symlink(join(root, 'given'), join(root, 'link'));
+    await grants.grant(join(root, 'link', 'a.txt'), 'drop');
+    await rm(join(root, 'given', 'a.txt'));
+    await expect(grants.require(join(root, 'link', 'a.txt'), 'read')).rejects.toMatchObject({
+      code: 'INPUT_NOT_FOUND', message: `a.txt no longer exists at ${join(root, 'link', 'a.txt')}. Check the file and drop it again.`,
+    });
+    // Whichever grant covers it, among others.
+    await grants.grant(join(root, 'other'), 'drop');
+    await expect(grants.require(join(root, 'link', 'a.txt'), 'read')).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND' });
+    // A file in the same folder that was never granted is not reported as gone.
+    expect(await code(grants.require(join(root, 'link', 'never.txt'), 'read'))).toBe('NOT_ALLOWED');
+  });
+
+  it('a grant for one purpose does not serve another: a dropped file is not an output to open', async () => {
+    await grants.grant(join(root, 'given', 'a.txt'), 'drop');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'open-with-os'))).toBe('NOT_ALLOWED');
+    await grants.grant(join(root, 'given'), 'dialog');
+    await expect(grants.require(join(root, 'given', 'a.txt'), 'vault-folder')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await grants.grant(join(root, 'given', 'a.txt'), 'job-output');
+    expect(await code(grants.require(join(root, 'given', 'a.txt'), 'open-with-os'))).toBe('ok');
+    await grants.grant(join(root, 'given'), 'job-output');
+    expect(await code(grants.require(join(root, 'given', 'deep', 'b.txt'), 'open-with-os'))).toBe('NOT_ALLOWED');
+    expect(await grants.allows(join(root, 'given', 'deep', 'b.txt'), 'read')).toBe(true);
+    expect(await grants.allows(join(root, 'other'), 'read')).toBe(false);
   });
 });
 
@@ -100,7 +183,13 @@ describe('grantDropped', () => {
     expect(await grants.allows(join(root, 'given', 'a.txt'), 'read')).toBe(true);
   });
 
-  it.each([['not a list', 'x'], ['numbers', [1]], ['an object', { path: '/' }], ['a huge path', ['/'.repeat(5000)]]])('refuses %s as malformed', async (_name, payload) => {
+  it('takes up to 10,000 paths of up to 4,096 characters', async () => {
+    const long = `/${'n'.repeat(4095)}`;
+    expect(await grantDropped(grants, [long, ...Array.from({ length: 9_998 }, () => ''), join(root, 'given')])).toEqual({ ok: true, value: [join(root, 'given')] });
+    expect(await grantDropped(grants, Array.from({ length: 10_001 }, () => ''))).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('malformed drop') } });
+  });
+
+  it.each([['not a list', 'x'], ['numbers', [1]], ['a number among paths', ['', 1]], ['a long path among paths', ['/a', `/${'x'.repeat(4096)}`]], ['something with a length', [{ length: 1 }]], ['an object', { path: '/' }], ['a huge path', ['/'.repeat(5000)]]])('refuses %s as malformed', async (_name, payload) => {
     expect(await grantDropped(grants, payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 });

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Job } from '../../../../../shared/ipc.js';
 import { makeApp } from '../../../../support/app-services.js';
 import { MAX_FINISHED_JOBS } from '../../../../../electron/core/app/jobs.js';
@@ -127,6 +127,7 @@ describe('registerHandlers', () => {
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, chooseFolder: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
     expect(outDirs).toEqual([undefined, other]);
+    expect(await app.grants.allows(other, 'vault-folder')).toBe(true); // granted as a folder dialog's answer
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, keepBoth: true })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
   });
 
@@ -161,7 +162,7 @@ describe('registerHandlers', () => {
     expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true })).toMatchObject({ ok: true });
     await app.services.jobs.whenIdle();
     expect(forces).toEqual([undefined, true]);
-    expect(app.shell.asked).toMatchObject([{ message: 'Replace a?', detail: expect.stringContaining(join(app.dir, 'a')) }]);
+    expect(app.shell.asked).toMatchObject([{ title: 'Replace file', message: 'Replace a?', detail: expect.stringContaining(join(app.dir, 'a')), confirmLabel: 'Replace' }]);
   });
 
   it('cancels a running job through its signal, and a whole batch', async () => {
@@ -251,5 +252,84 @@ describe('registerHandlers', () => {
     const app = await makeApp();
     expect(await app.registry.invoke('identity:signIn', {})).toMatchObject({ ok: true, value: { status: 'signed-in' } });
     expect(app.events.events.some((e) => e.event === 'identity:changed')).toBe(true);
+  });
+
+  it('jobs:start: originals are trashed after encrypting only, file ids follow the setting, a decrypt does not change the last key, a mixed batch needs a key', async () => {
+    const app = await grantedApp();
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await writeFile(join(app.dir, 'b.kenv'), 'b');
+    await app.services.settings.update({ deletePlaintextAfterEncrypt: true, fileId: false, lastKeyId: 'alias/last' });
+    const start = vi.spyOn(app.services.jobs, 'start').mockReturnValue([]);
+    const mixed = { files: [{ path: join(app.dir, 'b.kenv'), direction: 'decrypt' }, { path: join(app.dir, 'a.txt'), direction: 'encrypt' }], outDir: null };
+    expect(await app.registry.invoke('jobs:start', { ...mixed, keyIds: [] })).toMatchObject({
+      ok: false, error: { code: 'INVALID_KEY', message: 'Choose a KMS key to encrypt with, then start again.' },
+    });
+    expect(await app.registry.invoke('jobs:start', { files: [mixed.files[0]], keyIds: ['alias/other'], outDir: null })).toMatchObject({ ok: true });
+    expect((await app.services.settings.get()).lastKeyId).toBe('alias/last');
+    expect(await app.registry.invoke('jobs:start', { ...mixed, keyIds: ['k'] })).toMatchObject({ ok: true });
+    expect(start.mock.calls[1]![0].map((spec) => [spec.direction, spec.deletePlaintext, spec.fileId])).toEqual([['decrypt', false, false], ['encrypt', true, false]]);
+    await app.services.settings.update({ fileId: true });
+    await app.registry.invoke('jobs:start', { ...mixed, keyIds: ['k'] });
+    await app.services.settings.update({ fileId: undefined });
+    expect(start.mock.calls.slice(2).map((call) => call[0][0]!.fileId)).toEqual([true]);
+  });
+
+  it('the file and folder dialogs grant what they return, skip what has gone, and a cancelled dialog grants nothing', async () => {
+    const app = await makeApp();
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    app.shell.chooseFiles = async () => [join(app.dir, 'a.txt'), join(app.dir, 'gone.txt')];
+    expect(await app.registry.invoke('dialog:chooseFiles', {})).toEqual({ ok: true, value: [join(app.dir, 'a.txt')] });
+    expect(await app.grants.allows(join(app.dir, 'a.txt'), 'read')).toBe(true);
+    app.shell.chooseFiles = async () => [];
+    expect(await app.registry.invoke('dialog:chooseFiles', {})).toEqual({ ok: true, value: [] });
+    expect(await app.registry.invoke('dialog:chooseFolder', {})).toEqual({ ok: true, value: null });
+    app.shell.chooseFolder = async () => join(app.dir, 'gone');
+    expect(await app.registry.invoke('dialog:chooseFolder', {})).toEqual({ ok: true, value: null });
+    app.shell.chooseFolder = async () => app.dir;
+    expect(await app.registry.invoke('dialog:chooseFolder', {})).toEqual({ ok: true, value: app.dir });
+    expect(await app.grants.allows(app.dir, 'vault-folder')).toBe(true);
+  });
+
+  it('"choose folder" on retry: a cancelled dialog is CANCELLED, a folder that has gone is NOT_ALLOWED, and nothing is retried', async () => {
+    const app = await grantedApp();
+    app.services.vault.decryptFile = async () => {
+      throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: 'exists' });
+    };
+    await writeFile(join(app.dir, 'a.kenv'), 'sealed');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
+    const retry = vi.spyOn(app.services.jobs, 'retry');
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, chooseFolder: true })).toMatchObject({
+      ok: false, error: { code: 'CANCELLED', message: 'No folder was chosen; nothing was written.' },
+    });
+    app.shell.chooseFolder = async () => join(app.dir, 'gone');
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, chooseFolder: true })).toMatchObject({
+      ok: false, error: { code: 'NOT_ALLOWED', message: 'Kenv cannot write into that folder. Choose another one.' },
+    });
+    expect(retry).not.toHaveBeenCalled();
+  });
+
+  it('turning on "move originals to the trash" asks a native confirmation that says what it does; no means nothing saved', async () => {
+    const app = await grantedApp();
+    expect(await app.registry.invoke('settings:update', { deletePlaintextAfterEncrypt: true })).toMatchObject({
+      ok: false, error: { code: 'NOT_ALLOWED', message: 'Moving originals to the trash stays off: it was not confirmed. The settings were not saved.' },
+    });
+    expect(app.shell.asked).toEqual([{
+      title: 'Move originals to the trash',
+      message: 'Move each original file to the trash after encrypting it?',
+      detail: 'Once a file\'s .kenv is written and reads back, Kenv moves the original to the trash. Without access to the KMS key, nobody can open the .kenv, not even you.',
+      confirmLabel: 'Move originals to the trash',
+    }]);
+    expect((await app.services.settings.get()).deletePlaintextAfterEncrypt).toBe(false);
+  });
+
+  it('settings:update checks a vault folder only when it changes: clearing it or sending the current one back needs no grant', async () => {
+    const app = await makeApp();
+    const vault = join(app.dir, 'vault');
+    await mkdir(vault);
+    await app.services.settings.update({ vaultFolder: vault });
+    expect(await app.registry.invoke('settings:update', { vaultFolder: vault, outputLocation: 'vault-folder' })).toMatchObject({ ok: true });
+    expect(await app.registry.invoke('settings:update', { vaultFolder: null })).toMatchObject({ ok: true });
+    expect((await app.services.settings.get()).vaultFolder).toBeNull();
+    expect(await app.registry.invoke('settings:update', { vaultFolder: vault })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
   });
 });

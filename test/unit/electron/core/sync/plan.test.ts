@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathsNeedingRemoteHash, planSync } from '../../../../../electron/core/sync/plan.js';
+import { pathsNeedingRemoteHash, planCounts, planSync } from '../../../../../electron/core/sync/plan.js';
 import type { IndexEntry, LocalFile, RemoteObject, SyncPlan } from '../../../../../electron/core/sync/types.js';
 
 // A model where a file's content is a short string, its SHA-256 is the content itself and ETags are made up.
@@ -101,6 +101,35 @@ describe('planSync: after a sync', () => {
   });
 });
 
+describe('planSync: a remote hash that claims the local bytes', () => {
+  it('is not adopted when the sizes differ (the metadata is the bucket\'s word, the size is the object\'s)', () => {
+    const local = lf('a.kenv', 'x');
+    const liar: RemoteObject = { path: 'a.kenv', size: 5, etag: 'e2', sha256: 'x' };
+    expect(kinds(planSync(locals(local), remotes(liar), {}))).toEqual({ 'a.kenv': 'conflict' });
+    const base = idx(ie('a.kenv', 'w', 'e1'));
+    expect(kinds(planSync(locals(lf('a.kenv', 'x')), remotes(liar), base))).toEqual({ 'a.kenv': 'conflict' });
+  });
+});
+
+describe('planSync: order', () => {
+  it('lists the actions in path order, whatever order the listings came in', () => {
+    const plan = planSync(locals(lf('c.kenv', 'x'), lf('a.kenv', 'x'), lf('b/z.kenv', 'x')), remotes(ro('e.kenv', 'x', 'e1'), ro('d.kenv', 'x', 'e2')), {});
+    expect(plan.upload.map((u) => u.path)).toEqual(['a.kenv', 'b/z.kenv', 'c.kenv']);
+    expect(plan.download.map((d) => d.path)).toEqual(['d.kenv', 'e.kenv']);
+  });
+});
+
+describe('planCounts', () => {
+  it('counts each category of the plan', () => {
+    const plan = planSync(
+      locals(lf('up.kenv', 'u'), lf('same.kenv', 's'), lf('dl.kenv', 'x'), lf('c.kenv', 'y'), lf('gone.kenv', 'g')),
+      remotes(ro('same.kenv', 's', 'e1'), ro('dl.kenv', 'z', 'e2'), ro('c.kenv', 'q', 'e3'), ro('del.kenv', 'd', 'e4')),
+      idx(ie('dl.kenv', 'x', 'e0'), ie('gone.kenv', 'g', 'e5'), ie('del.kenv', 'd', 'e4'), ie('forgot.kenv', 'f', 'e6')),
+    );
+    expect(planCounts(plan)).toEqual({ upload: 1, download: 1, deleteLocal: 1, deleteRemote: 1, conflict: 1, unchanged: 1, forget: 1 });
+  });
+});
+
 describe('pathsNeedingRemoteHash', () => {
   it('asks only where both sides hold same-sized files that are new or both changed', () => {
     const l = locals(lf('new.kenv', 'x'), lf('both.kenv', 'y'), lf('one.kenv', 'y'), lf('size.kenv', 'xx'), lf('same.kenv', 'x'));
@@ -113,6 +142,12 @@ describe('pathsNeedingRemoteHash', () => {
     );
     const i = idx(ie('both.kenv', 'x', 'e1'), ie('one.kenv', 'x', 'e1'), ie('same.kenv', 'x', 'e1'));
     expect(pathsNeedingRemoteHash(l, r, i).sort()).toEqual(['both.kenv', 'new.kenv']);
+  });
+  it('never asks about a file only one side holds, a hash the listing already gave, or a change on the remote side only', () => {
+    const l = locals(lf('local-only.kenv', 'x'), lf('hashed.kenv', 'x'), lf('theirs.kenv', 'x'), lf('ask.kenv', 'x'));
+    const r = remotes(ro('hashed.kenv', 'y', 'e2'), ro('theirs.kenv', 'y', 'e2', false), ro('remote-only.kenv', 'x', 'e3', false), ro('ask.kenv', 'y', 'e4', false));
+    const i = idx(ie('theirs.kenv', 'x', 'e1'));
+    expect(pathsNeedingRemoteHash(l, r, i)).toEqual(['ask.kenv']);
   });
 });
 

@@ -1,0 +1,739 @@
+/**
+ * The transfer code against an in-memory S3 that enforces conditions (test/support/fake-s3.ts): the requests it
+ * sends (If-Match / If-None-Match on every write, read and delete), what it does when a third writer comes between
+ * the plan and the request, 409 ConditionalRequestConflict, endpoints that ignore conditions, multipart resume and
+ * damaged downloads. The same rules run against real servers in test/integration/sync; these are the fast checks.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EndpointTraits } from '../../../../../electron/core/sync/endpoint-probe.js';
+import { emptyIndex } from '../../../../../electron/core/sync/index-store.js';
+import {
+  type TransferContext,
+  abortUpload,
+  deleteRemote,
+  downloadObject,
+  trashLocal,
+  uploadFile,
+} from '../../../../../electron/core/sync/transfer.js';
+import type { LocalFile } from '../../../../../electron/core/sync/types.js';
+import { FakeS3, s3Error } from '../../../../support/fake-s3.js';
+
+const MiB = 1024 * 1024;
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+
+let dir: string;
+let s3: FakeS3;
+let bytes: Record<string, number>;
+let saves: number;
+let restored: [string, string][];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kenv-transfer-'));
+  s3 = new FakeS3();
+  bytes = {};
+  saves = 0;
+  restored = [];
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function ctx(over: Partial<TransferContext> = {}): TransferContext {
+  return {
+    s3: s3.client,
+    bucket: 'bucket',
+    prefix: 'p/',
+    vaultDir: dir,
+    index: emptyIndex('s3://bucket/p/'),
+    saveIndex: async () => {
+      saves++;
+    },
+    partConcurrency: 2,
+    onBytes: (path, n) => {
+      bytes[path] = (bytes[path] ?? 0) + n;
+    },
+    now: () => new Date(Date.UTC(2026, 10, 23, 10, 15, 0)),
+    onRestored: (path, copy) => restored.push([path, copy]),
+    ...over,
+  };
+}
+
+/** An endpoint that enforces everything, with the listed conditions switched off. */
+function endpoint(ignored: Partial<EndpointTraits> = {}): EndpointTraits {
+  return {
+    probedAt: '2026-11-30T00:00:00Z',
+    putIfNoneMatch: true, putIfMatch: true, completeIfNoneMatch: true, completeIfMatch: true, deleteIfMatch: true, getIfMatch: true,
+    versioning: 'Off',
+    ...ignored,
+  };
+}
+
+async function localFile(path: string, content: Buffer | string): Promise<LocalFile> {
+  const abs = join(dir, path);
+  await mkdir(join(abs, '..'), { recursive: true });
+  await writeFile(abs, content);
+  const info = await stat(abs);
+  return { path, size: info.size, mtimeMs: info.mtimeMs, sha256: sha(content) };
+}
+
+const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; name?: string }) => e.code ?? e.name);
+
+describe('uploadFile (one request)', () => {
+  it('creates with If-None-Match: *, the SHA-256 in the metadata and as checksum, and returns the index entry', async () => {
+    const local = await localFile('a.kenv', 'cipher');
+    const signal = new AbortController().signal;
+    const entry = await uploadFile(ctx({ signal }), local, undefined);
+    expect(entry).toEqual({ path: 'a.kenv', size: 6, mtimeMs: local.mtimeMs, etag: md5('cipher'), sha256: sha('cipher') });
+    const put = s3.sent.find((s) => s.name === 'PutObject')!;
+    expect(put.input).toMatchObject({
+      Bucket: 'bucket', Key: 'p/a.kenv', IfNoneMatch: '*', ContentType: 'application/octet-stream',
+      Metadata: { 'kenv-sha256': sha('cipher') }, ChecksumSHA256: createHash('sha256').update('cipher').digest('base64'),
+    });
+    expect(put.input.IfMatch).toBeUndefined();
+    expect(put.options).toEqual({ abortSignal: signal });
+    expect(s3.names()).toEqual(['PutObject']);
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('cipher');
+    expect(bytes).toEqual({ 'a.kenv': 6 });
+  });
+
+  it('replaces with If-Match on the quoted ETag the plan saw', async () => {
+    const old = s3.put('p/a.kenv', 'old');
+    const local = await localFile('a.kenv', 'new');
+    const entry = await uploadFile(ctx(), local, old.etag);
+    expect(s3.sent[0]?.input).toMatchObject({ IfMatch: `"${old.etag}"` });
+    expect(s3.sent[0]?.input.IfNoneMatch).toBeUndefined();
+    expect(entry.etag).toBe(md5('new'));
+  });
+
+  it('a third writer between the plan and the upload: 412, SYNC_REMOTE_CHANGED, their object kept', async () => {
+    const old = s3.put('p/a.kenv', 'old');
+    s3.put('p/a.kenv', 'theirs');
+    const local = await localFile('a.kenv', 'mine');
+    await expect(uploadFile(ctx(), local, old.etag)).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('theirs');
+    await expect(uploadFile(ctx(), await localFile('b.kenv', 'mine'), undefined)).resolves.toBeDefined();
+    s3.put('p/c.kenv', 'theirs');
+    await expect(uploadFile(ctx(), await localFile('c.kenv', 'mine'), undefined)).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(s3.objects.get('p/c.kenv')?.body.toString()).toBe('theirs');
+  });
+
+  it('refuses a file that changed since the scan (size, mtime or bytes) without sending it', async () => {
+    const local = await localFile('a.kenv', 'abc');
+    expect(await code(uploadFile(ctx(), { ...local, size: 4 }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect(await code(uploadFile(ctx(), { ...local, mtimeMs: local.mtimeMs - 5000 }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect(await code(uploadFile(ctx(), { ...local, sha256: sha('abd') }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    await expect(uploadFile(ctx(), { ...local, sha256: sha('abd') }, undefined)).rejects.toThrow(/a\.kenv changed while it was being synced/);
+    expect(s3.names()).toEqual([]);
+  });
+
+  it('never reads through a symbolic link', async () => {
+    await writeFile(join(dir, 'target'), 'secret');
+    await symlink(join(dir, 'target'), join(dir, 'a.kenv'));
+    const link = await lstat(join(dir, 'a.kenv'));
+    await expect(uploadFile(ctx(), { path: 'a.kenv', size: link.size, mtimeMs: link.mtimeMs, sha256: sha('secret') }, undefined)).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(s3.names()).toEqual([]);
+  });
+
+  it('after a 409 ConditionalRequestConflict, looks again and retries while the object is as planned, at most 3 times', async () => {
+    const old = s3.put('p/a.kenv', 'old');
+    let conflicts = 2;
+    s3.before = (name) => {
+      if (name === 'PutObject' && conflicts-- > 0) throw s3Error('ConditionalRequestConflict', 409);
+    };
+    await uploadFile(ctx(), await localFile('a.kenv', 'new'), old.etag);
+    expect(s3.names()).toEqual(['PutObject', 'HeadObject', 'PutObject', 'HeadObject', 'PutObject']);
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('new');
+
+    s3.sent.length = 0;
+    s3.before = (name) => {
+      if (name === 'PutObject') throw s3Error('ConditionalRequestConflict', 409);
+    };
+    const now = s3.objects.get('p/a.kenv')!;
+    await expect(uploadFile(ctx(), await localFile('a.kenv', 'newer'), now.etag)).rejects.toMatchObject({ name: 'ConditionalRequestConflict' });
+    expect(s3.names()).toEqual(['PutObject', 'HeadObject', 'PutObject', 'HeadObject', 'PutObject']);
+  });
+
+  it('after a 409, a changed object fails with SYNC_REMOTE_CHANGED instead of retrying', async () => {
+    const old = s3.put('p/a.kenv', 'old');
+    s3.before = (name, input) => {
+      if (name === 'PutObject') {
+        s3.put(input.Key as string, 'theirs');
+        throw s3Error('ConditionalRequestConflict', 409);
+      }
+    };
+    expect(await code(uploadFile(ctx(), await localFile('a.kenv', 'new'), old.etag))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.names()).toEqual(['PutObject', 'HeadObject']);
+    s3.sent.length = 0;
+    expect(await code(uploadFile(ctx(), await localFile('b.kenv', 'new'), undefined))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.get('p/b.kenv')?.body.toString()).toBe('theirs');
+  });
+
+  it('a 412 is not retried', async () => {
+    s3.before = (name) => {
+      if (name === 'PutObject') throw s3Error('PreconditionFailed', 412);
+    };
+    await expect(uploadFile(ctx(), await localFile('a.kenv', 'x'), 'e')).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(s3.names()).toEqual(['PutObject']);
+  });
+});
+
+describe('uploadFile on an endpoint that ignores conditional writes', () => {
+  it('checks the object just before writing and refuses one another writer changed', async () => {
+    s3.ignores.add('put');
+    const old = s3.put('p/a.kenv', 'old');
+    s3.put('p/a.kenv', 'theirs');
+    const c = ctx({ endpoint: endpoint({ putIfMatch: false, putIfNoneMatch: false }) });
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), old.etag))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('theirs');
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), undefined))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.names()).toEqual(['HeadObject', 'HeadObject']);
+    await expect(uploadFile(c, await localFile('a.kenv', 'mine'), undefined)).rejects.toThrow('a.kenv changed on S3 while this sync ran. Sync again to reconcile it.');
+  });
+
+  it('refuses to replace an object that another machine deleted meanwhile, and looks with the abort signal', async () => {
+    s3.ignores.add('put');
+    const signal = new AbortController().signal;
+    const c = ctx({ endpoint: endpoint({ putIfMatch: false }), signal });
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), 'deleted-etag'))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.size).toBe(0);
+    expect(s3.sent).toEqual([{ name: 'HeadObject', input: { Bucket: 'bucket', Key: 'p/a.kenv' }, options: { abortSignal: signal } }]);
+  });
+
+  it('checks after writing that its own object is the current one', async () => {
+    s3.ignores.add('put');
+    const c = ctx({ endpoint: endpoint({ putIfNoneMatch: false }) });
+    s3.before = (name) => {
+      if (name === 'HeadObject' && s3.names().filter((n) => n === 'HeadObject').length === 2) s3.put('p/a.kenv', 'theirs');
+    };
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), undefined))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.names()).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
+    s3.before = undefined;
+    s3.sent.length = 0;
+    const entry = await uploadFile(c, await localFile('b.kenv', 'mine'), undefined);
+    expect(entry.etag).toBe(md5('mine'));
+    expect(s3.names()).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
+  });
+
+  it('enforced conditions are left to the endpoint: no extra look', async () => {
+    const c = ctx({ endpoint: endpoint({ putIfMatch: false }) });
+    await uploadFile(c, await localFile('a.kenv', 'mine'), undefined);
+    expect(s3.names()).toEqual(['PutObject']);
+  });
+
+  it('in a versioned bucket, restores what a racing write replaced as a conflict copy, and never the version the plan expected', async () => {
+    s3.ignores.add('put');
+    s3.versioned = true;
+    const expected = s3.put('p/a.kenv', 'base');
+    const c = ctx({ endpoint: endpoint({ putIfMatch: false, versioning: 'Enabled' }) });
+    // Another machine writes between our check and our write.
+    s3.before = (name) => {
+      if (name === 'PutObject') s3.put('p/a.kenv', 'theirs');
+    };
+    await uploadFile(c, await localFile('a.kenv', 'mine'), expected.etag);
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('mine');
+    expect(restored).toEqual([['a.kenv', 'a (conflict 2026-11-23 101500).kenv']]);
+    expect(s3.objects.get('p/a (conflict 2026-11-23 101500).kenv')?.body.toString()).toBe('theirs');
+    const copy = s3.sent.find((s) => s.name === 'CopyObject')!;
+    expect(copy.input).toMatchObject({ Bucket: 'bucket', Key: 'p/a (conflict 2026-11-23 101500).kenv', IfNoneMatch: '*' });
+    expect(copy.input.CopySource).toMatch(/^bucket\/p\/a\.kenv\?versionId=v\d+$/);
+    expect([...s3.objects.values()].filter((o) => o.body.toString() === 'base')).toEqual([]);
+  });
+
+  it('in a versioned bucket, a create restores every version it replaced since the last deletion, each under a free name', async () => {
+    s3.ignores.add('put');
+    s3.versioned = true;
+    s3.put('p/a.kenv', 'deleted on purpose');
+    s3.remove('p/a.kenv');
+    await writeFile(join(dir, 'a (conflict 2026-11-23 101500).kenv'), 'taken locally');
+    const c = ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Enabled' }) });
+    s3.before = (name) => {
+      if (name === 'PutObject') {
+        s3.put('p/a.kenv', 'first');
+        s3.put('p/a.kenv', 'second');
+      }
+    };
+    await uploadFile(c, await localFile('a.kenv', 'mine'), undefined);
+    s3.before = undefined;
+    const copies = restored.map(([, copy]) => copy);
+    expect(copies).toHaveLength(2);
+    expect(copies).not.toContain('a (conflict 2026-11-23 101500).kenv');
+    expect(copies.map((k) => s3.objects.get(`p/${k}`)?.body.toString()).sort()).toEqual(['first', 'second']);
+    expect(new Set(copies).size).toBe(2);
+  });
+
+  it('without versioning, or without a version id, nothing is listed or restored', async () => {
+    s3.ignores.add('put');
+    await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Unknown' }) }), await localFile('a.kenv', 'x'), undefined);
+    s3.versioned = false;
+    await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Enabled' }) }), await localFile('b.kenv', 'x'), undefined);
+    expect(s3.names()).not.toContain('ListObjectVersions');
+    expect(restored).toEqual([]);
+  });
+});
+
+describe('uploadFile (multipart)', () => {
+  const big = () => Buffer.alloc(8 * MiB + 10, 7);
+
+  it('uploads the parts, records the upload id first, and completes with the condition and sorted parts', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx({ partConcurrency: 1 });
+    const entry = await uploadFile(c, local, undefined);
+    expect(s3.names()).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
+    expect(saves).toBe(1);
+    expect(c.index.uploads).toEqual({});
+    const create = s3.sent[0]!.input;
+    expect(create).toMatchObject({ Bucket: 'bucket', Key: 'p/big.kenv', ContentType: 'application/octet-stream', Metadata: { 'kenv-sha256': local.sha256 } });
+    const complete = s3.sent[3]!.input as { IfNoneMatch?: string; MultipartUpload: { Parts: { PartNumber: number }[] } };
+    expect(complete.IfNoneMatch).toBe('*');
+    expect(complete.MultipartUpload.Parts.map((p) => p.PartNumber)).toEqual([1, 2]);
+    expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => (s.input.Body as Buffer).length)).toEqual([8 * MiB, 10]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
+    expect(entry).toEqual({ path: 'big.kenv', size: local.size, mtimeMs: local.mtimeMs, etag: s3.objects.get('p/big.kenv')!.etag, sha256: local.sha256 });
+    expect(bytes['big.kenv']).toBe(local.size);
+  });
+
+  it('completes over an existing object with If-Match, and a third writer makes it fail', async () => {
+    const old = s3.put('p/big.kenv', 'old');
+    const local = await localFile('big.kenv', big());
+    s3.put('p/big.kenv', 'theirs');
+    await expect(uploadFile(ctx(), local, old.etag)).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    const complete = s3.sent.find((s) => s.name === 'CompleteMultipartUpload')!;
+    expect(complete.input.IfMatch).toBe(`"${old.etag}"`);
+    expect(s3.objects.get('p/big.kenv')?.body.toString()).toBe('theirs');
+  });
+
+  it('resumes a recorded upload: lists its parts page by page and sends only what is missing', async () => {
+    const local = await localFile('big.kenv', Buffer.alloc(16 * MiB + 1, 3));
+    const c = ctx({ partConcurrency: 1 });
+    // A first attempt stops after two parts.
+    let parts = 0;
+    s3.before = (name) => {
+      if (name === 'UploadPart' && ++parts > 2) throw s3Error('RequestTimeout', 400);
+    };
+    await expect(uploadFile(c, local, undefined)).rejects.toMatchObject({ name: 'RequestTimeout' });
+    const pending = c.index.uploads['big.kenv']!;
+    expect(pending).toEqual({ path: 'big.kenv', key: 'p/big.kenv', uploadId: expect.any(String), size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB });
+    s3.before = undefined;
+    s3.sent.length = 0;
+    bytes = {};
+    await uploadFile(c, local, undefined);
+    expect(s3.names()).toEqual(['ListParts', 'ListParts', 'UploadPart', 'CompleteMultipartUpload']);
+    expect(s3.sent[1]?.input.PartNumberMarker).toBe('1');
+    expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber)).toEqual([3]);
+    expect(s3.objects.get('p/big.kenv')?.body.length).toBe(local.size);
+    expect(bytes['big.kenv']).toBe(local.size);
+    expect(c.index.uploads).toEqual({});
+  });
+
+  it('does not resume an upload recorded for another version of the file: aborts it and starts again', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    const stale = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'old-upload', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    s3.uploads.set('old-upload', { key: 'p/big.kenv', metadata: {}, parts: new Map() });
+    for (const change of [{ key: 'p/other.kenv' }, { size: 1 }, { mtimeMs: 1 }, { sha256: 'x' }, { partSize: 16 * MiB }]) {
+      c.index.uploads['big.kenv'] = { ...stale, ...change };
+      s3.uploads.set('old-upload', { key: 'p/big.kenv', metadata: {}, parts: new Map() });
+      s3.sent.length = 0;
+      s3.objects.clear();
+      await uploadFile(c, local, undefined);
+      expect(s3.names().slice(0, 2)).toEqual(['AbortMultipartUpload', 'CreateMultipartUpload']);
+      expect(s3.sent[0]?.input).toMatchObject({ Bucket: 'bucket', Key: 'key' in change ? change.key : 'p/big.kenv', UploadId: 'old-upload' });
+      expect(s3.uploads.has('old-upload')).toBe(false);
+    }
+  });
+
+  it('starts again when the recorded upload is gone, and ignores parts that do not fit the file', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'gone', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    await uploadFile(c, local, undefined);
+    expect(s3.names()).toEqual(['ListParts', 'CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
+
+    // A recorded upload holding a part of the wrong size and a part beyond the end: both are sent again / left out.
+    s3.objects.clear();
+    s3.sent.length = 0;
+    s3.uploads.set('odd', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, Buffer.alloc(5)], [2, Buffer.alloc(10, 7)], [3, Buffer.alloc(10, 7)]]) });
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'odd', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    await uploadFile(c, local, undefined);
+    expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber)).toEqual([1]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
+  });
+
+  it('another ListParts failure fails the upload', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    s3.before = (name) => {
+      if (name === 'ListParts') throw s3Error('AccessDenied', 403);
+    };
+    await expect(uploadFile(c, local, undefined)).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('a file changed during the upload is not completed: the upload is aborted and forgotten', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx({ partConcurrency: 1 });
+    s3.before = async (name) => {
+      if (name === 'UploadPart' && s3.names().filter((n) => n === 'UploadPart').length === 2) await utimes(join(dir, 'big.kenv'), new Date(), new Date(Date.now() + 60_000));
+    };
+    expect(await code(uploadFile(c, local, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect(s3.names().slice(-1)).toEqual(['AbortMultipartUpload']);
+    expect(c.index.uploads).toEqual({});
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('a file that became shorter is not uploaded past its end', async () => {
+    const local = await localFile('big.kenv', big());
+    await writeFile(join(dir, 'big.kenv'), Buffer.alloc(8 * MiB, 7));
+    await utimes(join(dir, 'big.kenv'), local.mtimeMs / 1000, local.mtimeMs / 1000);
+    const info = await stat(join(dir, 'big.kenv'));
+    expect(await code(uploadFile(ctx(), { ...local, mtimeMs: info.mtimeMs, size: big().length }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+  });
+
+  it('an upload id or part ETag missing from the answer is an error, not a silent success', async () => {
+    const local = await localFile('big.kenv', big());
+    const original = s3.client.send.bind(s3.client);
+    const broken = (drop: string) => ({
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return command.constructor.name === drop ? { ...out, UploadId: undefined, ETag: undefined } : out;
+      },
+    }) as never;
+    expect(await code(uploadFile(ctx({ s3: broken('CreateMultipartUploadCommand') }), local, undefined))).toBe('S3_ERROR');
+    expect(await code(uploadFile(ctx({ s3: broken('UploadPartCommand') }), local, undefined))).toBe('S3_ERROR');
+  });
+
+  it('after a 409 on completion, aborts, forgets the upload, looks again and sends every part again', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    let conflicts = 1;
+    s3.before = (name) => {
+      if (name === 'CompleteMultipartUpload' && conflicts-- > 0) throw s3Error('ConditionalRequestConflict', 409);
+    };
+    await uploadFile(c, local, undefined);
+    expect(s3.names()).toEqual([
+      'CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'HeadObject',
+      'CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload',
+    ]);
+    expect(c.index.uploads).toEqual({});
+    expect(s3.uploads.size).toBe(0);
+  });
+
+  it('gives up after three 409s, and a 412 on completion keeps the upload for the next sync', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    s3.before = (name) => {
+      if (name === 'CompleteMultipartUpload') throw s3Error('ConditionalRequestConflict', 409);
+    };
+    await expect(uploadFile(c, local, undefined)).rejects.toMatchObject({ name: 'ConditionalRequestConflict' });
+    expect(s3.names().filter((n) => n === 'CreateMultipartUpload')).toHaveLength(3);
+    s3.before = (name) => {
+      if (name === 'CompleteMultipartUpload') throw s3Error('PreconditionFailed', 412);
+    };
+    await expect(uploadFile(c, local, undefined)).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(c.index.uploads['big.kenv']).toBeDefined();
+  });
+
+  it('on an endpoint that ignores the condition on completion, looks before and after', async () => {
+    s3.ignores.add('complete');
+    const local = await localFile('big.kenv', big());
+    await uploadFile(ctx({ endpoint: endpoint({ completeIfNoneMatch: false }) }), local, undefined);
+    expect(s3.names()[0]).toBe('HeadObject');
+    expect(s3.names().slice(-1)).toEqual(['HeadObject']);
+  });
+
+  it('refuses a file larger than S3 allows', async () => {
+    const local = await localFile('a.kenv', 'x');
+    // A sparse file of 5 TiB + 1 byte.
+    const fh = await open(join(dir, 'a.kenv'), 'r+');
+    try {
+      await fh.truncate(5 * 1024 * 1024 * MiB + 1);
+    } catch {
+      return; // a file system without sparse files this large
+    } finally {
+      await fh.close();
+    }
+    const info = await stat(join(dir, 'a.kenv'));
+    await expect(uploadFile(ctx(), { ...local, size: info.size, mtimeMs: info.mtimeMs }, undefined)).rejects.toMatchObject({
+      code: 'S3_ERROR', message: 'a.kenv is larger than the 5 TiB S3 allows for one object.',
+    });
+    expect(s3.names()).toEqual([]);
+    // Exactly 5 TiB is allowed: it goes on to a multipart upload (stopped here at its start).
+    await truncate(join(dir, 'a.kenv'), 5 * 1024 * 1024 * MiB);
+    const exact = await stat(join(dir, 'a.kenv'));
+    s3.before = (name) => {
+      if (name === 'CreateMultipartUpload') throw s3Error('AccessDenied', 403);
+    };
+    await expect(uploadFile(ctx(), { ...local, size: exact.size, mtimeMs: exact.mtimeMs }, undefined)).rejects.toMatchObject({ name: 'AccessDenied' });
+    await rm(join(dir, 'a.kenv'));
+  });
+
+  it('a file of exactly one part size goes in one PutObject', async () => {
+    const local = await localFile('one.kenv', Buffer.alloc(8 * MiB, 1));
+    await uploadFile(ctx(), local, undefined);
+    expect(s3.names()).toEqual(['PutObject']);
+  });
+});
+
+describe('abortUpload', () => {
+  it('aborts the upload, and ignores an upload that is gone', async () => {
+    s3.uploads.set('u', { key: 'p/a.kenv', metadata: {}, parts: new Map() });
+    const pending = { path: 'a.kenv', key: 'p/a.kenv', uploadId: 'u', size: 1, mtimeMs: 1, sha256: 'x', partSize: 8 * MiB };
+    await abortUpload(ctx(), pending);
+    expect(s3.uploads.size).toBe(0);
+    await expect(abortUpload(ctx(), pending)).resolves.toBeUndefined();
+  });
+});
+
+describe('downloadObject', () => {
+  it('reads with If-Match on the planned ETag, verifies the SHA-256 and places the file', async () => {
+    const o = s3.put('p/d/a.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    const signal = new AbortController().signal;
+    const out = await downloadObject(ctx({ signal }), { path: 'd/a.kenv', size: 6, etag: o.etag }, undefined);
+    const get = s3.sent.find((s) => s.name === 'GetObject')!;
+    expect(get.input).toEqual({ Bucket: 'bucket', Key: 'p/d/a.kenv', IfMatch: `"${o.etag}"` });
+    expect(get.options).toEqual({ abortSignal: signal });
+    expect(await readFile(join(dir, 'd', 'a.kenv'), 'utf8')).toBe('cipher');
+    const info = await stat(join(dir, 'd', 'a.kenv'));
+    expect(out).toEqual({ path: 'd/a.kenv', entry: { path: 'd/a.kenv', size: 6, mtimeMs: info.mtimeMs, etag: o.etag, sha256: sha('cipher') } });
+    expect(bytes).toEqual({ 'd/a.kenv': 6 });
+    expect(await readdir(join(dir, '.kenv-sync', 'tmp'))).toEqual([]);
+  });
+
+  it('a third writer between the listing and the download: the newer object is refused, nothing placed', async () => {
+    const o = s3.put('p/a.kenv', 'planned');
+    s3.put('p/a.kenv', 'theirs');
+    await expect(downloadObject(ctx(), { path: 'a.kenv', size: 7, etag: o.etag }, undefined)).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(await readdir(dir)).toEqual(['.kenv-sync']);
+    expect(await readdir(join(dir, '.kenv-sync', 'tmp'))).toEqual([]);
+  });
+
+  it('where the endpoint ignores If-Match on reads, compares the ETag itself', async () => {
+    s3.ignores.add('get');
+    const o = s3.put('p/a.kenv', 'planned');
+    s3.put('p/a.kenv', 'theirs');
+    expect(await code(downloadObject(ctx({ endpoint: endpoint({ getIfMatch: false }) }), { path: 'a.kenv', size: 7, etag: o.etag }, undefined))).toBe('SYNC_REMOTE_CHANGED');
+    expect(await readdir(dir)).toEqual(['.kenv-sync']);
+    // The object the plan saw is taken as usual.
+    const same = s3.objects.get('p/a.kenv')!;
+    expect((await downloadObject(ctx({ endpoint: endpoint({ getIfMatch: false }) }), { path: 'a.kenv', size: 6, etag: same.etag }, undefined)).path).toBe('a.kenv');
+    await rm(join(dir, 'a.kenv'));
+    // An endpoint that enforces it is trusted (the fake here does not, so the newer object arrives).
+    const out = await downloadObject(ctx({ endpoint: endpoint() }), { path: 'a.kenv', size: 7, etag: o.etag }, undefined);
+    expect(out.entry.etag).toBe(md5('theirs'));
+  });
+
+  it('a damaged body is fetched once more; damaged twice, nothing is written', async () => {
+    const o = s3.put('p/a.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    let damaged = 1;
+    s3.tamper = (b) => (damaged-- > 0 ? Buffer.from('cipheR') : b);
+    await downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, undefined);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('cipher');
+    expect(s3.names().filter((n) => n === 'GetObject')).toHaveLength(2);
+
+    s3.sent.length = 0;
+    s3.tamper = () => Buffer.from('cipheR');
+    const b = s3.put('p/b.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    await expect(downloadObject(ctx(), { path: 'b.kenv', size: 6, etag: b.etag }, undefined)).rejects.toMatchObject({
+      code: 'SYNC_CHECKSUM_MISMATCH',
+      message: 'b.kenv arrived corrupted twice (its SHA-256 does not match the one stored with it). Nothing was written; sync again later.',
+    });
+    expect(s3.names().filter((n) => n === 'GetObject')).toHaveLength(2);
+    expect((await readdir(dir)).sort()).toEqual(['.kenv-sync', 'a.kenv']);
+    expect(await readdir(join(dir, '.kenv-sync', 'tmp'))).toEqual([]);
+  });
+
+  it('a body shorter than its Content-Length is refused too, and an object without a SHA-256 is taken by length', async () => {
+    const o = s3.put('p/a.kenv', 'cipher');
+    s3.tamper = (b) => b.subarray(0, 4);
+    expect(await code(downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, undefined))).toBe('SYNC_CHECKSUM_MISMATCH');
+    s3.tamper = undefined;
+    await downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, undefined);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('cipher');
+  });
+
+  it('an SDK checksum failure counts as damage; another stream error fails the download', async () => {
+    const o = s3.put('p/a.kenv', 'cipher');
+    const original = s3.client.send.bind(s3.client);
+    const failing = (message: string) => ({
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        if (command.constructor.name !== 'GetObjectCommand') return out;
+        return { ...out, Body: Readable.from((async function* () { yield Buffer.from('cipher'); throw new Error(message); })()) };
+      },
+    }) as never;
+    expect(await code(downloadObject(ctx({ s3: failing('Checksum mismatch: expected x') }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined))).toBe('SYNC_CHECKSUM_MISMATCH');
+    await expect(downloadObject(ctx({ s3: failing('socket hang up') }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined)).rejects.toThrow('socket hang up');
+    expect(await readdir(dir)).toEqual(['.kenv-sync']);
+  });
+
+  it('takes a body of the stated SHA-256 when the answer has no Content-Length, and closes its temporary file', async () => {
+    const o = s3.put('p/a.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    const original = s3.client.send.bind(s3.client);
+    const noLength = {
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return { ...out, ContentLength: undefined };
+      },
+    } as never;
+    const fds = async () => (await readdir('/proc/self/fd').catch(() => [])).length;
+    const before = await fds();
+    await downloadObject(ctx({ s3: noLength }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('cipher');
+    expect(s3.names()).toEqual(['GetObject']);
+    expect(await fds()).toBe(before);
+  });
+
+  it('places only valid .kenv messages', async () => {
+    const o = s3.put('p/a.kenv', 'not a message');
+    const c = ctx({ isKenv: async () => false });
+    expect(await code(downloadObject(c, { path: 'a.kenv', size: 13, etag: o.etag }, undefined))).toBe('NOT_KENV');
+    expect(await code(downloadObject(ctx({ isKenv: async () => { throw new Error('x'); } }), { path: 'a.kenv', size: 13, etag: o.etag }, undefined))).toBe('NOT_KENV');
+    expect(await readdir(dir)).toEqual(['.kenv-sync']);
+    await downloadObject(ctx({ isKenv: async () => true }), { path: 'a.kenv', size: 13, etag: o.etag }, undefined);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('not a message');
+  });
+
+  it('replaces the local file the plan expected, and lands as a conflict copy when it changed or appeared', async () => {
+    const o = s3.put('p/a.kenv', 'remote');
+    const local = await localFile('a.kenv', 'local');
+    const out = await downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, local);
+    expect(out.path).toBe('a.kenv');
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('remote');
+
+    const edited = await localFile('b.kenv', 'local');
+    await writeFile(join(dir, 'b.kenv'), 'edited!');
+    const b = s3.put('p/b.kenv', 'remote');
+    const copy = await downloadObject(ctx(), { path: 'b.kenv', size: 6, etag: b.etag }, edited);
+    expect(copy.path).toBe('b (conflict 2026-11-23 101500).kenv');
+    expect(await readFile(join(dir, 'b.kenv'), 'utf8')).toBe('edited!');
+    expect(await readFile(join(dir, copy.path), 'utf8')).toBe('remote');
+
+    const touched = await localFile('t.kenv', 'local');
+    await utimes(join(dir, 't.kenv'), new Date(), new Date(touched.mtimeMs + 5000));
+    const t = s3.put('p/t.kenv', 'remote');
+    expect((await downloadObject(ctx(), { path: 't.kenv', size: 6, etag: t.etag }, touched)).path).toBe('t (conflict 2026-11-23 101500).kenv');
+    expect(await readFile(join(dir, 't.kenv'), 'utf8')).toBe('local');
+
+    await localFile('new.kenv', 'appeared');
+    const n = s3.put('p/new.kenv', 'remote');
+    expect((await downloadObject(ctx(), { path: 'new.kenv', size: 6, etag: n.etag }, undefined)).path).toBe('new (conflict 2026-11-23 101500).kenv');
+    expect(await readFile(join(dir, 'new.kenv'), 'utf8')).toBe('appeared');
+
+    await mkdir(join(dir, 'dir.kenv'));
+    const d = s3.put('p/dir.kenv', 'remote');
+    expect((await downloadObject(ctx(), { path: 'dir.kenv', size: 6, etag: d.etag }, { path: 'dir.kenv', size: 0, mtimeMs: 0, sha256: 'x' })).path).toBe('dir (conflict 2026-11-23 101500).kenv');
+  });
+
+  it('an expected file that is gone is simply written; a target name is never a replacement', async () => {
+    const o = s3.put('p/a.kenv', 'remote');
+    const out = await downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, { path: 'a.kenv', size: 5, mtimeMs: 1, sha256: 'x' });
+    expect(out.path).toBe('a.kenv');
+    const local = await localFile('x.kenv', 'local');
+    const copy = await downloadObject(ctx(), { path: 'a.kenv', size: 6, etag: o.etag }, local, 'x.kenv');
+    expect(copy.path).toBe('x (conflict 2026-11-23 101500).kenv');
+    expect(await readFile(join(dir, 'x.kenv'), 'utf8')).toBe('local');
+  });
+});
+
+describe('deleteRemote', () => {
+  it('deletes with If-Match on the planned ETag', async () => {
+    const o = s3.put('p/a.kenv', 'x');
+    const signal = new AbortController().signal;
+    await deleteRemote(ctx({ signal }), { path: 'a.kenv', size: 1, etag: o.etag });
+    expect(s3.sent).toEqual([{ name: 'DeleteObject', input: { Bucket: 'bucket', Key: 'p/a.kenv', IfMatch: `"${o.etag}"` }, options: { abortSignal: signal } }]);
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('a third writer between the plan and the delete: 412 and their object kept; an object already gone is fine', async () => {
+    const o = s3.put('p/a.kenv', 'x');
+    s3.put('p/a.kenv', 'theirs');
+    await expect(deleteRemote(ctx(), { path: 'a.kenv', size: 1, etag: o.etag })).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('theirs');
+    await expect(deleteRemote(ctx(), { path: 'gone.kenv', size: 1, etag: 'e' })).resolves.toBeUndefined();
+  });
+
+  it('retries after a 409 while the object is as planned, and stops when it changed', async () => {
+    const o = s3.put('p/a.kenv', 'x');
+    let conflicts = 1;
+    s3.before = (name) => {
+      if (name === 'DeleteObject' && conflicts-- > 0) throw s3Error('ConditionalRequestConflict', 409);
+    };
+    await deleteRemote(ctx(), { path: 'a.kenv', size: 1, etag: o.etag });
+    expect(s3.names()).toEqual(['DeleteObject', 'HeadObject', 'DeleteObject']);
+    const b = s3.put('p/b.kenv', 'x');
+    s3.before = (name) => {
+      if (name === 'DeleteObject') {
+        s3.put('p/b.kenv', 'theirs');
+        throw s3Error('ConditionalRequestConflict', 409);
+      }
+    };
+    expect(await code(deleteRemote(ctx(), { path: 'b.kenv', size: 1, etag: b.etag }))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.get('p/b.kenv')?.body.toString()).toBe('theirs');
+  });
+
+  it('where the endpoint ignores If-Match on deletes, looks first: changed is refused, gone is done', async () => {
+    s3.ignores.add('delete');
+    const c = ctx({ endpoint: endpoint({ deleteIfMatch: false }) });
+    const o = s3.put('p/a.kenv', 'x');
+    s3.put('p/a.kenv', 'theirs');
+    expect(await code(deleteRemote(c, { path: 'a.kenv', size: 1, etag: o.etag }))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.objects.get('p/a.kenv')?.body.toString()).toBe('theirs');
+    s3.sent.length = 0;
+    await deleteRemote(c, { path: 'gone.kenv', size: 1, etag: 'e' });
+    expect(s3.names()).toEqual(['HeadObject']);
+    const cur = s3.objects.get('p/a.kenv')!;
+    s3.sent.length = 0;
+    await deleteRemote(c, { path: 'a.kenv', size: 1, etag: cur.etag });
+    expect(s3.names()).toEqual(['HeadObject', 'DeleteObject']);
+    expect(s3.objects.size).toBe(0);
+    // An endpoint that enforces it gets no extra look.
+    const e = s3.put('p/e.kenv', 'x');
+    s3.sent.length = 0;
+    await deleteRemote(ctx({ endpoint: endpoint() }), { path: 'e.kenv', size: 1, etag: e.etag });
+    expect(s3.names()).toEqual(['DeleteObject']);
+  });
+
+  it('another error fails the delete', async () => {
+    s3.before = () => {
+      throw s3Error('AccessDenied', 403);
+    };
+    await expect(deleteRemote(ctx(), { path: 'a.kenv', size: 1, etag: 'e' })).rejects.toMatchObject({ name: 'AccessDenied' });
+    s3.before = undefined;
+    await expect(deleteRemote(ctx({ endpoint: endpoint({ deleteIfMatch: false }) }), { path: 'a.kenv', size: 1, etag: 'e' })).resolves.toBeUndefined();
+    s3.before = (name) => {
+      if (name === 'HeadObject') throw s3Error('AccessDenied', 403);
+    };
+    await expect(deleteRemote(ctx({ endpoint: endpoint({ deleteIfMatch: false }) }), { path: 'a.kenv', size: 1, etag: 'e' })).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe('trashLocal', () => {
+  it('moves the file into .kenv-trash keeping its folders, under a tagged name when one is there already', async () => {
+    const local = await localFile('d/a.kenv', 'x');
+    await trashLocal(ctx(), local);
+    expect(await readFile(join(dir, '.kenv-trash', 'd', 'a.kenv'), 'utf8')).toBe('x');
+    const again = await localFile('d/a.kenv', 'y');
+    await trashLocal(ctx(), again);
+    expect(await readFile(join(dir, '.kenv-trash', 'd', 'a (deleted 2026-11-23 101500).kenv'), 'utf8')).toBe('y');
+    expect(await readdir(join(dir, 'd'))).toEqual([]);
+  });
+
+  it('leaves a changed file alone, and a file already gone is done', async () => {
+    const local = await localFile('a.kenv', 'x');
+    await writeFile(join(dir, 'a.kenv'), 'xy');
+    expect(await code(trashLocal(ctx(), local))).toBe('SYNC_LOCAL_CHANGED');
+    const same = await localFile('b.kenv', 'x');
+    await utimes(join(dir, 'b.kenv'), new Date(), new Date(same.mtimeMs + 5000));
+    expect(await code(trashLocal(ctx(), same))).toBe('SYNC_LOCAL_CHANGED');
+    await mkdir(join(dir, 'c.kenv'));
+    expect(await code(trashLocal(ctx(), { path: 'c.kenv', size: 0, mtimeMs: 0, sha256: 'x' }))).toBe('SYNC_LOCAL_CHANGED');
+    await expect(trashLocal(ctx(), { path: 'gone.kenv', size: 1, mtimeMs: 1, sha256: 'x' })).resolves.toBeUndefined();
+    expect((await readdir(dir)).sort()).toEqual(['a.kenv', 'b.kenv', 'c.kenv']);
+  });
+});
