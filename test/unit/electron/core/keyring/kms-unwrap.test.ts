@@ -196,6 +196,21 @@ describe('KMS keyring with configured keys (strict)', () => {
   });
 });
 
+describe('KMS keyring with configured keys: more than one', () => {
+  it('any one configured key id that names the stored key is enough', async () => {
+    const { clients, calls } = scriptedKms(opens);
+    expect(await new KmsKeyring({ clients, keyIds: ['99999999-12ab-34cd-56ef-1234567890ab', KEY_ID] }).unwrapDataKey(req([kmsEdk(arn())]))).toEqual(dataKey);
+    expect(calls.map((c) => c.keyId)).toEqual([arn()]);
+  });
+
+  it('an alias ARN of another Region is not sent for a data key wrapped elsewhere', async () => {
+    const { clients, calls } = scriptedKms(opens);
+    const e = await failure(new KmsKeyring({ clients, keyIds: ['arn:aws:kms:eu-west-1:111122223333:alias/team'] }).unwrapDataKey(req([kmsEdk(arn())])));
+    expect(e.code).toBe('NO_KEY_OPENED');
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('KMS ARNs and multi-Region keys', () => {
   it('parses key and alias ARNs into their parts, and nothing else', () => {
     expect(parseKmsArn(arn('eu-west-1', '123456789012', MRK))).toEqual({ partition: 'aws', region: 'eu-west-1', account: '123456789012', resourceType: 'key', resourceId: MRK });
