@@ -144,7 +144,8 @@ export class KmsKeyring implements Keyring {
    * The KeyId values to send to KMS Decrypt for a data key stored under `arn`.
    *
    * Discovery (no keys configured): the stored ARN. Otherwise only configured keys may open it: a configured ARN
-   * or key id that names the same key sends the stored ARN; a configured alias is sent as it is, and KMS itself
+   * equal to it (or a replica of the same multi-Region key) is sent, a configured key id that names the same key
+   * sends the stored ARN; a configured alias is sent as it is, and KMS itself
    * answers IncorrectKeyException when the alias points at another key, so `--key alias/x` works on decrypt too.
    */
   private decryptKeyIdsFor(arn: string): string[] {
@@ -177,10 +178,12 @@ function kmsEdk(keyArn: string, ciphertext: Uint8Array): EncryptedDataKey {
   return { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(keyArn, 'utf8'), ciphertext: Buffer.from(ciphertext) };
 }
 
-/** Whether a configured key reference names the key in a stored ARN (multi-Region keys match across Regions). */
+/**
+ * Whether a configured key id (not an ARN) names the key in a stored ARN. A configured ARN names only itself (or, for a
+ * multi-Region key, its replicas: mrkMatchForDecrypt): the same key id in another account or Region is another key,
+ * and calling Decrypt on it would tell that account who is decrypting.
+ */
 function sameKey(configured: string, arn: string): boolean {
-  if (configured === arn) return true;
-  const id = arn.slice(arn.indexOf(':key/') + 5);
-  const configuredId = configured.includes(':key/') ? configured.slice(configured.indexOf(':key/') + 5) : configured;
-  return configuredId === id;
+  if (configured.startsWith('arn:')) return false;
+  return configured === arn.slice(arn.indexOf(':key/') + 5);
 }
