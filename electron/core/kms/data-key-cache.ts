@@ -61,13 +61,13 @@ export class DataKeyCache {
           return { dataKey: fresh.dataKey, edks: fresh.edks };
         });
         if (!entry) return inner.wrapDataKey(req);
-        return { dataKey: Buffer.from(entry.dataKey), edks: entry.edks };
+        return entry;
       },
       unwrapDataKey: async (req: UnwrapRequest) => {
         const id = `unwrap\0${req.suiteId}\0${canonical(req.context)}\0${req.edks.map(edkId).sort().join('\0')}`;
         const entry = await this.through(id, bytes, async () => ({ dataKey: await inner.unwrapDataKey(req), edks: [] }));
         if (!entry) return inner.unwrapDataKey(req);
-        return Buffer.from(entry.dataKey);
+        return entry.dataKey;
       },
     };
   }
@@ -83,10 +83,16 @@ export class DataKeyCache {
   }
 
   /**
-   * The entry `id` charged with one more message of `bytes`, made with `make` on a miss (one `make` for concurrent
-   * misses); undefined when the cache is off or the message is too big for any entry (the caller asks KMS itself).
+   * A copy of the entry `id`'s key and its encrypted data keys, the entry charged with one more message of `bytes`,
+   * made with `make` on a miss (one `make` for concurrent misses); undefined when the cache is off or the message is
+   * too big for any entry (the caller asks KMS itself). The copy is taken in the same step as the charge: by the time
+   * an `await` hands it over, a later message may already have found the entry full and zeroed its key.
    */
-  private async through(id: string, bytes: number, make: () => Promise<{ dataKey: Buffer; edks: EncryptedDataKey[] }>): Promise<Entry | undefined> {
+  private async through(
+    id: string,
+    bytes: number,
+    make: () => Promise<{ dataKey: Buffer; edks: EncryptedDataKey[] }>,
+  ): Promise<{ dataKey: Buffer; edks: EncryptedDataKey[] } | undefined> {
     const limits = await this.limits();
     if (limits.maxAgeSeconds <= 0 || limits.maxMessages < 2 || bytes > limits.maxBytes) return undefined;
     for (;;) {
@@ -95,7 +101,7 @@ export class DataKeyCache {
         if (this.admits(entry, bytes, limits)) {
           entry.messages += 1;
           entry.bytes += bytes;
-          return entry;
+          return { dataKey: Buffer.from(entry.dataKey), edks: entry.edks };
         }
         this.evict(id);
       }

@@ -120,6 +120,22 @@ describe('encryptBatch against the local KMS', () => {
     }
   });
 
+  it('a batch crossing the data key limits at full concurrency: every file decrypts to its own plaintext', async () => {
+    // Each data key serves 3 files, so entries fill and are evicted while 8 files are in flight: a file must never be
+    // sealed with the key of an entry zeroed on its eviction.
+    const files = makeFiles(60);
+    const keyring = new KmsKeyring({ keyIds: [DEMO_KEY_ALIAS], clients: () => client });
+    const results = await encryptBatch(files, { keyring, cache: { maxMessages: 3 }, concurrency: 8 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const opener = new KmsKeyring({ clients: () => client });
+    for (const [i, r] of results.entries()) {
+      if (!r.ok) throw new Error('unreachable');
+      const out = join(fixture.tempDir(), `back-${i}.txt`);
+      await decryptFile(r.outputPath, { keyring: opener, outputPath: out });
+      expect(readFileSync(out, 'utf8')).toBe(`content of file ${i}\n`);
+    }
+  });
+
   it('a denied file fails alone with its code; the others finish', async () => {
     const files = makeFiles(5);
     kms.deny({ operation: 'GenerateDataKey', key: DEMO_KEY_ALIAS });

@@ -81,6 +81,29 @@ describe('DataKeyCache, as a batch uses it', () => {
     expect(inner.generated).toBe(1);
   });
 
+  it('concurrent files across the message limit each get the data key their encrypted data key wraps, never a zeroed one', async () => {
+    // The fault: the cache handed out the entry and copied its key a microtask later; a file arriving in between found
+    // the entry full, evicted it and zeroed its key, so the file before it was sealed with a zero key under the real
+    // encrypted data key, and could never be opened again.
+    const inner = countingKeyring();
+    const wrapped = new Map<string, string>();
+    const recording: Keyring = {
+      wrapDataKey: async (r) => {
+        const out = await inner.wrapDataKey(r);
+        for (const edk of out.edks) wrapped.set(edk.providerInfo.toString(), out.dataKey.toString('hex'));
+        return out;
+      },
+      unwrapDataKey: (r) => inner.unwrapDataKey(r),
+    };
+    const cache = batchCache(recording, { maxAgeSeconds: 60, maxMessages: 2, maxBytes: 1e9 });
+    const results = await Promise.all(Array.from({ length: 12 }, () => cache.keyringFor(1).wrapDataKey(req())));
+    for (const r of results) {
+      expect(r.dataKey.equals(Buffer.alloc(32))).toBe(false);
+      expect(r.dataKey.toString('hex')).toBe(wrapped.get(r.edks[0]!.providerInfo.toString()));
+    }
+    expect(inner.generated).toBe(6);
+  });
+
   it('hands out copies, so the caller zeroing its key does not damage the cache; dispose zeroes the cache', async () => {
     const inner = countingKeyring();
     const cache = batchCache(inner);
