@@ -472,7 +472,7 @@ describe('local KMS: the server', () => {
     expect(JSON.parse(readFileSync(join(stateDir, 'local-kms.json'), 'utf8'))).toMatchObject({ version: 1 });
   });
 
-  it('keys() lists every key with ARN, id, aliases and state', async () => {
+  it('keys() lists a key with its ARN, id, Region, aliases and state', async () => {
     const own = await fixture.start();
     const c = kmsClient(own);
     try {
