@@ -541,7 +541,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     expect(shell.trashed).toEqual([join(drops, 'payroll.csv')]);
   });
 
-  it('says clearly when the identity sees no usable key, in dark mode', async () => {
+  it('says "No usable KMS keys" when the identity sees none (screenshot in dark mode)', async () => {
     const { page } = await openApp({ region: 'eu-north-1', colorScheme: 'dark' });
     await page.getByText('No usable KMS keys').waitFor();
     await shot(page, '08-no-keys-dark');
