@@ -3,13 +3,13 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { errnoText } from '../core/atomic-output.js';
 import type { KmsRsaAlgorithm } from '../core/keyring/rsa.js';
-import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import { DEFAULT_FRAME_LENGTH, MAX_WRITE_FRAME_LENGTH, MIN_FRAME_LENGTH } from '../core/crypto/frame-length.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
 import type { MessageInfo, Progress } from '../core/files.js';
 import type { LocalKmsCommandOptions } from '../core/local-kms/command.js';
 import type { KeyOptions } from './keyrings.js';
-import { collect, collectKeys, formatBytes, keyReference, parseContext, parseMaxDataKeys, regionName, sizeInRange } from './options.js';
+import { collect, collectKeys, formatBytes, keyReference, parseContext, regionName, sizeInRange } from './options.js';
+import { addKeyOptions, maxDataKeysOption } from './key-options.js';
 import { progressFor } from './progress.js';
 import type { StandardOutput } from './stdout.js';
 import { withFileId } from '../core/audit/file-id.js';
@@ -57,19 +57,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  const keyOptions = (cmd: Command): Command =>
-    cmd
-      .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
-      .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
-      .option('--raw-aes-name <name>', 'raw AES key name')
-      .option('--raw-rsa-key <file>', 'raw RSA key, PEM: public or private to encrypt, private to decrypt')
-      .option('--raw-rsa-namespace <ns>', 'raw RSA key namespace (the ESDK provider id)')
-      .option('--raw-rsa-name <name>', 'raw RSA key name')
-      .option('--raw-rsa-padding <padding>', 'raw RSA padding: oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512 or pkcs1')
-      .option('--profile <profile>', 'AWS profile for KMS (default: AWS_PROFILE or default)')
-      .option('--region <region>', 'AWS Region for KMS keys given without an ARN', regionName);
-
-  keyOptions(
+  addKeyOptions(
     program
       .command('encrypt')
       .description('Encrypt files to FILE.kenv (FILE "-" reads stdin and writes stdout).')
@@ -132,7 +120,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     );
   });
 
-  keyOptions(
+  addKeyOptions(
     program
       .command('decrypt')
       .description('Decrypt FILE.kenv to FILE; the output appears only after every byte verified.')
@@ -373,13 +361,6 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
   addProofCommands(program, io, setExit);
 
   return program;
-}
-
-/** `--max-data-keys N` (default 10): the ESDK's maximum number of encrypted data keys. */
-function maxDataKeysOption(): Option {
-  return new Option('--max-data-keys <n>', 'refuse a message with more encrypted data keys than N, before any KMS call (65535: no limit)')
-    .argParser(parseMaxDataKeys)
-    .default(DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
 }
 
 function awsOptions(opts: { profile?: string; region?: string }): { profile?: string; region?: string } {

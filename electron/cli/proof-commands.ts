@@ -2,9 +2,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Readable } from 'node:stream';
 import type { Keyring } from '../core/keyring/types.js';
 import { KenvError, toErrorInfo } from '../core/errors.js';
-import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS } from '../core/format/header.js';
 import type { KeyOptions } from './keyrings.js';
-import { collect, parseContext, parseMaxDataKeys } from './options.js';
+import { addKeyOptions, maxDataKeysOption } from './key-options.js';
+import { collect, parseContext } from './options.js';
 import type { Io } from './program.js';
 
 /**
@@ -104,44 +104,37 @@ export function addProofCommands(program: Command, io: Io, setExit: (code: numbe
       },
     );
 
-  program
-    .command('verify')
-    .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
-    .argument('<target...>', '.kenv files, - (standard input), folders (every *.kenv below) or s3://bucket/prefix')
-    .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in each file)', collect)
-    .option('-c, --context <k=v>', 'required encryption context pair, as for decrypt; repeatable', collect)
-    .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
-    .addOption(
-      new Option('--max-data-keys <n>', 'refuse a message with more encrypted data keys than N, before any KMS call (65535: no limit)')
-        .argParser(parseMaxDataKeys)
-        .default(DEFAULT_MAX_ENCRYPTED_DATA_KEYS),
-    )
-    .option('--json', 'print one JSON document')
-    .option('--raw-aes-key <file>', 'raw AES-256 wrapping key: a file of 32 bytes or their base64')
-    .option('--raw-aes-namespace <ns>', 'raw AES key namespace (the ESDK provider id)')
-    .option('--raw-aes-name <name>', 'raw AES key name')
-    .option('--profile <profile>', 'AWS profile for KMS and S3')
-    .option('--region <region>', 'AWS Region')
-    .action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean; maxDataKeys?: number }) => {
-      if (targets.filter((t) => t === '-').length > 1) throw new KenvError('INVALID_ARGUMENT', '"-" (standard input) can be given only once.');
-      const keyring = await (await import('./keyrings.js')).keyringFromOptions(opts, 'decrypt');
-      const { runVerifyCommand } = await import('../core/verify/command.js');
-      setExit(
-        await runVerifyCommand(
-          {
-            targets,
-            ...(targets.includes('-') ? { stdin: io.stdin as Readable } : {}),
-            keyring,
-            requiredContext: parseContext(opts.context),
-            maxEncryptedDataKeys: opts.maxDataKeys,
-            json: !!opts.json,
-            ...(opts.profile ? { profile: opts.profile } : {}),
-            ...(opts.region ? { region: opts.region } : {}),
-          },
-          io,
-        ),
-      );
-    });
+  addKeyOptions(
+    program
+      .command('verify')
+      .description('Authenticate .kenv files (data key, every frame, the signature) without writing any plaintext.')
+      .argument('<target...>', '.kenv files, - (standard input), folders (every *.kenv below) or s3://bucket/prefix')
+      .option('-k, --key <key>', 'only try data keys wrapped under these KMS keys (default: the keys named in each file)', collect)
+      .option('-c, --context <k=v>', 'required encryption context pair, as for decrypt; repeatable', collect)
+      .option('--trust-account <id>', "also call KMS for keys in this AWS account (default: only your identity's account); repeatable", collect)
+      .addOption(maxDataKeysOption())
+      .option('--json', 'print one JSON document'),
+    { rawRsa: false, profile: 'AWS profile for KMS and S3', region: 'AWS Region' },
+  ).action(async (targets: string[], opts: KeyOptions & { context?: string[]; json?: boolean; maxDataKeys?: number }) => {
+    if (targets.filter((t) => t === '-').length > 1) throw new KenvError('INVALID_ARGUMENT', '"-" (standard input) can be given only once.');
+    const keyring = await (await import('./keyrings.js')).keyringFromOptions(opts, 'decrypt');
+    const { runVerifyCommand } = await import('../core/verify/command.js');
+    setExit(
+      await runVerifyCommand(
+        {
+          targets,
+          ...(targets.includes('-') ? { stdin: io.stdin as Readable } : {}),
+          keyring,
+          requiredContext: parseContext(opts.context),
+          maxEncryptedDataKeys: opts.maxDataKeys,
+          json: !!opts.json,
+          ...(opts.profile ? { profile: opts.profile } : {}),
+          ...(opts.region ? { region: opts.region } : {}),
+        },
+        io,
+      ),
+    );
+  });
 }
 
 /** The encrypt flags of issue 13. */

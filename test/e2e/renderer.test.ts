@@ -335,7 +335,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     expect((await readFile(join(drops, 'project', 'plan.txt.kenv'))).readUInt8(0)).toBe(0x02);
   });
 
-  it('reports progress as a large file encrypts: bytes done, speed and time left', async () => {
+  it('reports progress as a large file encrypts: many updates whose bytes done never go back, then the whole file', async () => {
     const { page, drops, sink } = await openApp();
     await page.getByRole('radio', { name: /kenv-demo/ }).check();
     const size = 128 * 1024 * 1024;
@@ -541,7 +541,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
     expect(shell.trashed).toEqual([join(drops, 'payroll.csv')]);
   });
 
-  it('says clearly when the identity sees no usable key, in dark mode', async () => {
+  it('says "No usable KMS keys" when the identity sees none (screenshot in dark mode)', async () => {
     const { page } = await openApp({ region: 'eu-north-1', colorScheme: 'dark' });
     await page.getByText('No usable KMS keys').waitFor();
     await shot(page, '08-no-keys-dark');

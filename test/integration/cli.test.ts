@@ -193,7 +193,7 @@ describe('kenv encrypt / decrypt against a KMS endpoint', () => {
     expect(usage.code).toBe(2);
     const badSize = await runKenv(['encrypt', 'x', '--key', 'alias/kenv-demo', '--frame-size', 'huge'], { env });
     expect(badSize.code).toBe(2);
-    const noKey = await runKenv(['encrypt', join(dir, 'look.txt')], { env });
+    const noKey = await runKenv(['encrypt', file('no-key.txt', Buffer.from('x'))], { env });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('--key');
     const missing = await runKenv(['decrypt', join(dir, 'missing.kenv')], { env });

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll } from 'vitest';
 import { type LocalKms, type LocalKmsOptions, startLocalKms } from '../../electron/core/local-kms/server.js';
 
 /** Credentials the local KMS accepts (it checks no signature; the Region in the scope is what matters). */
@@ -53,4 +54,47 @@ export function localKmsEnv(kms: LocalKms, home: string): Record<string, string>
     AWS_REGION: 'us-east-1',
     HOME: home,
   };
+}
+
+/** The local KMS of one test file and a client for it; read them inside a test or hook. */
+export interface LocalKmsInUse {
+  readonly fixture: LocalKmsFixture;
+  readonly kms: LocalKms;
+  readonly client: KMSClient;
+}
+
+/** Starts a local KMS (and a client for it) in beforeAll and stops it, with every other server `fixture` started, in afterAll. */
+export function useLocalKms(opts: Partial<LocalKmsOptions> = {}): LocalKmsInUse {
+  const fixture = new LocalKmsFixture();
+  let kms: LocalKms | undefined;
+  let client: KMSClient | undefined;
+  beforeAll(async () => {
+    kms = await fixture.start(opts);
+    client = kmsClient(kms);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await fixture.closeAll();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the local KMS is read before beforeAll ran: read it inside a test or hook');
+    return value;
+  };
+  return {
+    fixture,
+    get kms() { return started(kms); },
+    get client() { return started(client); },
+  };
+}
+
+let aliasSeq = 0;
+
+/** A new key of its own for one test, with a fresh alias, in every form a request can name it. */
+export async function newAliasedKey(client: KMSClient): Promise<{ keyId: string; arn: string; alias: string; aliasArn: string }> {
+  const { KeyMetadata } = await client.send(new CreateKeyCommand({ Description: 'test key' }));
+  const keyId = KeyMetadata!.KeyId!;
+  const arn = KeyMetadata!.Arn!;
+  const alias = `alias/test-${process.pid}-${++aliasSeq}`;
+  await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
+  return { keyId, arn, alias, aliasArn: arn.replace(/:key\/.*$/, `:${alias}`) };
 }

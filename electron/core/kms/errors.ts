@@ -210,11 +210,13 @@ export function kmsError(e: unknown, ctx: AwsFailureContext): KenvError {
 
   if (THROTTLING_NAMES.has(name) || status === 429) {
     const attempts = attemptsOf(err);
+    // Credential calls (SSO, SSO OIDC, STS) are throttled by their own service, and batch concurrency does not drive them.
+    const service = serviceOf(op);
     return make(
       'KMS_THROTTLED',
-      `KMS kept throttling ${op}${key ? ` on ${key}` : ''}${where}${attempts ? ` after ${attempts} attempts` : ''}. ` +
+      `${service} kept throttling ${op}${key ? ` on ${key}` : ''}${where}${attempts ? ` after ${attempts} attempts` : ''}. ` +
         'The request quota is shared by everything in the account and Region: wait a minute and retry, ' +
-        'lower the batch concurrency, or ask AWS for a higher KMS request quota.',
+        `${service === 'KMS' ? 'lower the batch concurrency, ' : ''}or ask AWS for a higher ${service} request quota.`,
     );
   }
 

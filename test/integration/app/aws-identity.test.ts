@@ -1,30 +1,15 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { awsIdentityService, roleOf } from '../../../electron/core/app/aws-identity.js';
 import { IdentityDirectory } from '../../support/aws-identities.js';
-import { type TempAws, useTempAws } from '../../support/aws-env.js';
-import { type LocalSso, startLocalSso } from '../../support/local-sso.js';
-import { type LocalSts, startLocalSts } from '../../support/local-sts.js';
+import { useLocalSignIn } from '../../support/local-sign-in.js';
 
 const directory = new IdentityDirectory();
 const user = directory.addUser('444455556666', 'ada');
-let sts: LocalSts;
-let sso: LocalSso;
-let aws: TempAws;
-
-beforeAll(async () => {
-  sts = await startLocalSts(directory);
-  sso = await startLocalSso(directory, { userName: 'ada@example.com', assignments: [{ accountId: '111122223333', accountName: 'dev', roles: ['SecurityAnalyst'] }] });
-});
-afterAll(async () => {
-  await sts.close();
-  await sso.close();
-});
-beforeEach(() => {
-  aws = useTempAws();
-  aws.setEnv('AWS_ENDPOINT_URL_STS', sts.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO', sso.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO_OIDC', sso.url);
-  aws.writeConfig(`
+useLocalSignIn(
+  directory,
+  { userName: 'ada@example.com', assignments: [{ accountId: '111122223333', accountName: 'dev', roles: ['SecurityAnalyst'] }] },
+  {
+    config: `
 [profile work]
 sso_session = corp
 sso_account_id = 111122223333
@@ -38,10 +23,10 @@ sso_registration_scopes = sso:account:access
 
 [profile keys]
 region = us-east-2
-`);
-  aws.writeCredentials(`[keys]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`);
-});
-afterEach(() => aws.restore());
+`,
+    credentials: `[keys]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+  },
+);
 
 /** What a browser does with the authorize URL: follow the redirect to the loopback listener. */
 async function browser(url: string): Promise<void> {

@@ -65,7 +65,7 @@ describe('kenv:file-id', () => {
     expect(audit.stderr).toContain('no kenv:file-id');
   });
 
-  it('reaches KMS with every Decrypt, which is what CloudTrail logs', async () => {
+  it("a decrypt sends KMS one Decrypt carrying the file's audit id in its context, which is what CloudTrail logs", async () => {
     const file = input('logged.txt');
     expect((await runKenv(['encrypt', file, '--key', 'alias/kenv-demo'], { env })).code).toBe(0);
     const id = (await contextOf(`${file}.kenv`))[FILE_ID_CONTEXT_KEY];

@@ -1,96 +1,75 @@
 // The local KMS's deny rules: every form a key can be named in (id, ARN, alias, alias ARN, *) and the ReEncrypt
 // permissions (ReEncryptFrom on the source, ReEncryptTo on the destination, or the operation name for both).
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DenyRule, LocalKms } from '../../../electron/core/local-kms/server.js';
-import { kmsClient, LocalKmsFixture } from '../../support/local-kms.js';
+import { DecryptCommand, EncryptCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import type { DenyRule } from '../../../electron/core/local-kms/server.js';
+import { newAliasedKey, useLocalKms } from '../../support/local-kms.js';
 
-const fixture = new LocalKmsFixture();
-let kms: LocalKms;
-let client: KMSClient;
-beforeAll(async () => {
-  kms = await fixture.start();
-  client = kmsClient(kms);
-});
-afterAll(async () => {
-  client.destroy();
-  await fixture.closeAll();
-});
+const local = useLocalKms();
+type Key = Awaited<ReturnType<typeof newAliasedKey>>;
+const FORMS = ['keyId', 'arn', 'alias', 'aliasArn'] as const;
 
-let seq = 0;
-async function newKey(): Promise<{ keyId: string; arn: string; alias: string; aliasArn: string }> {
-  const { KeyMetadata } = await client.send(new CreateKeyCommand({ Description: 'deny test' }));
-  const alias = `alias/deny-${++seq}-${Date.now()}`;
-  await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: KeyMetadata!.KeyId! }));
-  const aliasArn = KeyMetadata!.Arn!.replace(/:key\/.*$/, `:${alias}`);
-  return { keyId: KeyMetadata!.KeyId!, arn: KeyMetadata!.Arn!, alias, aliasArn };
-}
+const newKey = (): Promise<Key> => newAliasedKey(local.client);
 
 async function sealUnder(keyId: string): Promise<Uint8Array> {
-  return (await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }))).CiphertextBlob!;
+  return (await local.client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }))).CiphertextBlob!;
+}
+
+async function reEncrypt(from: Key, to: Key): Promise<Uint8Array | undefined> {
+  return (await local.client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(from.keyId), DestinationKeyId: to.keyId }))).CiphertextBlob;
+}
+
+/** Runs `check` while `rule` is in force, and lifts the rule afterwards whatever happens, so no other test sees it. */
+async function whileDenied(rule: DenyRule, check: () => Promise<void>): Promise<void> {
+  local.kms.deny(rule);
+  try {
+    await check();
+  } finally {
+    local.kms.allow(rule);
+  }
 }
 
 const denied = { name: 'AccessDeniedException' };
 
 describe('local KMS deny rules', () => {
-  it.each(['keyId', 'arn', 'alias', 'aliasArn'] as const)('a Decrypt rule naming the key by %s denies Decrypt under that key only', async (form) => {
+  it.each(FORMS)('a Decrypt rule naming the key by %s denies Decrypt under that key only', async (form) => {
     const key = await newKey();
     const other = await newKey();
     const blob = await sealUnder(key.keyId);
     const otherBlob = await sealUnder(other.keyId);
-    const rule: DenyRule = { operation: 'Decrypt', key: key[form] };
-    kms.deny(rule);
-    try {
-      await expect(client.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toMatchObject(denied);
-      expect((await client.send(new DecryptCommand({ CiphertextBlob: otherBlob }))).Plaintext).toBeDefined();
+    await whileDenied({ operation: 'Decrypt', key: key[form] }, async () => {
+      await expect(local.client.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toMatchObject(denied);
+      expect((await local.client.send(new DecryptCommand({ CiphertextBlob: otherBlob }))).Plaintext).toBeDefined();
       // Encrypt under the same key is another operation: allowed.
       expect((await sealUnder(key.keyId)).length).toBeGreaterThan(0);
-    } finally {
-      kms.allow(rule);
-    }
-    expect((await client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext).toBeDefined();
+    });
+    expect((await local.client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext).toBeDefined();
   });
 
-  it('ReEncryptFrom on the source key denies ReEncrypt from it, not to it', async () => {
-    const [a, b] = [await newKey(), await newKey()];
-    const rule: DenyRule = { operation: 'ReEncryptFrom', key: a.alias };
-    kms.deny(rule);
-    try {
-      await expect(client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(a.keyId), DestinationKeyId: b.keyId }))).rejects.toMatchObject(denied);
-      expect((await client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(b.keyId), DestinationKeyId: a.keyId }))).CiphertextBlob).toBeDefined();
-    } finally {
-      kms.allow(rule);
-    }
+  // Each ReEncrypt permission, on a key named in each form: which direction it denies and which it lets through.
+  const reEncryptRules = [
+    ['ReEncryptFrom', 'from it, not to it', { fromIt: true, toIt: false }],
+    ['ReEncryptTo', 'to it, not from it', { fromIt: false, toIt: true }],
+    ['ReEncrypt', 'whichever side the key is on', { fromIt: true, toIt: true }],
+  ] as const;
+  const reEncryptCases = reEncryptRules.flatMap(([operation, says, deniesWhen]) =>
+    FORMS.map((form) => [operation, form, says, deniesWhen] as const));
+  it.each(reEncryptCases)('%s on a key named by %s denies ReEncrypt %s', async (operation, form, _says, { fromIt, toIt }) => {
+    const [key, other] = [await newKey(), await newKey()];
+    await whileDenied({ operation, key: key[form] }, async () => {
+      if (fromIt) await expect(reEncrypt(key, other)).rejects.toMatchObject(denied);
+      else expect(await reEncrypt(key, other)).toBeDefined();
+      if (toIt) await expect(reEncrypt(other, key)).rejects.toMatchObject(denied);
+      else expect(await reEncrypt(other, key)).toBeDefined();
+    });
+    expect(await reEncrypt(key, other)).toBeDefined();
+    expect(await reEncrypt(other, key)).toBeDefined();
   });
 
-  it('ReEncryptTo on the destination key denies ReEncrypt to it, not from it', async () => {
-    const [a, b] = [await newKey(), await newKey()];
-    const rule: DenyRule = { operation: 'ReEncryptTo', key: b.arn };
-    kms.deny(rule);
-    try {
-      await expect(client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(a.keyId), DestinationKeyId: b.keyId }))).rejects.toMatchObject(denied);
-      expect((await client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(b.keyId), DestinationKeyId: a.keyId }))).CiphertextBlob).toBeDefined();
-    } finally {
-      kms.allow(rule);
-    }
-  });
-
-  it('a rule on the operation name ReEncrypt denies it whichever side the key is on; a * key denies every key', async () => {
-    const [a, b] = [await newKey(), await newKey()];
-    const rule: DenyRule = { operation: 'ReEncrypt', key: a.keyId };
-    kms.deny(rule);
-    try {
-      await expect(client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(a.keyId), DestinationKeyId: b.keyId }))).rejects.toMatchObject(denied);
-      await expect(client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(b.keyId), DestinationKeyId: a.keyId }))).rejects.toMatchObject(denied);
-    } finally {
-      kms.allow(rule);
-    }
-    const every: DenyRule = { operation: 'ReEncrypt', key: '*' };
-    kms.deny(every);
-    try {
-      await expect(client.send(new ReEncryptCommand({ CiphertextBlob: await sealUnder(b.keyId), DestinationKeyId: b.keyId }))).rejects.toMatchObject(denied);
-    } finally {
-      kms.allow(every);
-    }
+  it('a ReEncrypt rule on the key * denies ReEncrypt on every key, even from a key to itself', async () => {
+    const key = await newKey();
+    await whileDenied({ operation: 'ReEncrypt', key: '*' }, async () => {
+      await expect(reEncrypt(key, key)).rejects.toMatchObject(denied);
+    });
   });
 });

@@ -2,61 +2,12 @@
 // each end the sign-in with a clear error, and the listener never outlives the sign-in.
 import { getEventListeners } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { login } from '../../../electron/core/sso/login.js';
 import { IdentityDirectory } from '../../support/aws-identities.js';
-import { type TempAws, useTempAws } from '../../support/aws-env.js';
-import { type LocalSso, startLocalSso } from '../../support/local-sso.js';
-import { type LocalSts, startLocalSts } from '../../support/local-sts.js';
+import { useLocalSignIn } from '../../support/local-sign-in.js';
 
-const directory = new IdentityDirectory();
-let sts: LocalSts;
-let sso: LocalSso;
-let aws: TempAws;
-
-const CONFIG = `
-[profile work]
-sso_session = corp
-sso_account_id = 111122223333
-sso_role_name = Developer
-region = eu-west-1
-
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile old]
-sso_start_url = https://old.awsapps.com/start
-sso_region = us-east-1
-sso_account_id = 111122223333
-sso_role_name = Developer
-region = us-east-1
-
-[profile keys]
-aws_access_key_id = AKIA1
-aws_secret_access_key = s
-`;
-
-beforeAll(async () => {
-  sts = await startLocalSts(directory);
-  sso = await startLocalSso(directory, { userName: 'alice@example.com' });
-});
-afterAll(async () => {
-  await sts.close();
-  await sso.close();
-});
-beforeEach(() => {
-  aws = useTempAws();
-  aws.setEnv('AWS_ENDPOINT_URL_STS', sts.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO', sso.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO_OIDC', sso.url);
-  aws.writeConfig(CONFIG);
-  sso.calls.length = 0;
-  Object.assign(sso.options, { slowDownPolls: 0, expireDeviceCodes: false, denyAuthorize: false });
-});
-afterEach(() => aws.restore());
-
+const local = useLocalSignIn(new IdentityDirectory(), { userName: 'alice@example.com' });
 
 /** The browser's half: the authorize URL's redirect to Kenv's listener, without following it. */
 async function redirectOf(authorizeUrl: string): Promise<URL> {
@@ -99,7 +50,7 @@ describe('the sign-in callback listener', () => {
     });
     expect(strays).toEqual([404, 404, 404, 404]);
     expect(result.flow).toBe('authorization-code');
-    expect(sso.calls.filter((c) => c.startsWith('CreateToken'))).toHaveLength(1);
+    expect(local.sso.calls.filter((c) => c.startsWith('CreateToken'))).toHaveLength(1);
   });
 
   it('a redirect without a code fails with SSO_LOGIN_FAILED saying so, and the listener is closed', async () => {
@@ -113,7 +64,7 @@ describe('the sign-in callback listener', () => {
         await (await fetch(location)).text();
       },
     })).rejects.toMatchObject({ code: 'SSO_LOGIN_FAILED', message: expect.stringContaining('no authorization code') });
-    expect(sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
+    expect(local.sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
     expect(await listening(port)).toBe(false);
   });
 
@@ -137,7 +88,7 @@ describe('the sign-in callback listener', () => {
         controller.abort();
       },
     })).rejects.toMatchObject({ code: 'CANCELLED', message: 'The sign-in was cancelled.' });
-    expect(sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
+    expect(local.sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
     expect(await listening(port)).toBe(false);
   });
 
@@ -176,7 +127,7 @@ describe('the sign-in callback listener', () => {
       pages.push({ status: r.status, type: r.headers.get('content-type'), cache: r.headers.get('cache-control'), text: await r.text() });
     };
     await login({ profile: 'work', openBrowser: land });
-    sso.options.denyAuthorize = true;
+    local.sso.options.denyAuthorize = true;
     await expect(login({ profile: 'work', openBrowser: land })).rejects.toMatchObject({
       code: 'SSO_LOGIN_FAILED',
       message: 'IAM Identity Center refused the sign-in for profile work (access_denied: The user denied the request.). Run kenv login --profile work again and approve the request in the browser.',

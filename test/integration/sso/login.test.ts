@@ -1,63 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { whoami } from '../../../electron/core/aws/whoami.js';
 import { runLoginCommand, runLogoutCommand } from '../../../electron/core/sso/command.js';
 import { type DeviceCodePrompt, freshSsoToken, login, logout } from '../../../electron/core/sso/login.js';
 import { IdentityDirectory } from '../../support/aws-identities.js';
-import { captureIo, type TempAws, useTempAws } from '../../support/aws-env.js';
-import { type LocalSso, startLocalSso } from '../../support/local-sso.js';
-import { type LocalSts, startLocalSts } from '../../support/local-sts.js';
+import { captureIo } from '../../support/aws-env.js';
+import { useLocalSignIn } from '../../support/local-sign-in.js';
 import { MemorySecretStore } from '../../support/memory-secret-store.js';
 
-const directory = new IdentityDirectory();
-let sts: LocalSts;
-let sso: LocalSso;
-let aws: TempAws;
-
-const CONFIG = `
-[profile work]
-sso_session = corp
-sso_account_id = 111122223333
-sso_role_name = Developer
-region = eu-west-1
-
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile old]
-sso_start_url = https://old.awsapps.com/start
-sso_region = us-east-1
-sso_account_id = 111122223333
-sso_role_name = Developer
-region = us-east-1
-
-[profile keys]
-aws_access_key_id = AKIA1
-aws_secret_access_key = s
-`;
-
-beforeAll(async () => {
-  sts = await startLocalSts(directory);
-  sso = await startLocalSso(directory, { userName: 'alice@example.com' });
-});
-afterAll(async () => {
-  await sts.close();
-  await sso.close();
-});
-beforeEach(() => {
-  aws = useTempAws();
-  aws.setEnv('AWS_ENDPOINT_URL_STS', sts.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO', sso.url);
-  aws.setEnv('AWS_ENDPOINT_URL_SSO_OIDC', sso.url);
-  aws.writeConfig(CONFIG);
-  sso.calls.length = 0;
-  Object.assign(sso.options, { slowDownPolls: 0, expireDeviceCodes: false, denyAuthorize: false });
-});
-afterEach(() => aws.restore());
+const local = useLocalSignIn(new IdentityDirectory(), { userName: 'alice@example.com' });
 
 /** What a browser does with the authorize URL: follow the redirect to Kenv's loopback listener. */
 async function browser(url: string): Promise<void> {
@@ -68,7 +21,7 @@ async function browser(url: string): Promise<void> {
 }
 
 function cacheFile(key: string): string {
-  return join(aws.home, '.aws', 'sso', 'cache', `${createHash('sha1').update(key).digest('hex')}.json`);
+  return join(local.aws.home, '.aws', 'sso', 'cache', `${createHash('sha1').update(key).digest('hex')}.json`);
 }
 
 function readCache(key: string): Record<string, string> {
@@ -81,7 +34,7 @@ describe('kenv login (authorization code with PKCE)', () => {
     const result = await login({ profile: 'work', openBrowser: async (url) => { seen.push(url); await browser(url); } });
     expect(result.flow).toBe('authorization-code');
     const authorize = new URL(seen[0]!);
-    expect(authorize.origin + authorize.pathname).toBe(`${sso.url}/authorize`);
+    expect(authorize.origin + authorize.pathname).toBe(`${local.sso.url}/authorize`);
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oauth\/callback$/);
     expect(authorize.searchParams.get('scopes')).toBe('sso:account:access');
@@ -97,7 +50,7 @@ describe('kenv login (authorization code with PKCE)', () => {
     expect(id.arn).toBe('arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_0123456789abcdef/alice@example.com');
     expect(id.kind).toBe('sso-session');
     expect(id.ssoSessionExpiresAt?.toISOString().replace('.000', '')).toBe(cached.expiresAt);
-    expect(sso.calls).toEqual(['RegisterClient', 'CreateToken:authorization_code', 'GetRoleCredentials']);
+    expect(local.sso.calls).toEqual(['RegisterClient', 'CreateToken:authorization_code', 'GetRoleCredentials']);
   });
 
   it('rejects a redirect whose state does not match', async () => {
@@ -109,11 +62,11 @@ describe('kenv login (authorization code with PKCE)', () => {
     };
     await expect(login({ profile: 'work', openBrowser: forged })).rejects.toMatchObject({ code: 'SSO_LOGIN_FAILED', message: expect.stringContaining('wrong state') });
     expect(existsSync(cacheFile('corp'))).toBe(false);
-    expect(sso.calls).not.toContain('CreateToken:authorization_code');
+    expect(local.sso.calls).not.toContain('CreateToken:authorization_code');
   });
 
   it('reports a sign-in refused in the browser', async () => {
-    sso.options.denyAuthorize = true;
+    local.sso.options.denyAuthorize = true;
     await expect(login({ profile: 'work', openBrowser: browser_ignoringText })).rejects.toMatchObject({ code: 'SSO_LOGIN_FAILED', message: expect.stringContaining('access_denied') });
   });
 
@@ -121,14 +74,14 @@ describe('kenv login (authorization code with PKCE)', () => {
     const store = new MemorySecretStore();
     await login({ profile: 'work', openBrowser: browser, registrations: store });
     await login({ profile: 'work', openBrowser: browser, registrations: store });
-    expect(sso.calls.filter((c) => c === 'RegisterClient')).toHaveLength(1);
+    expect(local.sso.calls.filter((c) => c === 'RegisterClient')).toHaveLength(1);
     expect([...store.items.keys()]).toEqual(['sso-client/authorization-code/eu-west-1/https://corp.awsapps.com/start/sso:account:access']);
   });
 
   it('kenv login prints where to sign in and the result', async () => {
     const { out, err, io } = captureIo();
     expect(await runLoginCommand({ profile: 'work', openBrowser: browser, registrations: new MemorySecretStore() }, io)).toBe(0);
-    expect(err[1]).toContain(`${sso.url}/authorize?`);
+    expect(err[1]).toContain(`${local.sso.url}/authorize?`);
     expect(out).toEqual([]);
     expect(err.at(-1)).toMatch(/^Signed in: profile work \(https:\/\/corp\.awsapps\.com\/start\) until /);
   });
@@ -146,7 +99,7 @@ async function browser_ignoringText(url: string): Promise<void> {
 
 describe('kenv login --device-code', () => {
   it('shows the code, polls at the interval, slows down when asked and signs in once approved', async () => {
-    sso.options.slowDownPolls = 1;
+    local.sso.options.slowDownPolls = 1;
     let prompt: DeviceCodePrompt | undefined;
     const waits: number[] = [];
     const result = await login({
@@ -160,16 +113,16 @@ describe('kenv login --device-code', () => {
       },
     });
     expect(prompt!.userCode).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
-    expect(prompt!.verificationUri).toBe(`${sso.url}/device`);
+    expect(prompt!.verificationUri).toBe(`${local.sso.url}/device`);
     expect(waits).toEqual([1000, 6000, 6000]);
-    expect(sso.calls).toEqual(['RegisterClient', 'StartDeviceAuthorization', 'CreateToken:device_code', 'CreateToken:device_code', 'CreateToken:device_code']);
+    expect(local.sso.calls).toEqual(['RegisterClient', 'StartDeviceAuthorization', 'CreateToken:device_code', 'CreateToken:device_code', 'CreateToken:device_code']);
     expect(result.flow).toBe('device-code');
     expect(readCache('corp').refreshToken).toBeTruthy();
     expect((await whoami({ profile: 'work' })).account).toBe('111122223333');
   });
 
   it('stops when the device code expires', async () => {
-    sso.options.expireDeviceCodes = true;
+    local.sso.options.expireDeviceCodes = true;
     await expect(login({ profile: 'work', deviceCode: true, sleep: async () => undefined })).rejects.toMatchObject({
       code: 'SSO_LOGIN_FAILED', message: expect.stringContaining('expired'),
     });
@@ -195,14 +148,14 @@ describe('SSO session lifetime', () => {
     const before = readCache('corp');
     rewriteCache('corp', { expiresAt: new Date(Date.now() + 60_000).toISOString() });
     await whoami({ profile: 'work' });
-    expect(sso.calls).toContain('CreateToken:refresh_token');
+    expect(local.sso.calls).toContain('CreateToken:refresh_token');
     expect(readCache('corp').accessToken).not.toBe(before.accessToken);
   });
 
   it('freshSsoToken refreshes before expiry and keeps a token that is still good', async () => {
     await login({ profile: 'work', openBrowser: browser });
     const good = await freshSsoToken('work');
-    expect(sso.calls).not.toContain('CreateToken:refresh_token');
+    expect(local.sso.calls).not.toContain('CreateToken:refresh_token');
     rewriteCache('corp', { expiresAt: new Date(Date.now() + 60_000).toISOString() });
     const refreshed = await freshSsoToken('work');
     expect(refreshed.accessToken).not.toBe(good.accessToken);
@@ -218,7 +171,7 @@ describe('SSO session lifetime', () => {
 
   it('a revoked session is SSO_EXPIRED', async () => {
     await login({ profile: 'work', openBrowser: browser });
-    sso.revokeAll();
+    local.sso.revokeAll();
     await expect(whoami({ profile: 'work' })).rejects.toMatchObject({ code: 'SSO_EXPIRED', message: expect.stringContaining('kenv login --profile work') });
     rewriteCache('corp', { expiresAt: new Date(Date.now() + 60_000).toISOString() });
     await expect(freshSsoToken('work')).rejects.toMatchObject({ code: 'SSO_EXPIRED' });
@@ -234,7 +187,7 @@ describe('SSO session lifetime', () => {
     expect(await runLogoutCommand({ profile: 'work' }, io)).toBe(0);
     expect(out).toEqual([]);
     expect(err).toEqual(['Signed out: profile work.']);
-    expect(sso.calls).toContain('Logout');
+    expect(local.sso.calls).toContain('Logout');
     expect(existsSync(cacheFile('corp'))).toBe(false);
     expect(await logout('work')).toEqual({ profile: 'work', removed: false });
     await expect(whoami({ profile: 'work' })).rejects.toMatchObject({ code: 'SSO_EXPIRED' });

@@ -298,7 +298,7 @@ describe('vault sync', () => {
     expect(await remoteKeys(world.s3, remote)).toEqual([]);
   });
 
-  it('a stopped sync fails with CANCELLED and changes nothing', async () => {
+  it('a stopped sync fails with CANCELLED and uploads nothing; the next sync uploads', async () => {
     const remote = world.newRemote();
     const vault = await world.newVault();
     await writeKenv(vault, 'a.kenv', 'a');

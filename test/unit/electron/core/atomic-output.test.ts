@@ -153,7 +153,7 @@ describe('AtomicOutput', () => {
     expect(livePartials()).toEqual(before);
   });
 
-  it('destroying the stream leaves the descriptor open: only commit or abort closes it', async () => {
+  it('destroying the stream leaves the descriptor open, and commit still puts what was written under the name', async () => {
     const out = await AtomicOutput.create(join(dir, 'kept-open'));
     out.stream.destroy();
     await new Promise((resolve) => out.stream.once('close', resolve));

@@ -1,7 +1,6 @@
-import { CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, buildClient } from '@aws-crypto/client-node';
+import { CommitmentPolicy, buildClient } from '@aws-crypto/client-node';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
@@ -10,6 +9,7 @@ import { decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { REGULAR_FRAME_OVERHEAD } from '../../../../electron/core/format/frames.js';
 import { parseHeader } from '../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
+import { BATCH, boundarySizes, esdkRawAesKeyring, expectFileVerdictOf, FRAME, flip, swap, useScratch } from '../../../support/file-round-trip.js';
 import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 
 // Signed messages (suite 0x0578) through the file path: the workers seal and open batches at their offsets in any
@@ -18,9 +18,6 @@ import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 
 const key = randomBytes(32);
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'signed', key });
-const FRAME = 64 * 1024;
-/** 32 frames of 64 KiB make one 2 MiB batch of work for one worker. */
-const BATCH = 32 * FRAME;
 
 /** A pool that counts the file jobs it ran: a signed file must go through them, not through the streams. */
 class CountingPool extends FramePool {
@@ -36,54 +33,25 @@ class CountingPool extends FramePool {
   }
 }
 
+const scratch = useScratch('kenv-signed-');
 let pool: CountingPool;
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
+beforeAll(() => {
   pool = new CountingPool(2);
-  dir = await mkdtemp(join(tmpdir(), 'kenv-signed-'));
 });
-
 afterAll(async () => {
   await pool.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
-async function plainFile(bytes: Buffer): Promise<string> {
-  const path = join(dir, `plain-${++counter}.bin`);
-  await writeFile(path, bytes);
-  return path;
-}
+const { plainFile, onlyInputsRemain } = scratch;
 
 async function signedFile(bytes: Buffer, frameLength = FRAME): Promise<string> {
   const { outputPath } = await encryptFile(await plainFile(bytes), { keyring, frameLength, sign: true, pool });
   return outputPath;
 }
 
-async function decryptToBuffer(sealedPath: string): Promise<Buffer> {
-  const outputPath = join(dir, `out-${++counter}.bin`);
-  await decryptFile(sealedPath, { keyring, outputPath, pool });
-  return readFile(outputPath);
-}
+const decryptToBuffer = (sealedPath: string): Promise<Buffer> => scratch.decryptToBuffer(sealedPath, { keyring, pool });
 
-/** Nothing but the inputs is left in the folder: no output, no temporary file. */
-async function onlyInputsRemain(): Promise<void> {
-  const names = await readdir(dir);
-  expect(names.filter((n) => n.startsWith('.') || n.startsWith('opened-'))).toEqual([]);
-}
-
-const sizes: [string, number][] = [
-  ['0 bytes', 0],
-  ['1 byte', 1],
-  ['frame - 1', FRAME - 1],
-  ['frame', FRAME],
-  ['frame + 1', FRAME + 1],
-  ['batch - 1', BATCH - 1],
-  ['batch', BATCH],
-  ['batch + 1', BATCH + 1],
-  ['5 batches and a half frame', 5 * BATCH + FRAME / 2],
-];
+const sizes = boundarySizes(['5 batches and a half frame', 5 * BATCH + FRAME / 2]);
 
 describe('signed messages through encryptFile and decryptFile', () => {
   for (const [name, size] of sizes) {
@@ -94,7 +62,7 @@ describe('signed messages through encryptFile and decryptFile', () => {
       expect((await decryptToBuffer(sealed)).equals(plaintext)).toBe(true);
       expect((await decryptBuffer(await readFile(sealed), { keyring, pool })).equals(plaintext)).toBe(true);
 
-      const fromStream = join(dir, `stream-${++counter}.kenv`);
+      const fromStream = scratch.path('stream', '.kenv');
       await writeFile(fromStream, await encryptBuffer(plaintext, { keyring, frameLength: FRAME, sign: true, pool }));
       expect((await decryptToBuffer(fromStream)).equals(plaintext)).toBe(true);
     });
@@ -117,19 +85,14 @@ describe('signed messages through encryptFile and decryptFile', () => {
 
   it('writes signed files the official ESDK decrypts, and decrypts the signed files it writes', async () => {
     const { decrypt, encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-    const theirs = new RawAesKeyringNode({
-      keyNamespace: 'kenv-test',
-      keyName: 'signed',
-      unencryptedMasterKey: new Uint8Array(key),
-      wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
-    });
+    const theirs = esdkRawAesKeyring(key, 'signed');
     const plaintext = randomBytes(2 * BATCH + 3);
     const { plaintext: back } = await decrypt(theirs, await readFile(await signedFile(plaintext)));
     expect(Buffer.from(back).equals(plaintext)).toBe(true);
 
     for (const frameLength of [4096, FRAME]) {
       const { result } = await encrypt(theirs, plaintext, { frameLength });
-      const sealed = join(dir, `esdk-${++counter}.kenv`);
+      const sealed = scratch.path('esdk', '.kenv');
       await writeFile(sealed, result);
       expect(parseHeader(result).suite.signed).toBe(true);
       expect((await decryptToBuffer(sealed)).equals(plaintext)).toBe(true);
@@ -140,9 +103,9 @@ describe('signed messages through encryptFile and decryptFile', () => {
     const controller = new AbortController();
     controller.abort();
     const input = await plainFile(randomBytes(2 * BATCH));
-    await expect(encryptFile(input, { keyring, sign: true, pool, signal: controller.signal, outputPath: join(dir, 'opened-cancel.kenv') })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(encryptFile(input, { keyring, sign: true, pool, signal: controller.signal, outputPath: join(scratch.dir, 'opened-cancel.kenv') })).rejects.toMatchObject({ code: 'CANCELLED' });
     const sealed = await signedFile(randomBytes(2 * BATCH));
-    await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal, outputPath: join(dir, 'opened-cancel.bin') })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal, outputPath: join(scratch.dir, 'opened-cancel.bin') })).rejects.toMatchObject({ code: 'CANCELLED' });
     await onlyInputsRemain();
   });
 });
@@ -178,17 +141,7 @@ describe('decryptFile on a damaged signed file gives the stream\'s verdict and r
 
   for (const [name, code, damage] of damages) {
     it(`${name}: ${code}`, async () => {
-      const damaged = damage();
-      const streamVerdict = await decryptBuffer(damaged, { keyring, pool }).then(
-        () => 'decrypted',
-        (e: { code?: string }) => e.code,
-      );
-      expect(streamVerdict).toBe(code);
-      const sealed = join(dir, `damaged-${++counter}.kenv`);
-      await writeFile(sealed, damaged);
-      const outputPath = join(dir, `opened-${counter}.bin`);
-      await expect(decryptFile(sealed, { keyring, outputPath, pool })).rejects.toMatchObject({ code });
-      await onlyInputsRemain();
+      await expectFileVerdictOf(scratch, damage(), code, { keyring, pool });
     });
   }
 });
@@ -209,19 +162,6 @@ function replaceSigningKey(message: Buffer, other: Buffer): Buffer {
   const at = header.indexOf(a);
   b.copy(header, at);
   return header;
-}
-
-function flip(bytes: Buffer, at: number): Buffer {
-  const out = Buffer.from(bytes);
-  out[at]! ^= 0x01;
-  return out;
-}
-
-function swap(bytes: Buffer, a: number, b: number, length: number): Buffer {
-  const out = Buffer.from(bytes);
-  bytes.copy(out, a, b, b + length);
-  bytes.copy(out, b, a, a + length);
-  return out;
 }
 
 function setU16(bytes: Buffer, at: number, value: number): Buffer {

@@ -1,7 +1,6 @@
-import { CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, buildClient } from '@aws-crypto/client-node';
+import { CommitmentPolicy, buildClient } from '@aws-crypto/client-node';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLUSH_EVERY } from '../../../../electron/core/crypto/file-codec.js';
@@ -11,6 +10,7 @@ import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../../../../electr
 import { parseHeader } from '../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
+import { BATCH, boundarySizes, esdkRawAesKeyring, expectFileVerdictOf, FRAME, flip, swap, useScratch } from '../../../support/file-round-trip.js';
 import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 
 // encryptFile and decryptFile on regular files: frames are sealed and opened by the workers at fixed file offsets.
@@ -18,57 +18,25 @@ import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 
 const key = randomBytes(32);
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'files', key });
-const FRAME = 64 * 1024;
-/** 32 frames of 64 KiB make one 2 MiB batch of work for one worker. */
-const BATCH = 32 * FRAME;
+const scratch = useScratch('kenv-files-');
 let pool: FramePool;
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
+beforeAll(() => {
   pool = new FramePool(2);
-  dir = await mkdtemp(join(tmpdir(), 'kenv-files-'));
 });
-
 afterAll(async () => {
   await pool.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
-async function plainFile(bytes: Buffer): Promise<string> {
-  const path = join(dir, `plain-${++counter}.bin`);
-  await writeFile(path, bytes);
-  return path;
-}
+const { plainFile, onlyInputsRemain } = scratch;
 
 async function encryptToFile(bytes: Buffer, frameLength = FRAME): Promise<string> {
   const { outputPath } = await encryptFile(await plainFile(bytes), { keyring, frameLength, pool });
   return outputPath;
 }
 
-async function decryptToBuffer(sealedPath: string, k: Keyring = keyring): Promise<Buffer> {
-  const outputPath = join(dir, `out-${++counter}.bin`);
-  await decryptFile(sealedPath, { keyring: k, outputPath, pool });
-  return readFile(outputPath);
-}
+const decryptToBuffer = (sealedPath: string, k: Keyring = keyring): Promise<Buffer> => scratch.decryptToBuffer(sealedPath, { keyring: k, pool });
 
-/** Nothing but the inputs is left in the folder: no output, no temporary file. */
-async function onlyInputsRemain(): Promise<void> {
-  const names = await readdir(dir);
-  expect(names.filter((n) => n.startsWith('.') || n.startsWith('opened-'))).toEqual([]);
-}
-
-const sizes: [string, number][] = [
-  ['0 bytes', 0],
-  ['1 byte', 1],
-  ['frame - 1', FRAME - 1],
-  ['frame', FRAME],
-  ['frame + 1', FRAME + 1],
-  ['batch - 1', BATCH - 1],
-  ['batch', BATCH],
-  ['batch + 1', BATCH + 1],
-  ['3 batches and a half frame', 3 * BATCH + FRAME / 2],
-];
+const sizes = boundarySizes(['3 batches and a half frame', 3 * BATCH + FRAME / 2]);
 
 describe('encryptFile and decryptFile at fixed offsets', () => {
   for (const [name, size] of sizes) {
@@ -82,7 +50,7 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
     it(`decrypts what the stream encrypted: ${name}`, async () => {
       const plaintext = randomBytes(size);
       const message = await encryptBuffer(plaintext, { keyring, frameLength: FRAME, pool });
-      const sealed = join(dir, `stream-${++counter}.kenv`);
+      const sealed = scratch.path('stream', '.kenv');
       await writeFile(sealed, message);
       expect((await decryptToBuffer(sealed)).equals(plaintext)).toBe(true);
     });
@@ -109,12 +77,7 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
 
   it('writes files the official ESDK decrypts', async () => {
     const { decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-    const theirs = new RawAesKeyringNode({
-      keyNamespace: 'kenv-test',
-      keyName: 'files',
-      unencryptedMasterKey: new Uint8Array(key),
-      wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
-    });
+    const theirs = esdkRawAesKeyring(key, 'files');
     const plaintext = randomBytes(2 * BATCH + 3);
     const { plaintext: back } = await decrypt(theirs, await readFile(await encryptToFile(plaintext)));
     expect(Buffer.from(back).equals(plaintext)).toBe(true);
@@ -131,7 +94,7 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
     const seen: Progress[] = [];
     const { outputPath } = await encryptFile(await plainFile(plaintext), { keyring, frameLength: FRAME, pool, onProgress: (p) => seen.push(p) });
     const opened: Progress[] = [];
-    await decryptFile(outputPath, { keyring, outputPath: join(dir, `out-${++counter}.bin`), pool, onProgress: (p) => opened.push(p) });
+    await decryptFile(outputPath, { keyring, outputPath: scratch.path('out', '.bin'), pool, onProgress: (p) => opened.push(p) });
     for (const [list, total] of [[seen, plaintext.length], [opened, (await readFile(outputPath)).length]] as const) {
       expect(list.at(-1)).toEqual({ bytesDone: total, bytesTotal: total });
       for (let i = 1; i < list.length; i++) expect(list[i]!.bytesDone).toBeGreaterThanOrEqual(list[i - 1]!.bytesDone);
@@ -142,15 +105,15 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
     const controller = new AbortController();
     controller.abort();
     const input = await plainFile(randomBytes(2 * BATCH));
-    await expect(encryptFile(input, { keyring, frameLength: FRAME, pool, signal: controller.signal, outputPath: join(dir, 'opened-cancel.kenv') })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(encryptFile(input, { keyring, frameLength: FRAME, pool, signal: controller.signal, outputPath: join(scratch.dir, 'opened-cancel.kenv') })).rejects.toMatchObject({ code: 'CANCELLED' });
     const sealed = await encryptToFile(randomBytes(2 * BATCH));
-    await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal, outputPath: join(dir, 'opened-cancel.bin') })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal, outputPath: join(scratch.dir, 'opened-cancel.bin') })).rejects.toMatchObject({ code: 'CANCELLED' });
     await onlyInputsRemain();
   });
 
   it('refuses to overwrite an existing output before asking any keyring', async () => {
     const sealed = await encryptToFile(randomBytes(100));
-    const outputPath = join(dir, `exists-${++counter}.bin`);
+    const outputPath = scratch.path('exists', '.bin');
     await writeFile(outputPath, 'keep me');
     const counting = new CountingKeyring(keyring);
     await expect(decryptFile(sealed, { keyring: counting, outputPath, pool })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
@@ -159,7 +122,7 @@ describe('encryptFile and decryptFile at fixed offsets', () => {
   });
 
   it('refuses to overwrite an existing .kenv before asking any keyring for a data key', async () => {
-    const input = join(dir, `plain-${++counter}.txt`);
+    const input = scratch.path('plain', '.txt');
     await writeFile(input, 'new');
     await writeFile(`${input}.kenv`, 'keep me');
     const counting = new CountingKeyring(keyring);
@@ -221,35 +184,12 @@ describe('decryptFile on a damaged file gives the stream\'s verdict and keeps no
 
   for (const [name, code, damage] of damages) {
     it(`${name}: ${code}`, async () => {
-      const damaged = damage();
-      const streamVerdict = await decryptBuffer(damaged, { keyring, pool }).then(
-        () => 'decrypted',
-        (e: { code?: string }) => e.code,
-      );
-      expect(streamVerdict).toBe(code);
-      const sealed = join(dir, `damaged-${++counter}.kenv`);
-      await writeFile(sealed, damaged);
       const counting = new CountingKeyring(keyring);
-      const outputPath = join(dir, `opened-${counter}.bin`);
-      await expect(decryptFile(sealed, { keyring: counting, outputPath, pool })).rejects.toMatchObject({ code });
+      await expectFileVerdictOf(scratch, damage(), code, { keyring, pool, fileKeyring: counting });
       expect(counting.unwraps).toBeLessThanOrEqual(1);
-      await onlyInputsRemain();
     });
   }
 });
-
-function flip(bytes: Buffer, at: number): Buffer {
-  const out = Buffer.from(bytes);
-  out[at]! ^= 0x01;
-  return out;
-}
-
-function swap(bytes: Buffer, a: number, b: number, length: number): Buffer {
-  const out = Buffer.from(bytes);
-  bytes.copy(out, a, b, b + length);
-  bytes.copy(out, b, a, a + length);
-  return out;
-}
 
 function copyWithin(bytes: Buffer, to: number, from: number, length: number): Buffer {
   const out = Buffer.from(bytes);

@@ -167,11 +167,13 @@ describe('electron/main once ready', () => {
     expect(state.menu).toContainEqual({ role: 'viewMenu' });
   });
 
-  it('denies every permission request', () => {
-    let granted: boolean | undefined;
-    state.permissionRequest!(null, 'media', (ok: boolean) => { granted = ok; });
-    expect(granted).toBe(false);
-    expect(state.permissionCheck!(null, 'clipboard-read')).toBe(false);
+  it('denies every permission request and check, whatever the permission', () => {
+    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'fullscreen', 'openExternal', 'unknown']) {
+      let granted: boolean | undefined;
+      state.permissionRequest!(null, permission, (ok: boolean) => { granted = ok; });
+      expect(granted, permission).toBe(false);
+      expect(state.permissionCheck!(null, permission), permission).toBe(false);
+    }
   });
 
   it('serves only the renderer folder on app://kenv/', async () => {

@@ -39,94 +39,95 @@ describe('kmsError', () => {
     },
   );
 
-  it('access denied without a key (ListKeys) still names the action', () => {
-    const k = kmsError(serviceError('AccessDeniedException', 'denied', 400), { operation: 'ListKeys', profile: 'dev' });
-    expect(k.code).toBe('KMS_ACCESS_DENIED');
-    expect(k.message).toContain('kms:ListKeys');
-    expect(k.message).toContain('profile dev');
+  /** What a sentence must say: its code, and words it must contain or match. */
+  interface Says { code: string; contains?: string[]; matches?: RegExp[] }
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+  const dnsFailure = new Error('fetch failed', {
+    cause: new AggregateError([Object.assign(new Error('getaddrinfo ENOTFOUND kms.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' })]),
   });
-
-  it('a disabled key says to enable it', () => {
-    const k = kmsError(new DisabledException({ message: `${ARN} is disabled.`, $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'alias/team', keyArn: ARN });
-    expect(k.code).toBe('KMS_KEY_DISABLED');
-    expect(k.message).toContain(`alias/team (${ARN})`);
-    expect(k.message).toMatch(/enable it/);
-  });
-
-  it('a key pending deletion says to cancel the deletion', () => {
-    const k = kmsError(new KMSInvalidStateException({ message: `${ARN} is pending deletion.`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN });
-    expect(k.code).toBe('KMS_KEY_PENDING_DELETION');
-    expect(k.message).toContain(ARN);
-    expect(k.message).toMatch(/cancel the deletion/);
-  });
-
-  it('another invalid state is a KMS_ERROR that keeps the AWS message', () => {
-    const k = kmsError(new KMSInvalidStateException({ message: `${ARN} is pending import.`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN });
-    expect(k.code).toBe('KMS_ERROR');
-    expect(k.message).toContain('pending import');
-  });
-
-  it('a key that does not exist in its own Region is KMS_KEY_NOT_FOUND', () => {
-    const k = kmsError(new NotFoundException({ message: `Alias arn:aws:kms:eu-west-1:111122223333:alias/nope is not found.`, $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'alias/nope', region: 'eu-west-1' });
-    expect(k.code).toBe('KMS_KEY_NOT_FOUND');
-    expect(k.message).toContain('alias/nope');
-    expect(k.message).toContain('eu-west-1');
-    expect(k.message).toContain('kenv keys');
-  });
-
-  it('NotFound for a key ARN in another Region is KMS_WRONG_REGION with the key Region', () => {
-    const k = kmsError(new NotFoundException({ message: `Key '${ARN}' does not exist`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN, region: 'us-east-1' });
-    expect(k.code).toBe('KMS_WRONG_REGION');
-    expect(k.message).toContain('eu-west-1');
-    expect(k.message).toContain('us-east-1');
-    expect(k.message).toContain('--region eu-west-1');
-  });
-
-  it('an alias ARN in another Region given as keyId is KMS_WRONG_REGION', () => {
-    const k = kmsError(new NotFoundException({ message: 'not found', $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'arn:aws:kms:ap-south-1:111122223333:alias/x', region: 'eu-west-1' });
-    expect(k.code).toBe('KMS_WRONG_REGION');
-    expect(k.message).toContain('ap-south-1');
-  });
-
-  it('an invalid ciphertext names the encryption context', () => {
-    const k = kmsError(new InvalidCiphertextException({ message: '', $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN });
-    expect(k.code).toBe('KMS_INVALID_CIPHERTEXT');
-    expect(k.message).toMatch(/encryption context/);
-  });
-
-  it('a ciphertext for another key is KMS_INCORRECT_KEY', () => {
-    const k = kmsError(new IncorrectKeyException({ message: 'The key ID in the request does not identify a CMK that can perform this operation.', $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN });
-    expect(k.code).toBe('KMS_INCORRECT_KEY');
-    expect(k.message).toContain(ARN);
-  });
-
-  it('throttling after the retries is KMS_THROTTLED with the attempt count', () => {
-    const k = kmsError(serviceError('ThrottlingException', 'Rate exceeded', 400, 3), { operation: 'GenerateDataKey', keyArn: ARN, region: 'eu-west-1' });
-    expect(k.code).toBe('KMS_THROTTLED');
-    expect(k.message).toContain('after 3 attempts');
-    expect(k.message).toMatch(/concurrency/);
-  });
-
-  it('an HTTP 429 without a type is KMS_THROTTLED', () => {
-    expect(kmsError(serviceError('', 'Too Many Requests', 429), { operation: 'Decrypt' }).code).toBe('KMS_THROTTLED');
-  });
-
-  it('a refused connection is NETWORK_REFUSED, naming the address', () => {
-    const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
-    const k = kmsError(e, { operation: 'GenerateDataKey', region: 'eu-west-1' });
-    expect(k.code).toBe('NETWORK_REFUSED');
-    expect(k.message).toContain('127.0.0.1:1 (connection refused)');
-  });
-
-  it('a DNS failure nested in an AggregateError cause is NETWORK_DNS, naming the host', () => {
-    const inner = Object.assign(new Error('getaddrinfo ENOTFOUND kms.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' });
-    const e = new Error('fetch failed', { cause: new AggregateError([inner]) });
-    expect(kmsError(e, { operation: 'Decrypt' })).toMatchObject({ code: 'NETWORK_DNS', message: expect.stringContaining('kms.eu-west-1.amazonaws.com') });
-  });
-
-  it('a request timeout is NETWORK_TIMEOUT', () => {
-    const e = Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
-    expect(kmsError(e, { operation: 'Decrypt' }).code).toBe('NETWORK_TIMEOUT');
+  const cases: [title: string, error: unknown, context: AwsFailureContext, says: Says][] = [
+    ['access denied without a key (ListKeys) still names the action',
+      serviceError('AccessDeniedException', 'denied', 400), { operation: 'ListKeys', profile: 'dev' },
+      { code: 'KMS_ACCESS_DENIED', contains: ['kms:ListKeys', 'profile dev'] }],
+    ['a disabled key says to enable it',
+      new DisabledException({ message: `${ARN} is disabled.`, $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'alias/team', keyArn: ARN },
+      { code: 'KMS_KEY_DISABLED', contains: [`alias/team (${ARN})`], matches: [/enable it/] }],
+    ['a key pending deletion says to cancel the deletion',
+      new KMSInvalidStateException({ message: `${ARN} is pending deletion.`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN },
+      { code: 'KMS_KEY_PENDING_DELETION', contains: [ARN], matches: [/cancel the deletion/] }],
+    ['another invalid state is a KMS_ERROR that keeps the AWS message',
+      new KMSInvalidStateException({ message: `${ARN} is pending import.`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN },
+      { code: 'KMS_ERROR', contains: ['pending import'] }],
+    ['a key that does not exist in its own Region is KMS_KEY_NOT_FOUND',
+      new NotFoundException({ message: `Alias arn:aws:kms:eu-west-1:111122223333:alias/nope is not found.`, $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'alias/nope', region: 'eu-west-1' },
+      { code: 'KMS_KEY_NOT_FOUND', contains: ['alias/nope', 'eu-west-1', 'kenv keys'] }],
+    ['NotFound for a key ARN in another Region is KMS_WRONG_REGION with the key Region',
+      new NotFoundException({ message: `Key '${ARN}' does not exist`, $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN, region: 'us-east-1' },
+      { code: 'KMS_WRONG_REGION', contains: ['eu-west-1', 'us-east-1', '--region eu-west-1'] }],
+    ['an alias ARN in another Region given as keyId is KMS_WRONG_REGION',
+      new NotFoundException({ message: 'not found', $metadata: meta(400) }), { operation: 'GenerateDataKey', keyId: 'arn:aws:kms:ap-south-1:111122223333:alias/x', region: 'eu-west-1' },
+      { code: 'KMS_WRONG_REGION', contains: ['ap-south-1'] }],
+    ['an invalid ciphertext names the encryption context',
+      new InvalidCiphertextException({ message: '', $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN },
+      { code: 'KMS_INVALID_CIPHERTEXT', matches: [/encryption context/] }],
+    ['a ciphertext for another key is KMS_INCORRECT_KEY',
+      new IncorrectKeyException({ message: 'The key ID in the request does not identify a CMK that can perform this operation.', $metadata: meta(400) }), { operation: 'Decrypt', keyArn: ARN },
+      { code: 'KMS_INCORRECT_KEY', contains: [ARN] }],
+    ['throttling after the retries is KMS_THROTTLED with the attempt count',
+      serviceError('ThrottlingException', 'Rate exceeded', 400, 3), { operation: 'GenerateDataKey', keyArn: ARN, region: 'eu-west-1' },
+      { code: 'KMS_THROTTLED', contains: ['after 3 attempts'], matches: [/concurrency/] }],
+    ['an HTTP 429 without a type is KMS_THROTTLED',
+      serviceError('', 'Too Many Requests', 429), { operation: 'Decrypt' },
+      { code: 'KMS_THROTTLED' }],
+    ['a refused connection is NETWORK_REFUSED, naming the address',
+      refused, { operation: 'GenerateDataKey', region: 'eu-west-1' },
+      { code: 'NETWORK_REFUSED', contains: ['127.0.0.1:1 (connection refused)'] }],
+    ['a DNS failure nested in an AggregateError cause is NETWORK_DNS, naming the host',
+      dnsFailure, { operation: 'Decrypt' },
+      { code: 'NETWORK_DNS', contains: ['kms.eu-west-1.amazonaws.com'] }],
+    ['a request timeout is NETWORK_TIMEOUT',
+      Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }), { operation: 'Decrypt' },
+      { code: 'NETWORK_TIMEOUT' }],
+    ['an unknown access key is NO_CREDENTIALS',
+      serviceError('UnrecognizedClientException', 'The security token included in the request is invalid.', 400), { operation: 'ListKeys' },
+      { code: 'NO_CREDENTIALS' }],
+    ['an expired SSO session from the credential provider is SSO_EXPIRED with the login command',
+      Object.assign(new Error("The SSO session associated with this profile has expired. To refresh this SSO session run 'aws sso login' with the corresponding profile."), { name: 'CredentialsProviderError' }),
+      { operation: 'GenerateDataKey', profile: 'work' },
+      { code: 'SSO_EXPIRED', contains: ['sign in again: kenv login --profile work'] }],
+    ['a revoked SSO token (GetRoleCredentials 401) is SSO_EXPIRED',
+      serviceError('UnauthorizedException', 'Session token not found or invalid', 401), { operation: 'GetRoleCredentials', profile: 'work' },
+      { code: 'SSO_EXPIRED', contains: ['kenv login --profile work'] }],
+    ['a revoked SSO token wrapped by the credential provider is SSO_EXPIRED',
+      Object.assign(new Error('UnauthorizedException: Session token not found or invalid'), { name: 'CredentialsProviderError' }), { operation: 'Decrypt', profile: 'work' },
+      { code: 'SSO_EXPIRED' }],
+    ['expired session credentials are SSO_EXPIRED',
+      serviceError('ExpiredTokenException', 'The security token included in the request is expired', 400), { operation: 'Decrypt', profile: 'work' },
+      { code: 'SSO_EXPIRED', contains: ['kenv login --profile work'] }],
+    ['a missing sso-session section is a configuration problem, not an expiry',
+      Object.assign(new Error("Sso session 'corp' could not be found in shared credentials file."), { name: 'TokenProviderError' }), { operation: 'GenerateDataKey' },
+      { code: 'NO_CREDENTIALS' }],
+    ['a missing Region is NO_REGION',
+      new Error('Region is missing'), { operation: 'ListKeys' },
+      { code: 'NO_REGION' }],
+    ['an asymmetric key is INVALID_KEY',
+      new InvalidKeyUsageException({ message: 'KeyUsage SIGN_VERIFY', $metadata: meta(400) }), { operation: 'GenerateDataKey', keyArn: ARN },
+      { code: 'INVALID_KEY', contains: ['ENCRYPT_DECRYPT'] }],
+    ['a KMS internal error says to retry',
+      new KMSInternalException({ message: 'internal', $metadata: meta(500) }), { operation: 'Decrypt' },
+      { code: 'KMS_ERROR', matches: [/retry/] }],
+    ['an unknown error is KMS_ERROR keeping its name and message',
+      serviceError('WeirdException', 'something odd', 400), { operation: 'Encrypt', keyArn: ARN },
+      { code: 'KMS_ERROR', contains: ['WeirdException', 'something odd'] }],
+    ['an abort is CANCELLED',
+      Object.assign(new Error('Request aborted'), { name: 'AbortError' }), { operation: 'Decrypt' },
+      { code: 'CANCELLED' }],
+  ];
+  it.each(cases)('%s', (_title, error, context, { code, contains = [], matches = [] }) => {
+    const k = kmsError(error, context);
+    expect(k.code).toBe(code);
+    for (const words of contains) expect(k.message).toContain(words);
+    for (const pattern of matches) expect(k.message).toMatch(pattern);
   });
 
   it('no credentials at all is NO_CREDENTIALS', () => {
@@ -141,68 +142,6 @@ describe('kmsError', () => {
     vi.unstubAllEnvs();
     expect(k.code).toBe('NO_CREDENTIALS');
     expect(k.message).toContain('kenv login --profile dev');
-  });
-
-  it('an unknown access key is NO_CREDENTIALS', () => {
-    const k = kmsError(serviceError('UnrecognizedClientException', 'The security token included in the request is invalid.', 400), { operation: 'ListKeys' });
-    expect(k.code).toBe('NO_CREDENTIALS');
-  });
-
-  it('an expired SSO session from the credential provider is SSO_EXPIRED with the login command', () => {
-    const e = Object.assign(new Error("The SSO session associated with this profile has expired. To refresh this SSO session run 'aws sso login' with the corresponding profile."), { name: 'CredentialsProviderError' });
-    const k = kmsError(e, { operation: 'GenerateDataKey', profile: 'work' });
-    expect(k.code).toBe('SSO_EXPIRED');
-    expect(k.message).toContain('sign in again: kenv login --profile work');
-  });
-
-  it('a revoked SSO token (GetRoleCredentials 401) is SSO_EXPIRED', () => {
-    const k = kmsError(serviceError('UnauthorizedException', 'Session token not found or invalid', 401), { operation: 'GetRoleCredentials', profile: 'work' });
-    expect(k.code).toBe('SSO_EXPIRED');
-    expect(k.message).toContain('kenv login --profile work');
-  });
-
-  it('a revoked SSO token wrapped by the credential provider is SSO_EXPIRED', () => {
-    const e = Object.assign(new Error('UnauthorizedException: Session token not found or invalid'), { name: 'CredentialsProviderError' });
-    expect(kmsError(e, { operation: 'Decrypt', profile: 'work' }).code).toBe('SSO_EXPIRED');
-  });
-
-  it('expired session credentials are SSO_EXPIRED', () => {
-    const k = kmsError(serviceError('ExpiredTokenException', 'The security token included in the request is expired', 400), { operation: 'Decrypt', profile: 'work' });
-    expect(k.code).toBe('SSO_EXPIRED');
-    expect(k.message).toContain('kenv login --profile work');
-  });
-
-  it('a missing sso-session section is a configuration problem, not an expiry', () => {
-    const e = Object.assign(new Error("Sso session 'corp' could not be found in shared credentials file."), { name: 'TokenProviderError' });
-    expect(kmsError(e, { operation: 'GenerateDataKey' }).code).toBe('NO_CREDENTIALS');
-  });
-
-  it('a missing Region is NO_REGION', () => {
-    expect(kmsError(new Error('Region is missing'), { operation: 'ListKeys' }).code).toBe('NO_REGION');
-  });
-
-  it('an asymmetric key is INVALID_KEY', () => {
-    const k = kmsError(new InvalidKeyUsageException({ message: 'KeyUsage SIGN_VERIFY', $metadata: meta(400) }), { operation: 'GenerateDataKey', keyArn: ARN });
-    expect(k.code).toBe('INVALID_KEY');
-    expect(k.message).toContain('ENCRYPT_DECRYPT');
-  });
-
-  it('a KMS internal error says to retry', () => {
-    const k = kmsError(new KMSInternalException({ message: 'internal', $metadata: meta(500) }), { operation: 'Decrypt' });
-    expect(k.code).toBe('KMS_ERROR');
-    expect(k.message).toMatch(/retry/);
-  });
-
-  it('an unknown error is KMS_ERROR keeping its name and message', () => {
-    const k = kmsError(serviceError('WeirdException', 'something odd', 400), { operation: 'Encrypt', keyArn: ARN });
-    expect(k.code).toBe('KMS_ERROR');
-    expect(k.message).toContain('WeirdException');
-    expect(k.message).toContain('something odd');
-  });
-
-  it('an abort is CANCELLED', () => {
-    const e = Object.assign(new Error('Request aborted'), { name: 'AbortError' });
-    expect(kmsError(e, { operation: 'Decrypt' }).code).toBe('CANCELLED');
   });
 
   it('a KenvError passes through unchanged', () => {
@@ -436,9 +375,15 @@ describe('kmsError sentences', () => {
     ['KMSInternalException without a status', awsError('KMSInternalException', 'x'), { operation: 'Decrypt' },
       'KMS_ERROR',
       'AWS had an internal problem with Decrypt (AWS said: x.) This is usually temporary: retry in a moment.'],
-    ['a throttled SSO call is throttling, not an expired session', awsError('TooManyRequestsException', 'slow down', 429), { operation: 'GetRoleCredentials', profile: 'p' },
+    ['a throttled SSO call is throttling by SSO, not an expired session', awsError('TooManyRequestsException', 'slow down', 429), { operation: 'GetRoleCredentials', profile: 'p' },
       'KMS_THROTTLED',
-      'KMS kept throttling GetRoleCredentials. The request quota is shared by everything in the account and Region: wait a minute and retry, lower the batch concurrency, or ask AWS for a higher KMS request quota.'],
+      'SSO kept throttling GetRoleCredentials. The request quota is shared by everything in the account and Region: wait a minute and retry, or ask AWS for a higher SSO request quota.'],
+    ['a throttled SSO OIDC call names SSO OIDC', awsError('SlowDown', 'slow down', 400, 3), { operation: 'CreateToken' },
+      'KMS_THROTTLED',
+      'SSO OIDC kept throttling CreateToken after 3 attempts. The request quota is shared by everything in the account and Region: wait a minute and retry, or ask AWS for a higher SSO OIDC request quota.'],
+    ['a throttled STS call names STS', awsError('Throttling', 'Rate exceeded', 400), { operation: 'GetCallerIdentity', region: 'eu-west-1' },
+      'KMS_THROTTLED',
+      'STS kept throttling GetCallerIdentity in eu-west-1. The request quota is shared by everything in the account and Region: wait a minute and retry, or ask AWS for a higher STS request quota.'],
     ['a status that is not a number is no status', Object.assign(new Error('odd'), { name: 'Odd', $metadata: { httpStatusCode: '503' } }), { operation: 'Decrypt' },
       'KMS_ERROR',
       'Decrypt failed: Odd: odd. Check the key, the Region and your permissions, then retry.'],

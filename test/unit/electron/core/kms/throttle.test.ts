@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKmsClient } from '../../../../../electron/core/kms/client.js';
+import { createKmsClient, defaultKmsClientFactory } from '../../../../../electron/core/kms/client.js';
 import { type ThrottleNotice, throttleBackoffMiddleware, withThrottleScope } from '../../../../../electron/core/kms/throttle.js';
 
 function throttled(attempts = 3): Error {
@@ -56,10 +56,11 @@ describe("Kenv's throttling backoff", () => {
     expect(cancelled.waits).toEqual([]);
   });
 
-  it("every client from kms/client.ts uses the SDK's adaptive retry mode, with the backoff around it", async () => {
-    const client = createKmsClient({ region: 'us-east-1' });
-    expect(((await client.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
-    expect(client.middlewareStack.identify().some((m) => m.startsWith('kenvThrottleBackoff'))).toBe(true);
-    client.destroy();
+  it("every client from kms/client.ts (createKmsClient and the default factory) uses the SDK's adaptive retry mode, with the backoff around it", async () => {
+    for (const client of [createKmsClient({ region: 'us-east-1' }), defaultKmsClientFactory()('us-east-1')]) {
+      expect(((await client.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
+      expect(client.middlewareStack.identify().some((m) => m.startsWith('kenvThrottleBackoff'))).toBe(true);
+      client.destroy();
+    }
   });
 });
