@@ -1,5 +1,6 @@
-// npm run coverage [-- --resume] [--only unit,e2e] [--files <filter,…>]: line and branch coverage of everything the
-// tests run, in one per-folder table. --files narrows a part to some test files (for a quick look, not the table).
+// npm run coverage [-- --resume] [--only unit,e2e] [--files <filter,…> [--as <name>]]: line and branch coverage of
+// everything the tests run, in one per-folder table. --files narrows a part to some test files; with --as the result
+// is kept as a part of that name beside the others (new test files measured without running the rest again).
 //
 // Three kinds of process run product code, and each is measured:
 // - the Vitest workers (the tests themselves): Vitest's V8 coverage;
@@ -53,7 +54,9 @@ const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',')) : null;
 const filesAt = argv.indexOf('--files');
 const files = filesAt >= 0 ? (argv[filesAt + 1] ?? '').split(',') : null;
-const extra = argv.filter((a, i) => a !== '--resume' && ![onlyAt, onlyAt + 1, filesAt, filesAt + 1].includes(i));
+const asAt = argv.indexOf('--as');
+const as = asAt >= 0 ? argv[asAt + 1] : undefined;
+const extra = argv.filter((a, i) => a !== '--resume' && ![onlyAt, onlyAt + 1, filesAt, filesAt + 1, asAt, asAt + 1].includes(i));
 if (!resume) rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -64,9 +67,11 @@ function isProductSource(file) {
 
 /** Runs one part: Vitest with coverage, then the conversion of its children's and pages' raw data. */
 async function runPart(part) {
-  const dir = join(out, 'parts', part.name);
+  const dir = join(out, 'parts', as ?? part.name);
   const done = join(dir, 'status.json');
   if (resume && existsSync(done)) return JSON.parse(readFileSync(done, 'utf8'));
+  // Another `--resume` run of this checkout is measuring this part now (parts may run side by side on more cores).
+  if (resume && existsSync(join(dir, 'running'))) return { part: part.name, exit: 0, minutes: 0 };
   rmSync(dir, { recursive: true, force: true });
   const children = join(dir, 'children-v8');
   const pages = join(dir, 'pages');
@@ -75,6 +80,7 @@ async function runPart(part) {
   // degrade.test.ts runs kenv as `nobody`, whose coverage must land here too.
   chmodSync(dir, 0o755);
   chmodSync(children, 0o777);
+  writeFileSync(join(dir, 'running'), String(process.pid));
   const started = Date.now();
   console.log(`\ncoverage: part ${part.name} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   const vitest = spawnSync(
@@ -89,8 +95,9 @@ async function runPart(part) {
   writeFileSync(join(dir, 'pages.json'), JSON.stringify(await convertPages(pages)));
   rmSync(children, { recursive: true, force: true });
   rmSync(pages, { recursive: true, force: true });
-  const status = { part: part.name, exit: vitest.status ?? vitest.signal, minutes: Math.round((Date.now() - started) / 6000) / 10 };
+  const status = { part: as ?? part.name, root, exit: vitest.status ?? vitest.signal, minutes: Math.round((Date.now() - started) / 6000) / 10 };
   writeFileSync(done, JSON.stringify(status));
+  rmSync(join(dir, 'running'), { force: true });
   return status;
 }
 
@@ -186,14 +193,19 @@ function mergeInto(into, data) {
 const statuses = [];
 for (const part of PARTS) if (!only || only.has(part.name)) statuses.push(await runPart(part));
 
+// Every part measured, including those added with --as. A part measured in another checkout of the same commit
+// (its status names the root) has its paths moved here.
+const measured = existsSync(join(out, 'parts')) ? readdirSync(join(out, 'parts')).sort() : [];
 const all = {};
-for (const part of PARTS) {
-  const dir = join(out, 'parts', part.name);
+for (const name of measured) {
+  const dir = join(out, 'parts', name);
+  const from = existsSync(join(dir, 'status.json')) ? JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')).root ?? root : root;
   for (const kind of ['vitest/coverage-final.json', 'children.json', 'pages.json']) {
     const file = join(dir, kind);
     if (!existsSync(file)) continue;
     const data = JSON.parse(readFileSync(file, 'utf8'));
-    mergeInto(all, Object.fromEntries(Object.entries(data).filter(([f]) => isProductSource(f))));
+    const moved = Object.entries(data).map(([f, fc]) => [join(root, relative(from, f)), fc]);
+    mergeInto(all, Object.fromEntries(moved.filter(([f]) => isProductSource(f))));
   }
 }
 writeFileSync(join(out, 'coverage-final.json'), JSON.stringify(all));
@@ -223,11 +235,11 @@ const table = [
   '| Folder | Lines | Branches |', '| --- | ---: | ---: |', ...rows,
   `| **all** | ${total.lines.pct} % (${total.lines.covered}/${total.lines.total}) | ${total.branches.pct} % (${total.branches.covered}/${total.branches.total}) |`,
 ].join('\n');
-const parts = PARTS.map((p) => {
-  const file = join(out, 'parts', p.name, 'status.json');
-  if (!existsSync(file)) return `${p.name}: not run`;
+const parts = [...new Set([...PARTS.map((p) => p.name), ...measured])].map((name) => {
+  const file = join(out, 'parts', name, 'status.json');
+  if (!existsSync(file)) return `${name}: not run`;
   const s = JSON.parse(readFileSync(file, 'utf8'));
-  return `${p.name}: ${s.exit === 0 ? 'passed' : `exit ${s.exit}`}, ${s.minutes} min`;
+  return `${name}: ${s.exit === 0 ? 'passed' : `exit ${s.exit}`}, ${s.minutes} min`;
 });
 const notes = [...EXCLUDED].map(([f, why]) => `${f}: ${why}.`);
 const report = `${new Date().toISOString().slice(0, 10)}, commit ${commit}; parts: ${parts.join('; ')}\n\n${table}\n\n✗: below 85 % of lines or 75 % of branches. ${notes.join(' ')}\n`;
