@@ -30,6 +30,7 @@ import { recordingShell } from '../support/app-services.js';
 import { runKenv } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { bridgeScript, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { keepPageCoverage } from '../support/browser-coverage.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'recipient');
@@ -121,6 +122,7 @@ async function openApp() {
   cleanups.push(() => context.close());
   await context.addInitScript({ content: bridgeScript(drops) });
   const page = await context.newPage();
+  cleanups.push(await keepPageCoverage(page, renderer));
   const consoleErrors: string[] = [];
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await page.goto(bridge.url);

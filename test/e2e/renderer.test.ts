@@ -42,6 +42,7 @@ import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } fr
 import { recordingShell } from '../support/app-services.js';
 import { MemorySecretStore } from '../support/memory-secret-store.js';
 import { runKenv } from '../support/cli.js';
+import { keepPageCoverage } from '../support/browser-coverage.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RENDERER = join(ROOT, 'renderer-dist');
@@ -116,6 +117,7 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   cleanups.push(() => context.close());
   await context.addInitScript({ content: bridgeScript(drops) });
   const page = await context.newPage();
+  cleanups.push(await keepPageCoverage(page, RENDERER));
   const consoleErrors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(e.message));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsKeyring } from '../../electron/core/keyring/kms-keyring.js';
 import { DEMO_KEY_ALIAS, type LocalKms } from '../../electron/core/local-kms/server.js';
 import { isPartialName, partialName } from '../../electron/core/partials.js';
-import { KENV_BIN, runKenv, problems } from '../support/cli.js';
+import { childCoverageEnv, KENV_BIN, runKenv, problems } from '../support/cli.js';
 import { LocalKmsFixture, kmsClient, localKmsEnv } from '../support/local-kms.js';
 import { messageLayout } from '../support/message-layout.js';
 import { encryptBuffer } from '../support/streams.js';
@@ -49,7 +49,7 @@ async function caughtMidFile(name: string): Promise<{ child: ChildProcess; folde
   mkdirSync(folder);
   const fifo = join(folder, 'in.kenv');
   execFileSync('mkfifo', [fifo]);
-  const child = spawn(process.execPath, [KENV_BIN, 'decrypt', fifo], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [KENV_BIN, 'decrypt', fifo], { env: { PATH: process.env.PATH ?? '', ...childCoverageEnv(), ...env }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? -9 : null))));
   const feed = createWriteStream(fifo);
   feed.on('error', () => undefined);

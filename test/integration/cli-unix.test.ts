@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
-import { KENV_BIN, runKenv } from '../support/cli.js';
+import { childCoverageEnv, KENV_BIN, runKenv } from '../support/cli.js';
 import { LocalKmsFixture, localKmsEnv } from '../support/local-kms.js';
 import { type S3TestServer, startS3Server } from '../support/s3-server.js';
 
@@ -52,7 +52,7 @@ interface Ended {
 function runWithClosingReader(args: string[], opts: { input?: Buffer; readBytes?: number; env?: Record<string, string> } = {}): Promise<Ended> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KENV_BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...env, ...opts.env },
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...childCoverageEnv(), ...env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -80,7 +80,7 @@ function runToFullDisk(args: string[], opts: { input?: Buffer; env?: Record<stri
   const full = openSync('/dev/full', 'w');
   return new Promise<Ended>((resolve, reject) => {
     const child = spawn(process.execPath, [KENV_BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...env, ...opts.env },
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...childCoverageEnv(), ...env, ...opts.env },
       stdio: ['pipe', full, 'pipe'],
     });
     let err = '';
@@ -382,7 +382,7 @@ describe('a closed stderr', () => {
     const out = join(dir, 'stderr-closed');
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, [KENV_BIN, 'encrypt', ...inputs, '--key', 'alias/kenv-demo', '--out', out], {
-        env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+        env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...childCoverageEnv(), ...env },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       child.stderr.destroy();

@@ -3,6 +3,15 @@ import { join } from 'node:path';
 
 export const KENV_BIN = join(import.meta.dirname, '../../bin/kenv.js');
 
+/**
+ * What a `kenv` process the tests start needs from `npm run coverage`: NODE_V8_COVERAGE when it measures them
+ * (KENV_CHILD_V8_COVERAGE, see test/support/coverage.mjs), nothing otherwise.
+ */
+export function childCoverageEnv(): Record<string, string> {
+  const dir = process.env.KENV_CHILD_V8_COVERAGE;
+  return dir ? { NODE_V8_COVERAGE: dir } : {};
+}
+
 export interface CliResult {
   code: number | null;
   stdout: Buffer;
@@ -21,6 +30,7 @@ export function runKenv(args: string[], opts: { env?: Record<string, string>; in
         HOME: process.env.HOME ?? '',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         AWS_EC2_METADATA_DISABLED: 'true',
+        ...childCoverageEnv(),
         ...opts.env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSyncCommand } from '../../../electron/core/sync/command.js';
-import { KENV_BIN } from '../../support/cli.js';
+import { childCoverageEnv, KENV_BIN } from '../../support/cli.js';
 import { kenvMessage, writeKenv } from '../../support/kenv-fixtures.js';
 import { localFiles, readLocal, remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
 
@@ -46,7 +46,7 @@ async function kenvSyncAsUser(vault: string, remote: string): Promise<{ code: nu
   try {
     return await new Promise((resolve, reject) => {
       const child = spawn(cmd, args as string[], {
-        env: { PATH: process.env.PATH ?? '', HOME: home, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...world.server.env() },
+        env: { PATH: process.env.PATH ?? '', HOME: home, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...childCoverageEnv(), ...world.server.env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
