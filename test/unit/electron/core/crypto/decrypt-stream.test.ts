@@ -95,6 +95,68 @@ describe('DecryptStream', () => {
     expect((await decrypt(message)).out.equals(whole)).toBe(true);
   });
 
+  it('an input that ends early says where: NOT_KENV, TRUNCATED_HEADER, TRUNCATED_BODY, TRUNCATED_FOOTER', async () => {
+    expect((await decrypt(Buffer.alloc(0))).error).toMatchObject({ code: 'NOT_KENV', message: 'The input is empty, so it is not a .kenv file.' });
+    expect((await decrypt(unsigned.subarray(0, 35))).error).toMatchObject({
+      code: 'TRUNCATED_HEADER',
+      message: 'The file ends inside the message header after 35 bytes: it was cut short, or a length field in the header was altered. Get a complete copy of the file.',
+    });
+    const { error, out } = await decrypt(unsigned.subarray(0, region(unsigned, 'frame 3 sequence number').start + 5));
+    expect(error).toMatchObject({
+      code: 'TRUNCATED_BODY',
+      message: 'The file ends after frame 2 without a final frame: it was cut short (an interrupted copy or download). No output was kept; get a complete copy of the file.',
+    });
+    expect(out).toHaveLength(0);
+    const footer = region(signed, 'footer signature', true);
+    const cut = await decrypt(signed.subarray(0, footer.start + 3));
+    expect(cut.error).toMatchObject({
+      code: 'TRUNCATED_FOOTER',
+      message: 'The file ends before its signature is complete: it was cut short. The final frame was not released; get a complete copy of the file.',
+    });
+    expect(cut.out).toHaveLength(0);
+  });
+
+  it('a frame that fails its check names itself and why: its IV, or its tag', async () => {
+    const iv = Buffer.from(unsigned);
+    iv[region(unsigned, 'frame 2 IV').end - 1]! ^= 1;
+    expect((await decrypt(iv)).error).toMatchObject({
+      code: 'FRAME_TAMPERED',
+      message: 'Frame 2 has an IV that does not match its sequence number: the file was altered. Nothing from that frame on was released.',
+    });
+    const tag = Buffer.from(unsigned);
+    tag[region(unsigned, 'frame 2 tag').start]! ^= 1;
+    expect((await decrypt(tag)).error).toMatchObject({
+      code: 'FRAME_TAMPERED',
+      message: 'Frame 2 failed authentication: its bytes were altered. Nothing from that frame on was released; get an intact copy of the file.',
+    });
+  });
+
+  it('a signature that does not verify is BAD_SIGNATURE, an empty one too, and releases nothing', async () => {
+    const bad = Buffer.from(signed);
+    bad[bad.length - 1]! ^= 1;
+    const expected = {
+      code: 'BAD_SIGNATURE',
+      message:
+        'The message signature does not verify: the file was altered after it was signed. Nothing more was released (never the final frame, which waits for the signature); do not trust this file.',
+    };
+    const flipped = await decrypt(bad);
+    expect(flipped.error).toMatchObject(expected);
+    expect(flipped.out).toHaveLength(0);
+    // A footer that claims a 0-byte signature is complete as soon as its length has arrived.
+    const footer = region(signed, 'footer signature length', true);
+    const empty = Buffer.concat([signed.subarray(0, footer.start), Buffer.from([0, 0])]);
+    expect((await decrypt(empty)).error).toMatchObject(expected);
+  });
+
+  it('decrypts a batch whose last frame is a full final frame (8 bytes longer than a regular one)', async () => {
+    // 1 KiB frames make batches of 2,048 frames: 2,047 regular frames and a final frame of 1,024 bytes fill one
+    // batch and overflow its room for 2,048 regular frames by the final frame's extra fields.
+    const whole = randomBytes(2048 * 1024);
+    const message = await encryptBuffer(whole, { keyring, frameLength: 1024, pool });
+    expect(message.readUInt32BE(region(message, 'final frame sequence number').start)).toBe(2048);
+    expect((await decrypt(message)).out.equals(whole)).toBe(true);
+  });
+
   it('refuses more than 10 data keys before asking the keyring, unless told a higher limit', async () => {
     // The data key count's high bit: 32,769 keys claimed.
     const many = Buffer.from(unsigned);
