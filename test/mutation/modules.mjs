@@ -45,14 +45,17 @@ export const MODULES = {
     // the final frame's length, the signature, truncation and trailing bytes, and what is released when. Not in this
     // run (time on a shared machine): decrypt-stream.ts's stream plumbing before line 103, encrypt-stream.ts,
     // file-codec.ts, file-frames.ts, the worker pool, byte queue and ordered batches.
-    mutate: ['electron/core/crypto/decrypt-stream.ts:103-344', 'electron/core/crypto/signature.ts'],
+    mutate: ['electron/core/crypto/decrypt-stream.ts:103-349', 'electron/core/crypto/signature.ts'],
     // tamper: every region and truncation; release: nothing unauthenticated released; message-key: the checks before
-    // the first frame; roundtrip: many batches in order.
+    // the first frame; roundtrip: many batches in order; signature: the key encoding and the verify contract;
+    // decrypt-stream: the stream's own sentences and when each check runs.
     tests: [
       'test/unit/electron/core/crypto/message-key.test.ts',
       'test/unit/electron/core/crypto/tamper.test.ts',
       'test/unit/electron/core/crypto/release.test.ts',
       'test/unit/electron/core/crypto/roundtrip.test.ts',
+      'test/unit/electron/core/crypto/signature.test.ts',
+      'test/unit/electron/core/crypto/decrypt-stream.test.ts',
     ],
   },
   keyring: {
