@@ -259,7 +259,7 @@ describe('local KMS: cryptographic operations through the real SDK', () => {
     const { keyId } = await newKey();
     const { CiphertextBlob } = await local.client.send(new EncryptCommand({ KeyId: keyId, Plaintext: utf8('sixteen bytes!!!') }));
     const blob = Buffer.from(CiphertextBlob!);
-    for (const at of [0, 1, 5, blob.length - 30, blob.length - 17, blob.length - 1]) {
+    for (let at = 0; at < blob.length; at++) {
       const altered = Buffer.from(blob);
       altered[at]! ^= 0x01;
       await expect(local.client.send(new DecryptCommand({ CiphertextBlob: altered })), `byte ${at}`).rejects.toMatchObject({
