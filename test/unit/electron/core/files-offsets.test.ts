@@ -5,7 +5,7 @@
 // seconds (mutation testing runs it per mutant); files.test.ts holds the same path at megabyte sizes.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +155,71 @@ describe('encryptFile on a regular file', () => {
     const { folder: sealedIn, sealed } = await sealedFile(randomBytes(2 * FRAME));
     await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await readdir(sealedIn)).toEqual(['plain.bin.kenv']);
+  });
+});
+
+describe('what decryptFile refuses before any key is asked for, leaving nothing', () => {
+  it('a message with more data keys than the default limit (10): TOO_MANY_DATA_KEYS', async () => {
+    const eleven: Keyring = {
+      async wrapDataKey(req) {
+        const first = await keyring.wrapDataKey(req);
+        const edks = [...first.edks];
+        for (let i = 0; i < 10; i++) edks.push(...(await keyring.wrapDataKey({ ...req, dataKey: first.dataKey })).edks);
+        return { dataKey: first.dataKey, edks };
+      },
+      unwrapDataKey: (r) => keyring.unwrapDataKey(r),
+    };
+    const at = await folder();
+    const outputPath = join(at, 'p.kenv');
+    await writeFile(outputPath, await encryptBuffer(Buffer.from('eleven keys'), { keyring: eleven, pool, maxEncryptedDataKeys: 11 }));
+    const k = counting();
+    await expect(decryptFile(outputPath, { keyring: k, pool })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(k.unwraps).toBe(0);
+    expect(await readdir(at)).toEqual(['p.kenv']);
+  });
+
+  it('a file cut inside its header: TRUNCATED_HEADER; an empty file: NOT_KENV', async () => {
+    const { folder: at, sealed } = await sealedFile(Buffer.from('x'));
+    const bytes = await readFile(sealed);
+    await writeFile(sealed, bytes.subarray(0, parseHeader(bytes).bytes.length - 1));
+    const k = counting();
+    await expect(decryptFile(sealed, { keyring: k, pool })).rejects.toMatchObject({ code: 'TRUNCATED_HEADER' });
+    await writeFile(sealed, '');
+    await expect(decryptFile(sealed, { keyring: k, pool })).rejects.toMatchObject({ code: expect.stringMatching(/NOT_KENV|TRUNCATED_HEADER/) });
+    expect(k.unwraps).toBe(0);
+    expect(await readdir(at)).toEqual(['plain.bin.kenv']);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('no file is left open', () => {
+  /** The files of `at` this process holds open, as /proc shows them. */
+  function openIn(at: string): string[] {
+    const held: string[] = [];
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        if (target.startsWith(at)) held.push(target);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return held;
+  }
+
+  it('after an encrypt and a decrypt, plain and signed, done or refused', async () => {
+    for (const sign of [false, true]) {
+      const at = await folder();
+      await writeFile(join(at, 'p'), randomBytes(2 * FRAME + 1));
+      const { outputPath } = await encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool, sign });
+      expect(openIn(at)).toEqual([]);
+      await decryptFile(outputPath, { keyring, pool, outputPath: join(at, 'back') });
+      expect(openIn(at)).toEqual([]);
+      const damaged = await readFile(outputPath);
+      damaged[damaged.length - 3]! ^= 1;
+      await writeFile(outputPath, damaged);
+      await expect(decryptFile(outputPath, { keyring, pool, outputPath: join(at, 'again') })).rejects.toMatchObject({ code: expect.any(String) });
+      expect(openIn(at)).toEqual([]);
+    }
   });
 });
 
