@@ -150,7 +150,7 @@ describe('encryptFile on a regular file', () => {
     controller.abort();
     const at = await folder();
     await writeFile(join(at, 'p'), randomBytes(2 * FRAME));
-    await expect(encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED', message: 'Cancelled; no output was kept.' });
     expect(await readdir(at)).toEqual(['p']);
     const { folder: sealedIn, sealed } = await sealedFile(randomBytes(2 * FRAME));
     await expect(decryptFile(sealed, { keyring, pool, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
@@ -273,6 +273,13 @@ describe('an input that goes away between the size check and the read', () => {
     return { wrapDataKey: async (r) => (await meanwhile(), keyring.wrapDataKey(r)), unwrapDataKey: (r) => keyring.unwrapDataKey(r) };
   }
 
+  it('an output that appears meanwhile is not replaced: OUTPUT_EXISTS, and it is kept', async () => {
+    const at = await folder();
+    await writeFile(join(at, 'p'), 'mine');
+    await expect(encryptFile(join(at, 'p'), { keyring: meanwhileKeyring(() => writeFile(join(at, 'p.kenv'), 'theirs')), pool })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(await readFile(join(at, 'p.kenv'), 'utf8')).toBe('theirs');
+  });
+
   it('a regular file removed: INPUT_NOT_FOUND naming it, and no output', async () => {
     const at = await folder();
     const input = join(at, 'p');
@@ -357,7 +364,10 @@ describe('decryptFile reads a header longer than one read', () => {
     const { outputPath } = await encryptFile(join(at, 'p'), { keyring: big, frameLength: FRAME, pool });
     await rm(join(at, 'p'));
     const k = counting(big);
-    const opened = await decryptFile(outputPath, { keyring: k, pool });
+    const seen: Progress[] = [];
+    const opened = await decryptFile(outputPath, { keyring: k, pool, onProgress: (p) => seen.push({ ...p }) });
+    // The offset path read the whole header (the stream would report its first read instead).
+    expect(seen[0]?.bytesDone).toBe(parseHeader(await readFile(outputPath)).bytes.length);
     expect(opened.bytesOut).toBe(plaintext.length);
     expect(k.unwraps).toBe(1);
     expect((await readFile(join(at, 'p'))).equals(plaintext)).toBe(true);
