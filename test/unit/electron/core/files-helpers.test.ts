@@ -2,7 +2,7 @@
 // taken for inputs that are not regular files. Small inputs, so these run in a moment (they also serve mutation testing).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   removeEmptyFolders,
 } from '../../../../electron/core/files.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
+import { partialName } from '../../../../electron/core/partials.js';
 import type { EncryptedDataKey, Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
 
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'helpers', key: randomBytes(32) });
@@ -347,6 +348,48 @@ describe('decryptStreamBuffered', () => {
     await decryptStreamBuffered(Readable.from([await sealedBytes(bytes)]), out.stream, { keyring, tempDir });
     expect(out.bytes().equals(bytes)).toBe(true);
     expect(await readdir(tempDir)).toEqual([]);
+  });
+
+  it('first removes what a dead process left in its folder (a partial of its form), and nothing else', async () => {
+    const tempDir = join(dir, `buf-${++counter}`);
+    await mkdir(tempDir);
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.on('exit', resolve));
+    const scope = partialName().split('-')[2]!.slice(0, 6);
+    const left = `.kenv-${child.pid}-${scope}abcdef-0000.partial`;
+    await writeFile(join(tempDir, left), 'plaintext of a process that died');
+    await writeFile(join(tempDir, 'notes.txt'), 'mine');
+    const bytes = randomBytes(10);
+    await decryptStreamBuffered(Readable.from([await sealedBytes(bytes)]), sink().stream, { keyring, tempDir });
+    expect(await readdir(tempDir)).toEqual(['notes.txt']);
+  });
+
+  it.runIf(process.platform === 'linux')('holds the plaintext in a file readable by its owner only, with no name left while it is written', async () => {
+    const bytes = randomBytes(3 * FRAME);
+    const sealed = await sealedBytes(bytes);
+    const tempDir = join(dir, `buf-${++counter}`);
+    await mkdir(tempDir);
+    const held: { target: string; mode: number }[] = [];
+    let names: string[] | undefined;
+    async function* feed(): AsyncGenerator<Buffer> {
+      yield sealed.subarray(0, sealed.length >> 1);
+      // Halfway: the files this process has open in tempDir, as /proc shows them.
+      for (const fd of readdirSync('/proc/self/fd')) {
+        const target = (() => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })();
+        if (target.startsWith(tempDir)) held.push({ target, mode: statSync(`/proc/self/fd/${fd}`).mode & 0o777 });
+      }
+      names = await readdir(tempDir);
+      yield sealed.subarray(sealed.length >> 1);
+    }
+    const out = sink();
+    await decryptStreamBuffered(Readable.from(feed()), out.stream, { keyring, tempDir });
+    expect(out.bytes().equals(bytes)).toBe(true);
+    expect(held.length).toBeGreaterThan(0);
+    for (const h of held) {
+      expect(h.target).toMatch(/ \(deleted\)$/);
+      expect(h.mode).toBe(0o600);
+    }
+    expect(names).toEqual([]);
   });
 
   it('a damaged message releases nothing and leaves no file', async () => {

@@ -736,4 +736,19 @@ describe('trashLocal', () => {
     await expect(trashLocal(ctx(), { path: 'gone.kenv', size: 1, mtimeMs: 1, sha256: 'x' })).resolves.toBeUndefined();
     expect((await readdir(dir)).sort()).toEqual(['a.kenv', 'b.kenv', 'c.kenv']);
   });
+
+  it('each of size, time and kind tells a changed file on its own', async () => {
+    // Another size, the time put back: changed.
+    const then = new Date('2026-11-01T10:00:00Z');
+    const sized = { ...(await localFile('s.kenv', 'x')), mtimeMs: then.getTime() };
+    await writeFile(join(dir, 's.kenv'), 'xyz');
+    await utimes(join(dir, 's.kenv'), then, then);
+    expect((await stat(join(dir, 's.kenv'))).mtimeMs).toBe(sized.mtimeMs);
+    expect(await code(trashLocal(ctx(), sized))).toBe('SYNC_LOCAL_CHANGED');
+    // A folder now, with the very size and time the scan saw: changed.
+    await mkdir(join(dir, 'f.kenv'));
+    const folder = await stat(join(dir, 'f.kenv'));
+    expect(await code(trashLocal(ctx(), { path: 'f.kenv', size: folder.size, mtimeMs: folder.mtimeMs, sha256: 'x' }))).toBe('SYNC_LOCAL_CHANGED');
+    expect((await readdir(dir)).sort()).toEqual(['f.kenv', 's.kenv']);
+  });
 });
