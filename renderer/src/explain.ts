@@ -70,7 +70,11 @@ export function explain(error: ErrorInfo, ctx: { keys: KeySummary[]; identity: I
   }
   // From here on the error is not about a key: no ARN to show.
   if (DAMAGED.includes(code)) return { message: `${ctx.name ?? 'This file'} is damaged or was changed after it was encrypted, so it cannot be opened. Ask for a fresh copy.`, fixes: [], key: null };
-  if (code === 'KMS_THROTTLED') return { message: 'KMS is busy and asked Kenv to slow down.', fixes: ['retry'], key: null };
+  if (code === 'KMS_THROTTLED') {
+    // The core names the service that throttled (KMS, or SSO, SSO OIDC or STS while getting credentials).
+    const service = /^(SSO OIDC|SSO|STS|KMS) kept throttling/.exec(error.message)?.[1] ?? 'KMS';
+    return { message: `${service === 'KMS' ? 'KMS' : `AWS sign-in (${service})`} is busy and asked Kenv to slow down.`, fixes: ['retry'], key: null };
+  }
   if (code === 'NETWORK_UNREACHABLE') return { message: 'AWS could not be reached. Check the network connection.', fixes: ['retry'], key: null };
   if (code === 'INPUT_NOT_FOUND') return { message: `${ctx.name ?? 'The file'} is no longer there. Drop it again from where it is now.`, fixes: [], key: null };
   return { message: withoutCliAdvice(error.message) || error.message, fixes: TRANSIENT.includes(code) ? ['retry'] : [], key: null };
