@@ -205,7 +205,7 @@ export async function signedLayout(header: ParsedHeader, fd: number, bodyBytes: 
  * Decrypts the body of the message in `inFd` laid out as `layout` into `outFd`.
  *
  * Every frame is checked to be the one its position calls for (sequence number, IV, final marker and length) and
- * authenticated before its batch's plaintext is written. Throws FrameCheckFailed on the first batch that does not
+ * authenticated before its plaintext is written. Throws FrameCheckFailed on the first batch that does not
  * verify; the caller must then discard the output. From the first failure on (a batch that does not verify, an I/O
  * error, a cancel), no batch writes any more plaintext (see writeGate). Returns the plaintext length.
  */

@@ -120,8 +120,8 @@ export function sealAt(batch: SealAtBatch): number {
 }
 
 /**
- * Reads a batch of frames, checks that each is the frame its position calls for, opens them all and only then
- * writes the plaintext at its place in the output.
+ * Reads a batch of frames, checks that each is the frame its position calls for, and writes each frame's plaintext
+ * at its place in the output once that frame is authenticated (and while no other batch of the message failed).
  */
 export function openAt(batch: OpenAtBatch): OpenAtResult {
   const gate = new Int32Array(batch.gate);
@@ -150,28 +150,39 @@ function openAtGated(batch: OpenAtBatch, gate: Int32Array): OpenAtResult {
     }
   }
   if (at !== bytes.length) return { ok: false, sequence: batch.firstSequence, reason: 'layout' };
-  // Every frame of the batch is authenticated before the first of its plaintext is written.
-  const plaintexts: Buffer[] = [];
+  // Each frame's plaintext is written as soon as its tag verified, while it is still in the CPU cache, as sealAt
+  // writes each frame as it is sealed: writing a whole batch after opening all of it copied memory that had left the
+  // cache (in a profile, the page-cache copy of decrypt's writes took ~3x the samples of encrypt's). A frame whose
+  // tag fails stops the batch before any of its own bytes are written; the frames before it verified, and the caller
+  // discards the output anyway.
+  const out = new VectorWriter(batch.outFd, batch.outOffset);
+  let unwiped: Buffer[] = [];
   try {
-    for (const span of spans) {
+    for (const [i, span] of spans.entries()) {
       const opened = openFrame(batch.key, batch.messageId, bytes, span);
       if (!opened.ok) return opened;
-      plaintexts.push(opened.plaintext);
+      unwiped.push(opened.plaintext);
+      Atomics.add(gate, WRITERS, 1);
+      try {
+        if (Atomics.load(gate, STOPPED) !== 0) return { ok: false, sequence: batch.firstSequence, reason: 'stopped' };
+        out.add(opened.plaintext);
+        if (i === spans.length - 1) out.flush();
+      } finally {
+        Atomics.sub(gate, WRITERS, 1);
+        Atomics.notify(gate, WRITERS);
+      }
+      // Plaintext is wiped once it is in the file (still warm), not at the end of the batch.
+      if (out.idle) unwiped = wipe(unwiped);
     }
-    Atomics.add(gate, WRITERS, 1);
-    try {
-      if (Atomics.load(gate, STOPPED) !== 0) return { ok: false, sequence: batch.firstSequence, reason: 'stopped' };
-      const out = new VectorWriter(batch.outFd, batch.outOffset);
-      for (const p of plaintexts) out.add(p);
-      out.flush();
-      return { ok: true, written: out.written };
-    } finally {
-      Atomics.sub(gate, WRITERS, 1);
-      Atomics.notify(gate, WRITERS);
-    }
+    return { ok: true, written: out.written };
   } finally {
-    for (const p of plaintexts) p.fill(0);
+    wipe(unwiped);
   }
+}
+
+function wipe(buffers: Buffer[]): Buffer[] {
+  for (const b of buffers) b.fill(0);
+  return [];
 }
 
 /** Checks a frame's IV against its sequence number and authenticates it; the plaintext is returned only if both hold. */
@@ -214,6 +225,11 @@ class VectorWriter {
     private readonly fd: number,
     private readonly position: number,
   ) {}
+
+  /** Whether every byte added so far is written (none is waiting for the next writev). */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
 
   add(buffer: Buffer): void {
     let rest = buffer;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -89,6 +89,33 @@ describe('the file fast path writes nothing after a failure', () => {
       // One worker, two lanes: batch 2 is queued behind batch 1 on the same worker, verifies, and must not write.
       await expect(decryptFileAt(header, key, layout, inFd, outFd, { pool })).rejects.toBeInstanceOf(FrameCheckFailed);
       expect(fstatSync(outFd).size).toBe(0);
+    } finally {
+      closeSync(inFd);
+      closeSync(outFd);
+    }
+  });
+
+  it('a frame that fails its tag mid-batch: the file holds only the frames before it, each verified', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kenv-release-'));
+    dirs.push(dir);
+    const plaintext = randomBytes(BATCH);
+    const message = await encryptBuffer(plaintext, { keyring, frameLength: FRAME, pool });
+    const bad = Buffer.from(message);
+    // Frame 1000 of the batch's 2,048 (+ the empty final one): 999 frames before it verified.
+    bad[messageLayout(message, false).find((r) => r.name === 'frame 1000 ciphertext')!.start]! ^= 1;
+    writeFileSync(join(dir, 'in.kenv'), bad);
+    const header = parseHeader(bad);
+    const key = await openMessageKey(header, keyring, {});
+    const layout = bodyLayout(header, bad.length - header.bytes.length)!;
+    const inFd = openSync(join(dir, 'in.kenv'), 'r');
+    const outFd = openSync(join(dir, 'out'), 'w+', 0o600);
+    try {
+      await expect(decryptFileAt(header, key, layout, inFd, outFd, { pool })).rejects.toMatchObject({ sequence: 1000 });
+      const size = fstatSync(outFd).size;
+      expect(size).toBeLessThanOrEqual(999 * FRAME);
+      const written = Buffer.alloc(size);
+      readSync(outFd, written, 0, size, 0);
+      expect(written.equals(plaintext.subarray(0, size))).toBe(true);
     } finally {
       closeSync(inFd);
       closeSync(outFd);
