@@ -56,6 +56,19 @@ interface DropFault extends Fault {
   afterBytes: number;
 }
 
+/** How the next CompleteMultipartUpload is answered slowly (see `slowNextComplete`). */
+export interface SlowComplete {
+  /** How long the answer takes. */
+  delayMs: number;
+  /**
+   * Absent: silence for `delayMs`, then the server's own answer (an S3-compatible server assembling a large object).
+   * Present: as S3 does, 200 at once, then a space every `keepAliveMs`, then after `delayMs` an S3 error document
+   * inside that 200 with `errorCode` (the request is not forwarded: the upload stays as it was).
+   */
+  keepAliveMs?: number;
+  errorCode?: string;
+}
+
 function xmlEscape(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -91,6 +104,7 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
   private conflictFaults: Hook[] = [];
   private beforeHooks: Hook[] = [];
   private afterHooks: Hook[] = [];
+  private slowCompletes: (SlowComplete & Fault)[] = [];
   private down = false;
   /** Whether the proxy enforces conditional requests itself (the server behind it does not). */
   enforce: boolean;
@@ -163,6 +177,14 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
     this.afterHooks.push({ match, action });
   }
 
+  /**
+   * Answers the next `count` CompleteMultipartUpload requests whose key matches slowly (see SlowComplete): late and
+   * silent, or with S3's whitespace keep-alive and then an error inside the 200.
+   */
+  slowNextComplete(slow: SlowComplete, count = 1, match: (key: string) => boolean = () => true): void {
+    for (let i = 0; i < count; i++) this.slowCompletes.push({ ...slow, match });
+  }
+
   /** Cuts every open connection and refuses new ones until `up()`: the server is unreachable, its data kept. */
   goDown(): void {
     this.down = true;
@@ -192,6 +214,7 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
     this.conflictFaults = [];
     this.beforeHooks = [];
     this.afterHooks = [];
+    this.slowCompletes = [];
   }
 
   private refuse(res: http.ServerResponse, r: ProxyRequest, status: number, code: string, message: string): void {
@@ -216,6 +239,10 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
 
     const before = this.takeHook(this.beforeHooks, request);
     if (before) await before.action();
+
+    const slow = method === 'POST' && key && q.has('uploadId') ? this.takeFault(this.slowCompletes, key) : undefined;
+    if (slow?.keepAliveMs !== undefined) return this.keepAliveThenError(req, res, slow, key);
+    if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
 
     const isObjectCreate =
       key !== '' &&
@@ -272,6 +299,20 @@ export class S3Proxy extends EventEmitter<{ 'part-uploaded': [count: number, key
       return;
     }
     await this.forward(req, res, request);
+  }
+
+  /** S3's way of answering a long CompleteMultipartUpload that then fails: 200, whitespace, an error document. */
+  private async keepAliveThenError(req: http.IncomingMessage, res: http.ServerResponse, slow: SlowComplete, key: string): Promise<void> {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/xml' });
+    res.write('<?xml version="1.0" encoding="UTF-8"?>\n');
+    const timer = setInterval(() => res.write(' '), slow.keepAliveMs);
+    await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
+    clearInterval(timer);
+    res.end(
+      `<Error><Code>${xmlEscape(slow.errorCode ?? 'InternalError')}</Code><Message>We encountered an internal error. Please try again.</Message>` +
+        `<Key>${xmlEscape(key)}</Key><RequestId>kenv-test-proxy</RequestId></Error>`,
+    );
   }
 
   private takeHook(hooks: Hook[], r: ProxyRequest): Hook | undefined {

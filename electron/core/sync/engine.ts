@@ -3,10 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { KenvError, toErrorInfo } from '../errors.js';
-import { type ArrivalResult, type EncryptOnArrival, encryptArrivals } from './arrival.js';
+import type { ArrivalResult, EncryptOnArrival } from './arrival.js';
 import { endpointWarning, probeEndpoint } from './endpoint-probe.js';
 import { SYNC_DIR, indexPath, readIndex, writeFileAtomic } from './index-store.js';
-import { inspectFile } from '../files.js';
+import { inspectFile } from '../inspect.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { ByteBudget, forEachLimit } from './pool.js';
@@ -49,7 +49,10 @@ export interface VaultSyncOptions {
    * part buffers of a sync share PART_MEMORY_BUDGET), and the files encrypted on arrival at once (default 4).
    */
   concurrency?: number;
-  /** Decides whether a `.kenv` file is a valid message that may be uploaded (default: its header parses). */
+  /**
+   * Decides whether a `.kenv` file is a valid message that may be uploaded or placed in the vault (default: its
+   * header parses, checked on the bytes the scan reads anyway).
+   */
   isKenv?: (absolutePath: string) => Promise<boolean>;
   /**
    * Encrypt on arrival: plaintext files placed in the vault are encrypted with these keys to `name.kenv`, which
@@ -132,6 +135,8 @@ export class VaultSync {
   private readonly concurrency: number;
   private readonly arrivalConcurrency: number;
   private readonly isKenv: (absolutePath: string) => Promise<boolean>;
+  /** The scan's own check: undefined when the header is checked on the bytes it reads (see scanVault). */
+  private readonly scanCheck: ((absolutePath: string) => Promise<boolean>) | undefined;
   private readonly encryptOnArrival: EncryptOnArrival | undefined;
   private readonly now: () => Date;
   private readonly maxDeletePercent: number;
@@ -149,6 +154,7 @@ export class VaultSync {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_SYNC_CONCURRENCY);
     this.arrivalConcurrency = Math.max(1, opts.concurrency ?? DEFAULT_ARRIVAL_CONCURRENCY);
     this.isKenv = opts.isKenv ?? isKenvMessage;
+    this.scanCheck = opts.isKenv;
     this.encryptOnArrival = opts.encryptOnArrival;
     this.now = opts.now ?? (() => new Date());
     this.maxDeletePercent = opts.maxDeletePercent ?? DEFAULT_MAX_DELETE_PERCENT;
@@ -237,7 +243,7 @@ export class VaultSync {
     const { index, text: indexText } = await readIndex(this.vaultDir, this.remote);
     if (index.endpoint && !this.current.endpointWarning) this.setStatus({ endpointWarning: endpointWarning(index.endpoint) });
     const [firstScan, listing] = await Promise.all([
-      scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix),
+      scanVault(this.vaultDir, index.entries, this.scanCheck, this.prefix),
       listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
         throw toSyncError(e, `listing ${this.remote}`);
       }),
@@ -246,9 +252,11 @@ export class VaultSync {
     let arrivals: ArrivalResult = { encrypted: [], skipped: [], failed: [] };
     if (this.encryptOnArrival && !dryRun) {
       const plaintext = scan.skipped.filter((s) => s.reason === 'not-kenv').map((s) => s.path);
+      // Loaded only here: encrypting needs the codecs, which a sync of .kenv files never uses.
+      const { encryptArrivals } = await import('./arrival.js');
       arrivals = await encryptArrivals(this.vaultDir, plaintext, this.encryptOnArrival, this.arrivalConcurrency, this.now);
       // The new .kenv files are synced in this same run.
-      if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.isKenv, this.prefix);
+      if (arrivals.encrypted.length) scan = await scanVault(this.vaultDir, index.entries, this.scanCheck, this.prefix);
       const leftAlone = new Set(arrivals.skipped.map((s) => s.path));
       scan.skipped = [...scan.skipped.filter((s) => !leftAlone.has(s.path)), ...arrivals.skipped].sort((a, b) => a.path.localeCompare(b.path));
       for (const f of arrivals.failed) this.emitter.emit('failure', f);

@@ -14,6 +14,8 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
+import type { HttpHandlerOptions } from '@smithy/types';
 import { AWS_CLIENT_TIMEOUTS, awsSdkLogger, recordEndpointOnErrors } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
 
@@ -135,8 +137,45 @@ export interface S3ClientOptions {
   region?: string;
   /** Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Connection and inactivity timeouts in ms (default AWS_CLIENT_TIMEOUTS: 10 s to connect, 60 s of silence). */
-  timeouts?: { connectionTimeout?: number; socketTimeout?: number };
+  /**
+   * Connection and inactivity timeouts in ms (default AWS_CLIENT_TIMEOUTS: 10 s to connect, 60 s of silence), and
+   * the silence a CompleteMultipartUpload may keep while the server assembles the object (ASSEMBLY_TIMEOUT_MS).
+   */
+  timeouts?: { connectionTimeout?: number; socketTimeout?: number; assemblyTimeout?: number };
+}
+
+/**
+ * How long a CompleteMultipartUpload may stay silent: 15 minutes.
+ *
+ * S3 may take minutes to assemble a large object. It answers 200 at once and sends whitespace meanwhile, so the
+ * connection is never idle, but an S3-compatible server may send nothing until it is done (moto took more than
+ * 60 s for 500 MiB on a busy machine), and the usual 60 s of inactivity would then abandon an upload that was
+ * about to succeed. Only this request waits longer; every other request keeps the usual timeout.
+ */
+export const ASSEMBLY_TIMEOUT_MS = 15 * 60_000;
+
+/** POST /key?uploadId=…: the only POST on an object that carries an upload id. */
+function isCompleteMultipartUpload(request: { method: string; query?: Record<string, unknown> }): boolean {
+  return request.method === 'POST' && request.query?.uploadId !== undefined;
+}
+
+/** The SDK's HTTP handler, except that CompleteMultipartUpload goes through one with the longer inactivity timeout. */
+class AssemblyAwareHandler extends NodeHttpHandler {
+  private readonly assembling: NodeHttpHandler;
+
+  constructor(options: NodeHttpHandlerOptions, assemblyTimeout: number) {
+    super(options);
+    this.assembling = new NodeHttpHandler({ ...options, socketTimeout: assemblyTimeout });
+  }
+
+  override handle(request: Parameters<NodeHttpHandler['handle']>[0], options?: HttpHandlerOptions): ReturnType<NodeHttpHandler['handle']> {
+    return isCompleteMultipartUpload(request) ? this.assembling.handle(request, options) : super.handle(request, options);
+  }
+
+  override destroy(): void {
+    super.destroy();
+    this.assembling.destroy();
+  }
 }
 
 /** Builds the S3 client for a vault from a profile and Region, with the endpoint and addressing decided above. */
@@ -149,7 +188,10 @@ export async function createS3Client(opts: S3ClientOptions = {}): Promise<S3Clie
     ...(opts.region ? { region: opts.region } : {}),
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle,
-    requestHandler: { ...AWS_CLIENT_TIMEOUTS, ...opts.timeouts },
+    requestHandler: new AssemblyAwareHandler(
+      { connectionTimeout: opts.timeouts?.connectionTimeout ?? AWS_CLIENT_TIMEOUTS.connectionTimeout, socketTimeout: opts.timeouts?.socketTimeout ?? AWS_CLIENT_TIMEOUTS.socketTimeout },
+      opts.timeouts?.assemblyTimeout ?? ASSEMBLY_TIMEOUT_MS,
+    ),
     logger: awsSdkLogger(),
   });
   recordEndpointOnErrors(client, opts.profile);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -21,6 +21,7 @@ import { KenvError } from '../errors.js';
 import { enforcesWrite, type EndpointTraits } from './endpoint-probe.js';
 import { SYNC_DIR, TRASH_DIR } from './index-store.js';
 import { ByteBudget, forEachLimit } from './pool.js';
+import { BLOCKING_READ_MAX, readSmallFile } from './scan.js';
 import { SHA256_METADATA, isConditionalConflict, isNoSuchKey, stripQuotes } from './remote.js';
 import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
 import { placeNew, vaultFolder } from './vault-fs.js';
@@ -182,6 +183,28 @@ async function freeConflictName(ctx: TransferContext, path: string): Promise<str
   }
 }
 
+/**
+ * The bytes of a file of one part, read through one handle that never follows a link, after checking on that
+ * handle that it still has the size and mtime the scan saw (else SYNC_LOCAL_CHANGED).
+ */
+async function readUnchanged(abs: string, local: LocalFile): Promise<Buffer> {
+  if (local.size <= BLOCKING_READ_MAX) {
+    const small = readSmallFile(abs);
+    if (!small?.isFile || small.size !== local.size || small.mtimeMs !== local.mtimeMs || small.bytes.length !== local.size) throw localChanged(local.path);
+    return small.bytes;
+  }
+  const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
+  try {
+    const info = await fh.stat();
+    if (!info.isFile() || info.size !== local.size || info.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
+    const body = Buffer.allocUnsafe(local.size);
+    await readFully(fh, body, 0);
+    return body;
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readFully(fh: FileHandle, buffer: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < buffer.length) {
@@ -201,19 +224,23 @@ async function readFully(fh: FileHandle, buffer: Buffer, position: number): Prom
 export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch: string | undefined): Promise<IndexEntry> {
   const abs = join(ctx.vaultDir, local.path);
   const key = ctx.prefix + local.path;
-  const info = await lstat(abs);
-  if (info.size !== local.size || info.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
-  if (info.size > MAX_OBJECT_SIZE) {
+  if (local.size > MAX_OBJECT_SIZE) {
     throw new KenvError('S3_ERROR', `${local.path} is larger than the 5 TiB S3 allows for one object.`);
   }
-  const partSize = choosePartSize(info.size);
-  const multipart = info.size > partSize;
+  const partSize = choosePartSize(local.size);
+  const multipart = local.size > partSize;
   const guarded = enforcesWrite(ctx.endpoint, multipart, ifMatch !== undefined);
+  // A file of one part is read whole first (its size and mtime checked on the same handle); a larger one is
+  // checked here and read part by part below.
+  const body = multipart ? undefined : await readUnchanged(abs, local);
+  if (multipart) {
+    const info = await lstat(abs);
+    if (info.size !== local.size || info.mtimeMs !== local.mtimeMs) throw localChanged(local.path);
+  }
   // Where the endpoint ignores the condition, check it ourselves just before writing: the window for a lost edit
   // shrinks from "since the listing" to one round trip, and checkWritten covers what is left of it.
   if (!guarded) await expectRemote(ctx, key, local.path, ifMatch);
-  if (!multipart) {
-    const body = await readFile(abs, { flag: constants.O_RDONLY | NOFOLLOW });
+  if (body) {
     const digest = createHash('sha256').update(body).digest();
     const sha256 = digest.toString('hex');
     if (sha256 !== local.sha256) throw localChanged(local.path);
@@ -235,7 +262,7 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
     ctx.onBytes(local.path, body.length);
     const etag = stripQuotes(out.ETag);
     if (!guarded) await checkWritten(ctx, key, local.path, { etag, ...(out.VersionId ? { versionId: out.VersionId } : {}) }, ifMatch);
-    return { path: local.path, size: info.size, mtimeMs: info.mtimeMs, etag, sha256 };
+    return { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag, sha256 };
   }
   for (let attempt = 1; ; attempt++) {
     try {
