@@ -1,9 +1,9 @@
 // npm run coverage [-- <vitest args>]: line and branch coverage of everything the tests run, in one report.
 //
 // - Code the test processes run: Vitest's V8 coverage (coverage/vitest/coverage-final.json).
-// - Code that runs in child processes and worker threads (the built CLI that test/support/cli.ts spawns, the crypto
-//   frame workers): NODE_V8_COVERAGE makes each of them write raw V8 coverage; c8 maps it through the source maps
-//   of out/ back to the .ts sources (coverage/children/coverage-final.json).
+// - Code that runs in child processes and worker threads (the bundled CLI in out/cli/ that test/support/cli.ts
+//   spawns, the crypto frame workers): NODE_V8_COVERAGE makes each of them write raw V8 coverage; c8 maps it
+//   through the source maps of out/ back to the .ts sources (coverage/children/coverage-final.json).
 // Both are merged (coverage/coverage-final.json) and summed per folder (coverage/folders.md, printed too).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ const vitest = spawnSync(
 const children = spawnSync(
   'npx',
   ['c8', 'report', `--temp-directory=${raw}`, '--reporter=json', `--report-dir=${join(out, 'children')}`, '--all=false',
-    '--include=out/electron/**', '--include=electron/core/crypto/frame-worker.ts', '--exclude-after-remap=false'],
+    '--include=out/electron/**', '--include=out/cli/**', '--include=electron/core/crypto/frame-worker.ts', '--exclude-after-remap=false'],
   { cwd: root, stdio: 'inherit' },
 );
 
