@@ -121,7 +121,10 @@ async function convert(code, map, url, functions) {
   }
 }
 
-/** The raw V8 files of the kenv processes (and their worker threads): only out/'s scripts, merged, then converted. */
+/**
+ * The raw V8 files of the kenv processes (and their worker threads): only out/'s scripts (the CLI bundle in out/cli/,
+ * tsc's output for the rest), merged, then converted through their source maps.
+ */
 async function convertChildren(rawDir) {
   const prefix = pathToFileURL(join(root, 'out')).href + '/';
   let merged = { result: [] };
@@ -132,7 +135,7 @@ async function convertChildren(rawDir) {
     } catch {
       continue; // a process killed while writing leaves a truncated file
     }
-    const result = raw.result.filter((s) => s.url.startsWith(prefix) && /\/out\/(electron|shared)\//.test(s.url));
+    const result = raw.result.filter((s) => s.url.startsWith(prefix) && /\/out\/(electron|shared|cli)\//.test(s.url));
     if (result.length) merged = mergeProcessCovs([merged, { result }]);
   }
   const files = {};

@@ -153,9 +153,10 @@ export function defaultPoolSize(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-// The compiled product loads frame-worker.js. When the sources run directly (Vitest, tsx, the dev build), the
-// worker is the .ts file: a worker thread does not inherit the parent's TypeScript loader, so it registers tsx
-// (a devDependency, present wherever sources run) before importing the worker module.
+// The compiled product loads frame-worker.js beside the running module: in tsc's out/ (the app, the bench) and in
+// the CLI bundle, whose build puts its own worker beside it (build/scripts/build-cli.mjs). When the sources run
+// directly (Vitest, tsx, the dev build), the worker is the .ts file: a worker thread does not inherit the parent's
+// TypeScript loader, so it registers tsx (a devDependency, present wherever sources run) before importing it.
 const runningFromSource = import.meta.url.endsWith('.ts');
 
 function createWorker(): Worker {
