@@ -408,6 +408,7 @@ describe('decryptStreamBuffered', () => {
     await expect(decryptStreamBuffered(Readable.from([Buffer.alloc(0)]), sink().stream, { keyring, tempDir })).rejects.toMatchObject({
       code: 'OUTPUT_FAILED',
       message: `Cannot hold the plaintext for --buffer in ${tempDir}: the folder does not exist. Set TMPDIR to a folder with room.`,
+      cause: expect.objectContaining({ code: 'ENOENT' }),
     });
   });
 
