@@ -280,6 +280,20 @@ describe('an input that goes away between the size check and the read', () => {
     expect(await readFile(join(at, 'p.kenv'), 'utf8')).toBe('theirs');
   });
 
+  it('on a pipe (the stream path), an output that appears meanwhile is not replaced either', async () => {
+    const at = await folder();
+    await writeFile(join(at, 'src'), 'mine');
+    execFileSync('mkfifo', [join(at, 'pipe')]);
+    const writer = spawn('cp', [join(at, 'src'), join(at, 'pipe')], { stdio: 'ignore' });
+    try {
+      const theirs = meanwhileKeyring(() => writeFile(join(at, 'pipe.kenv'), 'theirs'));
+      await expect(encryptFile(join(at, 'pipe'), { keyring: theirs, pool })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+      expect(await readFile(join(at, 'pipe.kenv'), 'utf8')).toBe('theirs');
+    } finally {
+      writer.kill();
+    }
+  });
+
   it('a regular file removed: INPUT_NOT_FOUND naming it, and no output', async () => {
     const at = await folder();
     const input = join(at, 'p');
@@ -360,6 +374,7 @@ describe('decryptFile on a damaged regular file: the stream\'s verdict, the keyr
     ['a flipped bit in the final frame', false, 'FRAME_TAMPERED', (m) => flip(m, m.length - 3)],
     ['one trailing byte', false, 'TRAILING_BYTES', (m) => Buffer.concat([m, Buffer.from([0])])],
     ['cut one byte short', false, 'TRUNCATED_BODY', (m) => m.subarray(0, m.length - 1)],
+    ['cut 5 bytes after the header (no frame fits)', false, 'TRUNCATED_BODY', (m, h) => m.subarray(0, h + 5)],
     ['signed: a flipped bit in a frame', true, 'FRAME_TAMPERED', (m, h) => flip(m, h + 40)],
     ['signed: a flipped bit in the signature', true, 'BAD_SIGNATURE', (m) => flip(m, m.length - 10)],
     ['signed: cut inside the signature', true, 'TRUNCATED_FOOTER', (m) => m.subarray(0, m.length - 10)],
