@@ -55,7 +55,7 @@ export async function keyringFromOptions(opts: KeyOptions, purpose: 'encrypt' | 
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${file}: ${errnoText(e)}.`, { cause: e });
+      throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${file}: ${errnoText(e, 'read')}.`, { cause: e });
     }
     const [{ KmsRsaKeyring }, { parseRecipient }] = await Promise.all([import('../core/keyring/kms-rsa-keyring.js'), import('../core/keyring/recipient.js')]);
     keyrings.push(new KmsRsaKeyring(parseRecipient(text, `The recipient file ${file}`)));

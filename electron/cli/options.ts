@@ -115,7 +115,7 @@ export async function readRawAesKey(path: string): Promise<Buffer> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new KenvError('INVALID_KEY', `Cannot read the raw AES key file ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INVALID_KEY', `Cannot read the raw AES key file ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   if (bytes.length === 32) return bytes;
   const text = bytes.toString('utf8').trim();
@@ -141,7 +141,7 @@ export async function readRsaKey(path: string): Promise<{ publicKey: KeyObject; 
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new KenvError('INVALID_KEY', `Cannot read the RSA key file ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INVALID_KEY', `Cannot read the RSA key file ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   return rsaKeyFromPem(text, `The RSA key file ${path}`);
 }

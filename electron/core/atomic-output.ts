@@ -204,14 +204,18 @@ export function errnoCode(e: unknown): string {
   return e && typeof e === 'object' && 'code' in e ? String(e.code) : '';
 }
 
-export function errnoText(e: unknown): string {
+/**
+ * What an I/O error means, in words. `side` is what the caller was doing: ENOENT is "the folder does not exist" when
+ * writing (the output's folder is what is missing) but "it does not exist" when reading (the input itself is gone).
+ */
+export function errnoText(e: unknown, side: 'read' | 'write' = 'write'): string {
   const code = errnoCode(e);
   const text: Record<string, string> = {
     EACCES: 'permission denied',
     EPERM: 'operation not permitted',
     ENOSPC: 'the disk is full',
     EROFS: 'the file system is read-only',
-    ENOENT: 'the folder does not exist',
+    ENOENT: side === 'read' ? 'it does not exist' : 'the folder does not exist',
     EISDIR: 'it is a folder',
   };
   return text[code] ?? (e instanceof Error ? e.message : String(e));

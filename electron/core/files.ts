@@ -377,7 +377,7 @@ class OnceKeyring implements Keyring {
 async function openInput(path: string): Promise<FileHandle> {
   return open(path, 'r').catch((e: unknown) => {
     if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
-    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   });
 }
 
@@ -399,7 +399,7 @@ function codecError(e: unknown, inputPath: string, outputPath: string): unknown 
   if (e instanceof FileSideError) {
     if (e.code === 'ESHRUNK') return inputChanged(inputPath);
     return e.side === 'input'
-      ? new KenvError('INPUT_UNREADABLE', `Cannot read ${inputPath}: ${errnoText(e)}.`, { cause: e })
+      ? new KenvError('INPUT_UNREADABLE', `Cannot read ${inputPath}: ${errnoText(e, 'read')}.`, { cause: e })
       : new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
   }
   return fileError(e, inputPath, outputPath);
@@ -410,7 +410,7 @@ function fileError(e: unknown, inputPath: string, outputPath: string): unknown {
   if (e instanceof Error && e.name === 'AbortError') return new KenvError('CANCELLED', 'Cancelled; no output was kept.');
   const code = errnoCode(e);
   if (code && e && typeof e === 'object' && 'path' in e && e.path === inputPath) {
-    return new KenvError('INPUT_UNREADABLE', `Cannot read ${inputPath}: ${errnoText(e)}.`, { cause: e });
+    return new KenvError('INPUT_UNREADABLE', `Cannot read ${inputPath}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   if (code) return new KenvError('OUTPUT_FAILED', `Cannot write ${outputPath}: ${errnoText(e)}. No output was kept.`, { cause: e });
   return e;

@@ -79,6 +79,6 @@ export async function inputSize(path: string): Promise<{ size: number; regular: 
   } catch (e) {
     if (e instanceof KenvError) throw e;
     if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
-    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   }
 }

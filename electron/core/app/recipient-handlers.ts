@@ -33,7 +33,7 @@ export async function readRecipientFile(path: string): Promise<RecipientInfo & {
     }
   } catch (e) {
     if (e instanceof KenvError) throw e;
-    throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${basename(path)}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INVALID_KEY', `Cannot read the recipient file ${basename(path)}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   const recipient = parseRecipient(text, `The file ${basename(path)}`);
   const publicKeyPem = recipient.publicKey.export({ format: 'pem', type: 'spki' }).toString();

@@ -140,7 +140,7 @@ async function readSalt(path: string): Promise<Buffer> {
   } catch (e) {
     if (e instanceof KenvError) throw e;
     if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
-    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   if (head.length < 16 || !head.subarray(0, 8).equals(SALTED_MAGIC)) {
     throw new KenvError(
@@ -157,7 +157,7 @@ async function decryptDataKey(path: string, clients: KmsClientFactory): Promise<
     raw = await readFile(path);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') throw new KenvError('INPUT_NOT_FOUND', `The encrypted data key file ${path} does not exist.`);
-    throw new KenvError('INPUT_UNREADABLE', `Cannot read the encrypted data key file ${path}: ${errnoText(e)}.`, { cause: e });
+    throw new KenvError('INPUT_UNREADABLE', `Cannot read the encrypted data key file ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   }
   const text = raw.toString('latin1').trim();
   const blob = /^[A-Za-z0-9+/\r\n]+={0,2}$/.test(text) && text.length >= 16 ? Buffer.from(text, 'base64') : raw;

@@ -216,6 +216,6 @@ function inputError(e: unknown, path: string): unknown {
   if (e instanceof KenvError) return e;
   const code = errnoCode(e);
   if (code === 'ENOENT') return new KenvError('INPUT_NOT_FOUND', `${path} does not exist. Check the name and the folder.`);
-  if (code) return new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e)}.`, { cause: e });
+  if (code) return new KenvError('INPUT_UNREADABLE', `Cannot read ${path}: ${errnoText(e, 'read')}.`, { cause: e });
   return e;
 }

@@ -200,6 +200,8 @@ describe('errno helpers', () => {
     expect(errnoText(err('ENOSPC'))).toBe('the disk is full');
     expect(errnoText(err('EROFS'))).toBe('the file system is read-only');
     expect(errnoText(err('ENOENT'))).toBe('the folder does not exist');
+    expect(errnoText(err('ENOENT'), 'read')).toBe('it does not exist');
+    expect(errnoText(err('EACCES'), 'read')).toBe('permission denied');
     expect(errnoText(err('EISDIR'))).toBe('it is a folder');
     expect(errnoText(err('EIO'))).toBe('EIO: raw');
     expect(errnoText('plain text')).toBe('plain text');

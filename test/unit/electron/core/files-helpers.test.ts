@@ -401,6 +401,15 @@ describe('decryptStreamBuffered', () => {
     await expect(decryptStreamBuffered(Readable.from([sealed]), out.stream, { keyring, tempDir })).rejects.toMatchObject({ code: 'FRAME_TAMPERED' });
     expect(out.bytes().length).toBe(0);
     expect(await readdir(tempDir)).toEqual([]);
+    // Nor a descriptor: the plaintext file (unlinked, still open) must be closed too, not left to the collector.
+    const open = readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(tempDir);
+      } catch {
+        return false;
+      }
+    });
+    expect(open).toEqual([]);
   });
 
   it('a folder it cannot write in is OUTPUT_FAILED naming it and TMPDIR', async () => {
@@ -408,6 +417,7 @@ describe('decryptStreamBuffered', () => {
     await expect(decryptStreamBuffered(Readable.from([Buffer.alloc(0)]), sink().stream, { keyring, tempDir })).rejects.toMatchObject({
       code: 'OUTPUT_FAILED',
       message: `Cannot hold the plaintext for --buffer in ${tempDir}: the folder does not exist. Set TMPDIR to a folder with room.`,
+      cause: expect.objectContaining({ code: 'ENOENT' }),
     });
   });
 

@@ -3,7 +3,7 @@
 // signed and checked, progress runs to the end, a damaged file gets the stream's verdict with one keyring call, a
 // file that changes size is refused, and nothing is kept after a failure. Small inputs, so the file runs in a few
 // seconds (mutation testing runs it per mutant); files.test.ts holds the same path at megabyte sizes.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -280,6 +280,20 @@ describe('an input that goes away between the size check and the read', () => {
     expect(await readFile(join(at, 'p.kenv'), 'utf8')).toBe('theirs');
   });
 
+  it('on a pipe (the stream path), an output that appears meanwhile is not replaced either', async () => {
+    const at = await folder();
+    await writeFile(join(at, 'src'), 'mine');
+    execFileSync('mkfifo', [join(at, 'pipe')]);
+    const writer = spawn('cp', [join(at, 'src'), join(at, 'pipe')], { stdio: 'ignore' });
+    try {
+      const theirs = meanwhileKeyring(() => writeFile(join(at, 'pipe.kenv'), 'theirs'));
+      await expect(encryptFile(join(at, 'pipe'), { keyring: theirs, pool })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+      expect(await readFile(join(at, 'pipe.kenv'), 'utf8')).toBe('theirs');
+    } finally {
+      writer.kill();
+    }
+  });
+
   it('a regular file removed: INPUT_NOT_FOUND naming it, and no output', async () => {
     const at = await folder();
     const input = join(at, 'p');
@@ -302,6 +316,7 @@ describe('an input that goes away between the size check and the read', () => {
     await expect(encryptFile(input, { keyring: meanwhileKeyring(swap), frameLength: FRAME, pool })).rejects.toMatchObject({
       code: 'INPUT_UNREADABLE',
       message: `Cannot read ${input}: it is a folder.`,
+      cause: expect.objectContaining({ code: 'EISDIR' }),
     });
     expect(await readdir(at)).toEqual(['p']);
   });
@@ -312,9 +327,44 @@ describe('an input that goes away between the size check and the read', () => {
     execFileSync('mkfifo', [input]);
     await expect(encryptFile(input, { keyring: meanwhileKeyring(() => rm(input)), pool })).rejects.toMatchObject({
       code: 'INPUT_UNREADABLE',
-      message: `Cannot read ${input}: the folder does not exist.`,
+      message: `Cannot read ${input}: it does not exist.`,
+      cause: expect.objectContaining({ code: 'ENOENT', path: input }),
     });
     expect(await readdir(at)).toEqual([]);
+  });
+});
+
+describe('a pipe (the stream path)', () => {
+  it('replaces an existing output with force, and sealed what the pipe gave', async () => {
+    const at = await folder();
+    const plaintext = randomBytes(2 * FRAME);
+    await writeFile(join(at, 'src'), plaintext);
+    await writeFile(join(at, 'pipe.kenv'), 'old');
+    execFileSync('mkfifo', [join(at, 'pipe')]);
+    const writer = spawn('cp', [join(at, 'src'), join(at, 'pipe')], { stdio: 'ignore' });
+    try {
+      const { outputPath } = await encryptFile(join(at, 'pipe'), { keyring, frameLength: FRAME, pool, force: true });
+      expect(await decryptBuffer(await readFile(outputPath), { keyring })).toEqual(plaintext);
+    } finally {
+      writer.kill();
+    }
+  });
+
+  it('a cancelled run is CANCELLED and leaves no output', async () => {
+    const at = await folder();
+    execFileSync('mkfifo', [join(at, 'pipe')]);
+    const writer = spawn('sh', ['-c', `exec cat /dev/zero > '${join(at, 'pipe')}'`], { stdio: 'ignore' });
+    const controller = new AbortController();
+    const onProgress = (): void => controller.abort();
+    try {
+      await expect(encryptFile(join(at, 'pipe'), { keyring, frameLength: FRAME, pool, signal: controller.signal, onProgress })).rejects.toMatchObject({
+        code: 'CANCELLED',
+        message: 'Cancelled; no output was kept.',
+      });
+      expect(await readdir(at)).toEqual(['pipe']);
+    } finally {
+      writer.kill();
+    }
   });
 });
 
@@ -324,6 +374,7 @@ describe('decryptFile on a damaged regular file: the stream\'s verdict, the keyr
     ['a flipped bit in the final frame', false, 'FRAME_TAMPERED', (m) => flip(m, m.length - 3)],
     ['one trailing byte', false, 'TRAILING_BYTES', (m) => Buffer.concat([m, Buffer.from([0])])],
     ['cut one byte short', false, 'TRUNCATED_BODY', (m) => m.subarray(0, m.length - 1)],
+    ['cut 5 bytes after the header (no frame fits)', false, 'TRUNCATED_BODY', (m, h) => m.subarray(0, h + 5)],
     ['signed: a flipped bit in a frame', true, 'FRAME_TAMPERED', (m, h) => flip(m, h + 40)],
     ['signed: a flipped bit in the signature', true, 'BAD_SIGNATURE', (m) => flip(m, m.length - 10)],
     ['signed: cut inside the signature', true, 'TRUNCATED_FOOTER', (m) => m.subarray(0, m.length - 10)],

@@ -69,6 +69,7 @@ describe('a full disk', () => {
     await expect(encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool })).rejects.toMatchObject({
       code: 'OUTPUT_FAILED',
       message: fullSentence(join(at, 'p.kenv')),
+      cause: expect.objectContaining({ code: 'ENOSPC' }),
     });
     expect(await readdir(at)).toEqual(['p']);
   });
@@ -79,6 +80,7 @@ describe('a full disk', () => {
     await expect(encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool })).rejects.toMatchObject({
       code: 'OUTPUT_FAILED',
       message: fullSentence(join(at, 'p.kenv')),
+      cause: expect.objectContaining({ code: 'ENOSPC' }),
     });
     expect(await readdir(at)).toEqual(['p']);
   });
@@ -88,7 +90,11 @@ describe('a full disk', () => {
     const { outputPath } = await encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool });
     await rm(join(at, 'p'));
     full.writevSync = true;
-    await expect(decryptFile(outputPath, { keyring, pool })).rejects.toMatchObject({ code: 'OUTPUT_FAILED', message: fullSentence(join(at, 'p')) });
+    await expect(decryptFile(outputPath, { keyring, pool })).rejects.toMatchObject({
+      code: 'OUTPUT_FAILED',
+      message: fullSentence(join(at, 'p')),
+      cause: expect.objectContaining({ code: 'ENOSPC' }),
+    });
     expect(await readdir(at)).toEqual(['p.kenv']);
   });
 
@@ -100,6 +106,7 @@ describe('a full disk', () => {
     await expect(encryptFile(join(at, 'pipe'), { keyring, frameLength: FRAME, pool })).rejects.toMatchObject({
       code: 'OUTPUT_FAILED',
       message: fullSentence(join(at, 'pipe.kenv')),
+      cause: expect.objectContaining({ code: 'ENOSPC' }),
     });
     expect((await readdir(at)).sort()).toEqual(['pipe', 'src']);
   });
