@@ -1,16 +1,17 @@
 import { RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { expect } from 'vitest';
 import type { FramePool } from '../../electron/core/crypto/frame-pool.js';
 import { decryptFile } from '../../electron/core/files.js';
 import type { Keyring } from '../../electron/core/keyring/types.js';
 import { decryptBuffer } from './streams.js';
+import type { Scratch } from './scratch.js';
 
-// What the tests of encryptFile and decryptFile (plain and signed) share: a scratch folder, the frame and batch
-// boundaries, the official ESDK's keyring for the same raw key, and the check that the file path gives the stream's
-// verdict on a damaged message and leaves nothing behind.
+export { type Scratch, useScratch } from './scratch.js';
+
+// What the tests of encryptFile and decryptFile (plain and signed) share: a scratch folder (scratch.ts), the frame
+// and batch boundaries, the official ESDK's keyring for the same raw key, and the check that the file path gives the
+// stream's verdict on a damaged message and leaves nothing behind.
 
 export const FRAME = 64 * 1024;
 /** 32 frames of 64 KiB make one 2 MiB batch of work for one worker. */
@@ -29,53 +30,6 @@ export function boundarySizes(larger: [string, number]): [string, number][] {
     ['batch + 1', BATCH + 1],
     larger,
   ];
-}
-
-/** A temp folder of one test file, with fresh names in it; read it inside a test or hook. */
-export interface Scratch {
-  readonly dir: string;
-  /** A new path in the folder: `${prefix}-N${extension}`. */
-  path(prefix: string, extension: string): string;
-  /** Writes `bytes` to a new file and returns its path. */
-  plainFile(bytes: Buffer): Promise<string>;
-  /** decryptFile into a new file of the folder, and that file's bytes. */
-  decryptToBuffer(sealedPath: string, opts: { keyring: Keyring; pool: FramePool }): Promise<Buffer>;
-  /** Nothing but the inputs is left in the folder: no output, no temporary file. */
-  onlyInputsRemain(): Promise<void>;
-}
-
-/** A scratch folder made in beforeAll and removed in afterAll. */
-export function useScratch(prefix: string): Scratch {
-  let folder: string | undefined;
-  let counter = 0;
-  beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), prefix));
-  });
-  afterAll(async () => {
-    if (folder) await rm(folder, { recursive: true, force: true });
-  });
-  const scratch: Scratch = {
-    get dir() {
-      if (folder === undefined) throw new Error('the scratch folder is read before beforeAll ran');
-      return folder;
-    },
-    path: (name, extension) => join(scratch.dir, `${name}-${++counter}${extension}`),
-    async plainFile(bytes) {
-      const path = scratch.path('plain', '.bin');
-      await writeFile(path, bytes);
-      return path;
-    },
-    async decryptToBuffer(sealedPath, { keyring, pool }) {
-      const outputPath = scratch.path('out', '.bin');
-      await decryptFile(sealedPath, { keyring, outputPath, pool });
-      return readFile(outputPath);
-    },
-    async onlyInputsRemain() {
-      const names = await readdir(scratch.dir);
-      expect(names.filter((n) => n.startsWith('.') || n.startsWith('opened-'))).toEqual([]);
-    },
-  };
-  return scratch;
 }
 
 /** The official ESDK's raw AES keyring for the key Kenv's RawAesKeyring holds under `kenv-test` / `name`. */

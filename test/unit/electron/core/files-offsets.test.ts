@@ -6,8 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
@@ -17,25 +16,23 @@ import { parseHeader } from '../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { EncryptedDataKey, Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
 import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
+import { useScratch } from '../../../support/scratch.js';
 
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'offsets', key: randomBytes(32) });
 const FRAME = 1024;
+const scratch = useScratch('kenv-files-offsets-');
 let pool: FramePool;
-let dir: string;
-let counter = 0;
 
-beforeAll(async () => {
+beforeAll(() => {
   pool = new FramePool(1);
-  dir = await mkdtemp(join(tmpdir(), 'kenv-files-offsets-'));
 });
 afterAll(async () => {
   await pool.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** A fresh, empty folder. */
 async function folder(): Promise<string> {
-  const path = join(dir, `case-${++counter}`);
+  const path = scratch.path('case', '');
   await mkdir(path);
   return path;
 }

@@ -2,14 +2,14 @@
 // nothing kept. The full disk is Node's fs write calls failing with ENOSPC (a real full file system cannot be made
 // without mounting one).
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { execFileSync, spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
 import { decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
+import { useScratch } from '../../../support/scratch.js';
 
 const full = vi.hoisted(() => ({ writeSync: false, writevSync: false, write: false }));
 
@@ -37,24 +37,21 @@ vi.mock('node:fs', async (importOriginal) => {
 
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'full', key: randomBytes(32) });
 const FRAME = 1024;
+const scratch = useScratch('kenv-files-full-');
 let pool: FramePool;
-let dir: string;
-let counter = 0;
 
-beforeAll(async () => {
+beforeAll(() => {
   pool = new FramePool(1);
-  dir = await mkdtemp(join(tmpdir(), 'kenv-files-full-'));
 });
 afterAll(async () => {
   await pool.close();
-  await rm(dir, { recursive: true, force: true });
 });
 afterEach(() => {
   full.writeSync = full.writevSync = full.write = false;
 });
 
 async function folderWith(name: string, bytes: Buffer): Promise<string> {
-  const at = join(dir, `case-${++counter}`);
+  const at = scratch.path('case', '');
   await mkdir(at);
   await writeFile(join(at, name), bytes);
   return at;
