@@ -14,9 +14,9 @@ import { PUBLIC_KEY_CONTEXT_KEY } from './format/suites.js';
 import { FileSideError } from './crypto/file-frames.js';
 import { type FramePool, sharedFramePool } from './crypto/frame-pool.js';
 import { withFileId } from './audit/file-id.js';
-import { type MessageInfo, inputSize, messageInfo } from './inspect.js';
+import { type MessageInfo, inputSize, messageInfo, readHeaderFrom } from './inspect.js';
 import { KenvError } from './errors.js';
-import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from './format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader } from './format/header.js';
 import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
 import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
 
@@ -330,18 +330,10 @@ async function decryptAtOffsets(
 
 /** The header at the start of a file, or undefined if none parses (the stream then reports why). */
 async function readHeader(input: FileHandle, maxEncryptedDataKeys: number): Promise<ParsedHeader | undefined> {
-  let bytes = Buffer.alloc(0);
-  while (true) {
-    const chunk = Buffer.allocUnsafe(64 * 1024);
-    const { bytesRead } = await input.read(chunk, 0, chunk.length, bytes.length);
-    bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
-    let header: ParsedHeader | undefined;
-    try {
-      header = tryParseHeader(bytes, { maxEncryptedDataKeys });
-    } catch {
-      return undefined;
-    }
-    if (header || bytesRead === 0) return header;
+  try {
+    return (await readHeaderFrom(input, { maxEncryptedDataKeys })).header;
+  } catch {
+    return undefined;
   }
 }
 

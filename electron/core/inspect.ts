@@ -1,10 +1,10 @@
 /**
  * `kenv inspect`: a message header read and described without any KMS call, and without loading the codecs.
  */
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { errnoCode, errnoText } from './atomic-output.js';
 import { KenvError } from './errors.js';
-import { type ParsedHeader, tryParseHeader } from './format/header.js';
+import { type HeaderParseOptions, type ParsedHeader, tryParseHeader } from './format/header.js';
 import { suiteHex } from './format/suites.js';
 import { describeEdk } from './keyring/attempts.js';
 import type { EncryptionContext } from './keyring/types.js';
@@ -28,22 +28,29 @@ export async function inspectFile(path: string): Promise<MessageInfo> {
   await inputSize(path);
   const handle = await open(path, 'r');
   try {
-    let bytes = Buffer.alloc(0);
-    while (true) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
-      bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
-      const header = tryParseHeader(bytes);
-      if (header) return messageInfo(header);
-      if (bytesRead === 0) {
-        throw new KenvError(
-          bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
-          bytes.length === 0 ? `${path} is empty, so it is not a .kenv file.` : `${path} ends inside its message header: it was cut short. Get a complete copy.`,
-        );
-      }
-    }
+    const { header, length } = await readHeaderFrom(handle);
+    if (header) return messageInfo(header);
+    throw new KenvError(
+      length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
+      length === 0 ? `${path} is empty, so it is not a .kenv file.` : `${path} ends inside its message header: it was cut short. Get a complete copy.`,
+    );
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The message header at the start of `handle`, read in 64 KiB steps until it parses; `header` is undefined when the
+ * file ends first (`length` bytes in all). Bytes that cannot begin a message throw the parser's error.
+ */
+export async function readHeaderFrom(handle: FileHandle, opts: HeaderParseOptions = {}): Promise<{ header: ParsedHeader | undefined; length: number }> {
+  let bytes = Buffer.alloc(0);
+  while (true) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
+    bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
+    const header = tryParseHeader(bytes, opts);
+    if (header || bytesRead === 0) return { header, length: bytes.length };
   }
 }
 

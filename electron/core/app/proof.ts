@@ -1,11 +1,12 @@
 import { open } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader, tryParseHeader } from '../format/header.js';
+import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader } from '../format/header.js';
 import type { EncryptedDataKey } from '../keyring/types.js';
 import { KMS_PROVIDER_ID } from '../keyring/kms-keyring.js';
 import type { OpenCheck, VerifiedFile } from '../../../shared/ipc.js';
 import { KenvError } from '../errors.js';
 import { inspectFile } from '../files.js';
+import { readHeaderFrom } from '../inspect.js';
 import { KmsKeyring } from '../keyring/kms-keyring.js';
 import { KmsRsaDiscoveryKeyring } from '../keyring/kms-rsa-keyring.js';
 import { MultiKeyring } from '../keyring/multi-keyring.js';
@@ -78,15 +79,9 @@ export function registerProofHandlers(registry: HandlerRegistry, vault: VaultOps
 async function readHeaderOf(path: string, maxEncryptedDataKeys: number): Promise<ParsedHeader> {
   const handle = await open(path, 'r');
   try {
-    let bytes = Buffer.alloc(0);
-    while (true) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
-      bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
-      const header = tryParseHeader(bytes, { maxEncryptedDataKeys });
-      if (header) return header;
-      if (bytesRead === 0) throw new KenvError('TRUNCATED_HEADER', `${path} ends inside its message header: it was cut short.`);
-    }
+    const { header } = await readHeaderFrom(handle, { maxEncryptedDataKeys });
+    if (!header) throw new KenvError('TRUNCATED_HEADER', `${path} ends inside its message header: it was cut short.`);
+    return header;
   } finally {
     await handle.close();
   }
