@@ -79,18 +79,22 @@ export const MODULES = {
     // Narrowed for time (2026-11-30; all of files.ts was ~50 s a mutant on the loaded machine): what files.ts itself
     // guarantees around the codec. --buffer releasing nothing before the whole message verified (138-170), the stream
     // path's commit-or-abort (172-206), the offset paths: a size change refused, the signature written and checked,
-    // the stream taking over a damaged file, commit only when complete (215-329), the header read and the data key
-    // asked for once (332-375), the error mapping (398-417). Not mutated: encryptFile/decryptFile's option plumbing
-    // and output names (62-121), openInput and writeOutput's sentences (377-395), makeOutputFolder (419-468).
-    mutate: ['electron/core/files.ts:138-375', 'electron/core/files.ts:398-417'],
+    // the stream taking over a damaged file, commit only when complete, the keys wiped (215-329), the header read and
+    // the data key asked for once, then wiped (331-367), the error mapping (390-409). Not mutated: encryptFile/
+    // decryptFile's option plumbing and output names (62-121), openInput, writeOutput and inputChanged's sentences
+    // (369-387), makeOutputFolder (411-460). (Until ba8e492 moved the header loop to inspect.ts: 138-375 and 398-417.)
+    mutate: ['electron/core/files.ts:138-367', 'electron/core/files.ts:390-409'],
     // files-helpers covers names, folders, inspect, --buffer and the stream path; files-offsets the offset path on small
     // files (layout, signature, progress, a file changing size or going away, damaged files, the keyring asked once);
-    // files-output-errors a full disk on each write (added after the run of 2026-11-30). Not files.test.ts (the same
-    // path at megabyte sizes) nor files-cancel.test.ts (16 MiB files): both stay in npm test.
+    // files-output-errors a full disk on each write (added after the run of 2026-11-30); files-key-wiping the keys
+    // zeroed after a job, files-input-errors which file an error is blamed on (both added by m9files). Not
+    // files.test.ts (the same path at megabyte sizes) nor files-cancel.test.ts (16 MiB files): both stay in npm test.
     tests: [
       'test/unit/electron/core/files-helpers.test.ts',
       'test/unit/electron/core/files-offsets.test.ts',
       'test/unit/electron/core/files-output-errors.test.ts',
+      'test/unit/electron/core/files-key-wiping.test.ts',
+      'test/unit/electron/core/files-input-errors.test.ts',
     ],
   },
   'sync-transfer': {

@@ -1,0 +1,127 @@
+// Which file an error is blamed on. A read that fails while decryptFile looks for a signed message's footer is
+// INPUT_UNREADABLE naming the input (the read failing is Node's fs.read answering EIO through `vi.mock('node:fs')`:
+// a failing disk cannot be made here); an error about another file, or one that is no I/O error at all, is not
+// reported as the input being unreadable.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
+import { decryptFile, encryptFile } from '../../../../electron/core/files.js';
+import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
+import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
+import { useScratch } from '../../../support/scratch.js';
+
+const failing = vi.hoisted(() => ({ read: false }));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
+  const mocked = {
+    ...real,
+    read: ((...args: unknown[]) => {
+      const callback = args.at(-1) as (e: Error | null) => void;
+      if (failing.read) return process.nextTick(() => callback(eio()));
+      return (real.read as (...a: unknown[]) => void)(...args);
+    }) as typeof real.read,
+  };
+  return { ...mocked, default: mocked };
+});
+
+const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'input-errors', key: randomBytes(32) });
+const FRAME = 1024;
+const scratch = useScratch('kenv-files-input-errors-');
+let pool: FramePool;
+
+beforeAll(() => {
+  pool = new FramePool(1);
+});
+afterAll(async () => {
+  await pool.close();
+});
+afterEach(() => {
+  failing.read = false;
+});
+
+/** A sealed file of a few frames in a fresh folder (the plaintext removed). */
+async function sealed(sign: boolean): Promise<{ at: string; sealedPath: string }> {
+  const at = scratch.path('case', '');
+  await mkdir(at);
+  await writeFile(join(at, 'p'), randomBytes(3 * FRAME + 5));
+  const { outputPath } = await encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool, sign, outputPath: join(at, 'p.kenv') });
+  execFileSync('rm', [join(at, 'p')]);
+  return { at, sealedPath: outputPath };
+}
+
+/** Counts the data keys asked for and hands them on. */
+function counting(): Keyring & { unwraps: number } {
+  const k = {
+    unwraps: 0,
+    wrapDataKey: (r: Parameters<Keyring['wrapDataKey']>[0]) => keyring.wrapDataKey(r),
+    unwrapDataKey: (r: UnwrapRequest) => (k.unwraps++, keyring.unwrapDataKey(r)),
+  };
+  return k;
+}
+
+describe('a read error while finding a signed message\'s footer', () => {
+  it('is INPUT_UNREADABLE naming the input, before any key is asked for, and no plaintext is kept', async () => {
+    const { at, sealedPath } = await sealed(true);
+    const k = counting();
+    failing.read = true;
+    await expect(decryptFile(sealedPath, { keyring: k, pool })).rejects.toMatchObject({
+      code: 'INPUT_UNREADABLE',
+      message: `Cannot read ${sealedPath}: EIO: i/o error, read.`,
+      cause: expect.objectContaining({ code: 'EIO' }),
+    });
+    expect(k.unwraps).toBe(0);
+    expect(await readdir(at)).toEqual(['p.kenv']);
+    failing.read = false;
+    // The same file opens once the disk reads again.
+    await decryptFile(sealedPath, { keyring, pool });
+    expect((await readFile(join(at, 'p'))).length).toBe(3 * FRAME + 5);
+  });
+});
+
+describe('a keyring that fails while a pipe is decrypted (the stream path)', () => {
+  /** Decrypts `sealedPath` fed through a named pipe with `k`, and returns what decryptFile rejected with. */
+  async function throughPipe(at: string, sealedPath: string, k: Keyring): Promise<unknown> {
+    const pipe = join(at, 'pipe.kenv');
+    execFileSync('mkfifo', [pipe]);
+    const writer = spawn('cp', [sealedPath, pipe], { stdio: 'ignore' });
+    try {
+      return await decryptFile(pipe, { keyring: k, pool, outputPath: join(at, 'out') }).then(
+        () => expect.unreachable('decryptFile resolved'),
+        (e: unknown) => e,
+      );
+    } finally {
+      writer.kill();
+    }
+  }
+
+  it('an I/O error about another file (its key file gone) is not reported as the input being unreadable', async () => {
+    const { at, sealedPath } = await sealed(false);
+    let thrown: unknown;
+    const k: Keyring = {
+      wrapDataKey: (r) => keyring.wrapDataKey(r),
+      unwrapDataKey: async () => {
+        thrown = await readFile(join(at, 'gone.key')).then(() => undefined, (e: unknown) => e);
+        throw thrown;
+      },
+    };
+    const error = await throughPipe(at, sealedPath, k);
+    expect(thrown).toMatchObject({ code: 'ENOENT', path: join(at, 'gone.key') });
+    expect(error).toMatchObject({ cause: thrown });
+    expect(error).not.toMatchObject({ code: 'INPUT_UNREADABLE' });
+    expect((error as Error).message).not.toContain('Cannot read');
+    expect(await readdir(at)).not.toContain('out');
+  });
+
+  it('an error that is no I/O error (no errno code) comes out as it is, even one that carries the input\'s path', async () => {
+    const { at, sealedPath } = await sealed(false);
+    const thrown = Object.assign(new Error('the key service said no'), { path: join(at, 'pipe.kenv') });
+    const k: Keyring = { wrapDataKey: (r) => keyring.wrapDataKey(r), unwrapDataKey: () => Promise.reject(thrown) };
+    expect(await throughPipe(at, sealedPath, k)).toBe(thrown);
+    expect(await readdir(at)).not.toContain('out');
+  });
+});
