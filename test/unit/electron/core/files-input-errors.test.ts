@@ -13,16 +13,21 @@ import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring
 import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
 import { useScratch } from '../../../support/scratch.js';
 
-const failing = vi.hoisted(() => ({ read: false }));
+const failing = vi.hoisted(() => ({ read: '' }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
-  const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' });
+  const errors: Record<string, () => NodeJS.ErrnoException> = {
+    EIO: () => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' }),
+    // A network or FUSE file system can answer a read of a file removed on the server so.
+    ENOENT: () => Object.assign(new Error('ENOENT: no such file or directory, read'), { code: 'ENOENT', errno: -2, syscall: 'read' }),
+  };
   const mocked = {
     ...real,
     read: ((...args: unknown[]) => {
       const callback = args.at(-1) as (e: Error | null) => void;
-      if (failing.read) return process.nextTick(() => callback(eio()));
+      const code = failing.read;
+      if (code) return process.nextTick(() => callback(errors[code]!()));
       return (real.read as (...a: unknown[]) => void)(...args);
     }) as typeof real.read,
   };
@@ -41,7 +46,7 @@ afterAll(async () => {
   await pool.close();
 });
 afterEach(() => {
-  failing.read = false;
+  failing.read = '';
 });
 
 /** A sealed file of a few frames in a fresh folder (the plaintext removed). */
@@ -65,22 +70,24 @@ function counting(): Keyring & { unwraps: number } {
 }
 
 describe('a read error while finding a signed message\'s footer', () => {
-  it('is INPUT_UNREADABLE naming the input, before any key is asked for, and no plaintext is kept', async () => {
-    const { at, sealedPath } = await sealed(true);
-    const k = counting();
-    failing.read = true;
-    await expect(decryptFile(sealedPath, { keyring: k, pool })).rejects.toMatchObject({
-      code: 'INPUT_UNREADABLE',
-      message: `Cannot read ${sealedPath}: EIO: i/o error, read.`,
-      cause: expect.objectContaining({ code: 'EIO' }),
+  for (const [code, reason] of [['EIO', 'EIO: i/o error, read'], ['ENOENT', 'it does not exist']] as const) {
+    it(`${code}: INPUT_UNREADABLE naming the input ("${reason}"), before any key is asked for, and no plaintext is kept`, async () => {
+      const { at, sealedPath } = await sealed(true);
+      const k = counting();
+      failing.read = code;
+      await expect(decryptFile(sealedPath, { keyring: k, pool })).rejects.toMatchObject({
+        code: 'INPUT_UNREADABLE',
+        message: `Cannot read ${sealedPath}: ${reason}.`,
+        cause: expect.objectContaining({ code }),
+      });
+      expect(k.unwraps).toBe(0);
+      expect(await readdir(at)).toEqual(['p.kenv']);
+      failing.read = '';
+      // The same file opens once the disk reads again.
+      await decryptFile(sealedPath, { keyring, pool });
+      expect((await readFile(join(at, 'p'))).length).toBe(3 * FRAME + 5);
     });
-    expect(k.unwraps).toBe(0);
-    expect(await readdir(at)).toEqual(['p.kenv']);
-    failing.read = false;
-    // The same file opens once the disk reads again.
-    await decryptFile(sealedPath, { keyring, pool });
-    expect((await readFile(join(at, 'p'))).length).toBe(3 * FRAME + 5);
-  });
+  }
 });
 
 describe('a keyring that fails while a pipe is decrypted (the stream path)', () => {
