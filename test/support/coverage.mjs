@@ -89,9 +89,10 @@ async function runPart(part) {
   writeFileSync(join(dir, 'running'), String(process.pid));
   const started = Date.now();
   console.log(`\ncoverage: part ${part.name} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  // Under the private Secret Service, as `npm test` runs: without it the keychain tests of the `app` part fail.
   const vitest = spawnSync(
-    process.execPath,
-    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--coverage.enabled', '--coverage.reportOnFailure', '--coverage.provider=v8',
+    'bash',
+    [join(root, 'test/support/with-secret-service.sh'), process.execPath, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--coverage.enabled', '--coverage.reportOnFailure', '--coverage.provider=v8',
       '--coverage.reporter=json', `--coverage.reportsDirectory=${join(dir, 'vitest')}`,
       '--coverage.include=electron/**/*.ts', '--coverage.include=shared/**/*.ts',
       // A measurement, not a speed check: on a loaded machine a test that runs out of its usual minute would be
