@@ -43,4 +43,14 @@ describe('probeKeychain', () => {
     };
     expect(await probeKeychain(refusing)).toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE', message: expect.stringMatching(/^Kenv could not write the OS keychain \(locked collection\)\./) });
   });
+
+  it('a store that fails with something that is not an Error still gets its words into the sentence', async () => {
+    const refusing: SecretStore = {
+      // A native library may reject with a bare string.
+      set: async () => { throw 'org.freedesktop.Secret.Error.IsLocked'; },
+      get: async () => undefined,
+      delete: async () => false,
+    };
+    expect(await probeKeychain(refusing)).toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE', message: expect.stringMatching(/^Kenv could not write the OS keychain \(org\.freedesktop\.Secret\.Error\.IsLocked\)\./) });
+  });
 });
