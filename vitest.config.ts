@@ -6,8 +6,9 @@ const syncIntegration = 'test/integration/sync/**/*.test.ts';
 export default defineConfig({
   test: {
     exclude: ['node_modules/**', 'out/**'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // npm run coverage raises both (KENV_TEST_TIMEOUT_MS): its --hookTimeout does not reach the projects' hooks.
+    testTimeout: Number(process.env.KENV_TEST_TIMEOUT_MS) || 60_000,
+    hookTimeout: Number(process.env.KENV_TEST_TIMEOUT_MS) || 60_000,
     pool: 'forks',
     passWithNoTests: false,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

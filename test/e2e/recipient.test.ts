@@ -31,6 +31,7 @@ import { runKenv } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { bridgeScript, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
 import { keepPageCoverage } from '../support/browser-coverage.js';
+import { timeLimit } from '../support/timeouts.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'recipient');
@@ -157,7 +158,7 @@ function holderDecrypts(path: string, out: string) {
 
 // Slow on a shared machine (a first page load, axe, the CLI twice), never waiting on a clock.
 describe('Encrypt for a recipient… without signing in', { shuffle: false }, () => {
-  it('chooses the recipient file, says whom it is for, encrypts chosen and dropped files with no KMS call; the holder opens them', { timeout: 240_000 }, async () => {
+  it('chooses the recipient file, says whom it is for, encrypts chosen and dropped files with no KMS call; the holder opens them', { timeout: timeLimit(240_000) }, async () => {
     const { page, dir, drops, shell, consoleErrors } = await openApp();
     // Nobody is signed in: the app says so in its own words, naming the profile and the way out, with no CLI command.
     const banner = page.getByRole('alert').filter({ hasText: 'Kenv found no AWS credentials for the profile default.' });
@@ -220,7 +221,7 @@ describe('Encrypt for a recipient… without signing in', { shuffle: false }, ()
     expect(consoleErrors).toEqual([]);
   });
 
-  it('a hostile recipient file gets a clear error in the dialog, and nothing is written', { timeout: 120_000 }, async () => {
+  it('a hostile recipient file gets a clear error in the dialog, and nothing is written', { timeout: timeLimit(120_000) }, async () => {
     const { page, dir, drops, shell } = await openApp();
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const bad = join(dir, 'signing.recipient');

@@ -43,6 +43,7 @@ import { recordingShell } from '../support/app-services.js';
 import { MemorySecretStore } from '../support/memory-secret-store.js';
 import { runKenv } from '../support/cli.js';
 import { keepPageCoverage } from '../support/browser-coverage.js';
+import { timeLimit } from '../support/timeouts.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RENDERER = join(ROOT, 'renderer-dist');
@@ -349,7 +350,7 @@ describe('the renderer in Chromium', { shuffle: false }, () => {
       await page.waitForTimeout(600);
       await shot(page, '02b-progress');
     }
-    await page.getByText('Saved as').waitFor({ timeout: 60_000 });
+    await page.getByText('Saved as').waitFor({ timeout: timeLimit(60_000) });
     const running = sink.sent.filter((e) => e.event === 'jobs:changed').map((e) => e.payload as Job).filter((j) => j.state === 'running' && j.bytesDone > 0);
     expect(running.length).toBeGreaterThan(10);
     expect(running.every((j, i) => i === 0 || j.bytesDone >= running[i - 1]!.bytesDone)).toBe(true);

@@ -10,6 +10,7 @@ import { childCoverageEnv, KENV_BIN, runKenv, problems } from '../support/cli.js
 import { LocalKmsFixture, kmsClient, localKmsEnv } from '../support/local-kms.js';
 import { messageLayout } from '../support/message-layout.js';
 import { encryptBuffer } from '../support/streams.js';
+import { timeLimit } from '../support/timeouts.js';
 
 // No plaintext left behind by a real `kenv decrypt` process: SIGINT and SIGTERM remove the partial output before
 // exiting 130 / 143; a partial left by kill -9 is removed by the next Kenv run that writes into the same folder.
@@ -30,7 +31,7 @@ beforeAll(async () => {
   message = await encryptBuffer(randomBytes(16 * 1024 * 1024), { keyring, frameLength: 64 * 1024 });
   const finalFrame = messageLayout(message, false).find((r) => r.name === 'final frame marker')!;
   headerAndMostFrames = message.subarray(0, finalFrame.start - 64 * 1024);
-}, 120_000);
+}, timeLimit(120_000));
 afterAll(() => fixture.closeAll());
 
 const partials = (folder: string): string[] => readdirSync(folder).filter(isPartialName);

@@ -7,6 +7,7 @@ import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { childCoverageEnv, KENV_BIN, runKenv } from '../support/cli.js';
 import { LocalKmsFixture, localKmsEnv } from '../support/local-kms.js';
 import { type S3TestServer, startS3Server } from '../support/s3-server.js';
+import { timeLimit } from '../support/timeouts.js';
 
 // The CLI as a Unix tool (issue 9): data alone on stdout, per-file errors in batches, options checked with exit 2,
 // a closed or full stdout handled, output folders made with care. Every test runs the built `kenv` in a child.
@@ -331,7 +332,7 @@ describe('output folders', () => {
     const r = await runKenv(['decrypt', message, '--out', '/proc/kenv-nope/deeper'], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^kenv: Cannot create the output folder \/proc\/kenv-nope\/deeper: \/proc does not take new folders\..*\[OUTPUT_FAILED\]\n$/);
-  }, 30_000);
+  }, timeLimit(30_000));
 
   it('--out below /sys or below a file is refused the same way', async () => {
     const message = await encrypted('sys.txt', 'sys');

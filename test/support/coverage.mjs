@@ -89,16 +89,18 @@ async function runPart(part) {
   writeFileSync(join(dir, 'running'), String(process.pid));
   const started = Date.now();
   console.log(`\ncoverage: part ${part.name} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  // Under the private Secret Service, as `npm test` runs: without it the keychain tests of the `app` part fail.
   const vitest = spawnSync(
-    process.execPath,
-    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--coverage.enabled', '--coverage.reportOnFailure', '--coverage.provider=v8',
+    'bash',
+    [join(root, 'test/support/with-secret-service.sh'), process.execPath, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--coverage.enabled', '--coverage.reportOnFailure', '--coverage.provider=v8',
       '--coverage.reporter=json', `--coverage.reportsDirectory=${join(dir, 'vitest')}`,
       '--coverage.include=electron/**/*.ts', '--coverage.include=shared/**/*.ts',
       // A measurement, not a speed check: on a loaded machine a test that runs out of its usual minute would be
       // counted as not having run at all.
+      // Tests that set their own limit read it through timeLimit() (test/support/timeouts.ts), from KENV_TEST_TIMEOUT_MS.
       '--testTimeout=900000', '--hookTimeout=900000',
       ...(files ? [...part.args.slice(0, 2), ...files] : part.args), ...extra],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, KENV_CHILD_V8_COVERAGE: children, KENV_BROWSER_COVERAGE: pages } },
+    { cwd: root, stdio: 'inherit', env: { ...process.env, KENV_CHILD_V8_COVERAGE: children, KENV_BROWSER_COVERAGE: pages, KENV_TEST_TIMEOUT_MS: '900000' } },
   );
   writeFileSync(join(dir, 'children.json'), JSON.stringify(await convertChildren(children)));
   writeFileSync(join(dir, 'pages.json'), JSON.stringify(await convertPages(pages)));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
 import { remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
+import { timeLimit } from '../../support/timeouts.js';
 
 let world: SyncWorld;
 beforeAll(async () => {
@@ -34,4 +35,4 @@ it('syncs 10,000 small files across 100 folders, then a second sync transfers no
   expect(second.uploaded.length + second.downloaded.length).toBe(0);
   expect(world.server.proxy.stats.puts).toBe(puts);
   // s3rver spends ~3 ms of its one core per upload (and our proxy's HEAD): 30-50 s here, more on a busy machine.
-}, 180_000);
+}, timeLimit(180_000));

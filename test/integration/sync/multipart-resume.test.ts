@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
 import { remoteBytes, remoteMetadata, startSyncWorld, type SyncWorld } from './helpers.js';
+import { timeLimit } from '../../support/timeouts.js';
 
 let world: SyncWorld;
 beforeAll(async () => {
@@ -91,4 +92,4 @@ it('a 200 MiB upload killed mid-way resumes after a restart from the saved uploa
   expect(after.uploads).toEqual({});
   expect(after.entries['big.kenv'].sha256).toBe(sha);
   // 400 MiB through a proxy and a Python or Node S3 server on two shared cores: 30-90 s here.
-}, 240_000);
+}, timeLimit(240_000));

@@ -8,6 +8,7 @@ import { VaultSync } from '../../../electron/core/sync/engine.js';
 import { createS3Client } from '../../../electron/core/sync/s3-client.js';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
 import { remoteBytes, startSyncWorld, type SyncWorld } from './helpers.js';
+import { timeLimit } from '../../support/timeouts.js';
 
 let world: SyncWorld;
 beforeAll(async () => {
@@ -51,7 +52,7 @@ it('a CompleteMultipartUpload that stays silent longer than the inactivity timeo
   expect((await remoteBytes(world.s3, remote, 'big.kenv')).equals(bytes)).toBe(true);
   const index = JSON.parse(await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8'));
   expect(index.uploads).toEqual({});
-}, 90_000);
+}, timeLimit(90_000));
 
 it('whitespace keep-alive and then an error inside the 200 fails the file, keeps the upload, and the next sync completes it', async () => {
   const { vault, remote, bytes } = await boundVaultWithLargeFile();
@@ -74,4 +75,4 @@ it('whitespace keep-alive and then an error inside the 200 fails the file, keeps
   // Resumed: the parts already stored were not sent again.
   expect(proxy.requests.filter((r) => r.method === 'PUT' && r.key.endsWith('/big.kenv')).length).toBe(partsBefore);
   expect((await remoteBytes(world.s3, remote, 'big.kenv')).equals(bytes)).toBe(true);
-}, 120_000);
+}, timeLimit(120_000));

@@ -7,6 +7,7 @@ import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
 import { LocalKmsFixture } from '../../support/local-kms.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
+import { timeLimit } from '../../support/timeouts.js';
 
 // kenv verify through the built CLI, against the local KMS and the S3 harness.
 const fixture = new LocalKmsFixture();
@@ -140,7 +141,7 @@ describe('kenv verify', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('[INPUT_NOT_FOUND]');
   });
-  it('verifies piped input with `-`, writing nothing (not even a temporary file), and catches a tampered stream', { timeout: 180_000 }, async () => {
+  it('verifies piped input with `-`, writing nothing (not even a temporary file), and catches a tampered stream', { timeout: timeLimit(180_000) }, async () => {
     const good = await encrypted('stdin', 'piped.bin', randomBytes(70_000), ['--sign']);
     const bad = join(dir, 'stdin', 'bad.kenv');
     writeFileSync(bad, readFileSync(good));
