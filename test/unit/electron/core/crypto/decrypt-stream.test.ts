@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecryptStream } from '../../../../../electron/core/crypto/decrypt-stream.js';
 import { FramePool } from '../../../../../electron/core/crypto/frame-pool.js';
+import { batchesInFlight, framesPerBatch } from '../../../../../electron/core/crypto/ordered-batches.js';
 import { KenvError } from '../../../../../electron/core/errors.js';
+import { MAX_FRAMES } from '../../../../../electron/core/format/frames.js';
 import { RawAesKeyring } from '../../../../../electron/core/keyring/raw-aes-keyring.js';
 import { messageLayout } from '../../../../support/message-layout.js';
 import { encryptBuffer, runThrough } from '../../../../support/streams.js';
@@ -25,8 +27,12 @@ function region(message: Buffer, name: string, isSigned = false): { start: numbe
 }
 
 /** Decrypts `message` in chunks of `chunk` bytes; the error it fails with (a KenvError) and what was released. */
-async function decrypt(message: Buffer, chunk = 64 * 1024, opts: { maxEncryptedDataKeys?: number } = {}): Promise<{ error: KenvError | undefined; out: Buffer }> {
-  const stream = new DecryptStream({ keyring, pool, ...opts });
+async function decrypt(
+  message: Buffer,
+  chunk = 64 * 1024,
+  opts: { maxEncryptedDataKeys?: number } = {},
+  stream = new DecryptStream({ keyring, pool, ...opts }),
+): Promise<{ error: KenvError | undefined; out: Buffer }> {
   const out: Buffer[] = [];
   stream.on('data', (b: Buffer) => out.push(b));
   const error = await runThrough(stream, message, chunk).then(
@@ -164,5 +170,38 @@ describe('DecryptStream', () => {
     expect((await decrypt(many)).error).toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
     // With a limit above the count, the parser reads on and runs out of header instead.
     expect((await decrypt(many, undefined, { maxEncryptedDataKeys: 40_000 })).error).toMatchObject({ code: 'TRUNCATED_HEADER' });
+  });
+
+  it('bytes appended, or a bad signature, right after the last batches in flight: not one of them is released', async () => {
+    // As many full batches as may be in flight, then the final frame, all in one chunk: the final frame waits for the
+    // end-of-input checks, so the batches before it are still in flight when the check fails, and none is released.
+    const frameLength = 1024;
+    const whole = randomBytes(batchesInFlight(pool.size) * framesPerBatch(frameLength) * frameLength + 10);
+    for (const sign of [false, true]) {
+      const message = await encryptBuffer(whole, { keyring, frameLength, pool, sign });
+      const joined = Buffer.concat([message, Buffer.from([1])]);
+      const trailing = await decrypt(joined, joined.length);
+      expect(trailing.error).toMatchObject({ code: 'TRAILING_BYTES' });
+      expect(trailing.out).toHaveLength(0);
+      if (!sign) continue;
+      const bad = Buffer.from(message);
+      bad[bad.length - 1]! ^= 1;
+      const flipped = await decrypt(bad, bad.length);
+      expect(flipped.error).toMatchObject({ code: 'BAD_SIGNATURE' });
+      expect(flipped.out).toHaveLength(0);
+    }
+  });
+
+  it('a frame that does not follow the format’s last frame number is FRAME_TAMPERED: more frames than the format allows', async () => {
+    // 4,294,967,294 frames cannot be fed to a test: the stream's frame counter is set as if they had been. At the last
+    // number the format allows, a frame out of place is still out of order; past it, the message has too many frames.
+    const at = (expected: number): DecryptStream => Object.assign(new DecryptStream({ keyring, pool }), { expectedSequence: expected });
+    expect((await decrypt(unsigned, undefined, {}, at(MAX_FRAMES))).error).toMatchObject({
+      code: 'FRAME_OUT_OF_ORDER',
+      message: `Frame 1 appears where frame ${MAX_FRAMES} belongs: frames were reordered, duplicated or removed. Nothing after frame ${MAX_FRAMES - 1} was decrypted; get an intact copy of the file.`,
+    });
+    const past = await decrypt(unsigned, undefined, {}, at(MAX_FRAMES + 1));
+    expect(past.error).toMatchObject({ code: 'FRAME_TAMPERED', message: 'The message has more frames than the format allows: the file was altered.' });
+    expect(past.out).toHaveLength(0);
   });
 });
