@@ -375,6 +375,60 @@ describe('uploadFile (multipart)', () => {
     expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
   });
 
+  it('resumes only listed parts with a number in range, an ETag and the right size', async () => {
+    // A file of 8 MiB + 1 byte: part 2 is 1 byte long.
+    const content = Buffer.alloc(8 * MiB + 1, 5);
+    const local = await localFile('big.kenv', content);
+    const c = ctx({ partConcurrency: 1 });
+    const recorded = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    const original = s3.client.send.bind(s3.client);
+    const listing = (edit: (parts: { PartNumber?: number; ETag?: string; Size?: number }[]) => void) => ({
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as { Parts?: { PartNumber?: number; ETag?: string; Size?: number }[] };
+        if (command.constructor.name === 'ListPartsCommand' && out.Parts) edit(out.Parts);
+        return out;
+      },
+    }) as never;
+    const resume = async (edit: Parameters<typeof listing>[0]) => {
+      s3.objects.clear();
+      s3.uploads.set('u', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, content.subarray(0, 8 * MiB)], [2, content.subarray(8 * MiB)]]) });
+      c.index.uploads['big.kenv'] = { ...recorded };
+      s3.sent.length = 0;
+      await uploadFile({ ...c, s3: listing(edit) }, local, undefined);
+      expect(s3.objects.get('p/big.kenv')?.body.equals(content)).toBe(true);
+      return s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber);
+    };
+    // A part listed without its ETag, or without its size, is sent again.
+    expect(await resume((parts) => parts.forEach((p) => p.PartNumber === 1 && delete p.ETag))).toEqual([1]);
+    expect(await resume((parts) => parts.forEach((p) => p.PartNumber === 2 && delete p.Size))).toEqual([2]);
+    // A part 0 (S3 numbers parts from 1) is not taken into the completion.
+    expect(
+      await resume((parts) => {
+        const one = parts.find((p) => p.PartNumber === 1);
+        if (one) parts.push({ PartNumber: 0, ETag: one.ETag, Size: 8 * MiB });
+      }),
+    ).toEqual([]);
+  });
+
+  it('a ListParts answer that is not truncated ends the listing, whatever next marker it names', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    s3.uploads.set('u', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, big().subarray(0, 8 * MiB)]]) });
+    const original = s3.client.send.bind(s3.client);
+    // S3 names the last part listed as NextPartNumberMarker on every page.
+    let lists = 0;
+    const marking = {
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        if (command.constructor.name === 'ListPartsCommand' && ++lists > 3) throw new Error('ListParts sent again and again');
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return command.constructor.name === 'ListPartsCommand' ? { ...out, NextPartNumberMarker: '1' } : out;
+      },
+    } as never;
+    await uploadFile({ ...c, s3: marking }, local, undefined);
+    expect(s3.names()).toEqual(['ListParts', 'UploadPart', 'CompleteMultipartUpload']);
+  });
+
   it('another ListParts failure fails the upload', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
