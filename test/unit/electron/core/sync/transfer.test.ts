@@ -279,6 +279,8 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
 
   it('without versioning, or without a version id, nothing is listed or restored', async () => {
     s3.ignores.add('put');
+    // An endpoint not known to version its bucket, whose answer carries a version id all the same.
+    s3.versioned = true;
     await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Unknown' }) }), await localFile('a.kenv', 'x'), undefined);
     s3.versioned = false;
     await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Enabled' }) }), await localFile('b.kenv', 'x'), undefined);
