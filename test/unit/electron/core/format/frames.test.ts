@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type FrameSpan, FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD, frameAad, frameIv, openBatch, sealBatch } from '../../../../../electron/core/format/frames.js';
+import {
+  type FrameSpan,
+  FINAL_FRAME_OVERHEAD,
+  REGULAR_FRAME_OVERHEAD,
+  frameAad,
+  frameIv,
+  framesInBatch,
+  openBatch,
+  sealBatch,
+  sealedBatchLength,
+} from '../../../../../electron/core/format/frames.js';
 
 // openBatch on its own (the workers run it): each frame's IV and tag checked, in order, against its own sequence
 // number, final flag and length; the first frame that fails stops the batch.
@@ -88,5 +98,17 @@ describe('openBatch', () => {
       Buffer.concat([id, Buffer.from('AWSKMSEncryptionClient Final Frame'), u32(0x01020304), u32(1), u32(3)]),
     );
     expect(frameIv(0x01020304)).toEqual(Buffer.concat([Buffer.alloc(8), u32(0x01020304)]));
+  });
+});
+
+describe('a batch that does not end the message', () => {
+  it('holds whole frames only, each with the regular overhead, and is sealed to the length sealedBatchLength gives', () => {
+    const plaintext = randomBytes(4 * frameLength);
+    expect(framesInBatch(plaintext.length, frameLength, false)).toBe(4);
+    expect(sealedBatchLength(plaintext.length, frameLength, false)).toBe(4 * (REGULAR_FRAME_OVERHEAD + frameLength));
+    const frames = sealBatch({ key, messageId, frameLength, firstSequence: 1, plaintext, final: false });
+    expect(frames.length).toBe(sealedBatchLength(plaintext.length, frameLength, false));
+    const spans: FrameSpan[] = [0, 1, 2, 3].map((i) => ({ sequence: i + 1, final: false, start: i * (REGULAR_FRAME_OVERHEAD + frameLength), length: frameLength }));
+    expect(openBatch({ key, messageId, frames, spans })).toEqual({ ok: true, plaintext });
   });
 });

@@ -5,7 +5,7 @@
  * damaged downloads. The same rules run against real servers in test/integration/sync; these are the fast checks.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +220,16 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
     expect(s3.names()).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
   });
 
+  it('an object another machine deleted right after the unguarded write is a change too', async () => {
+    s3.ignores.add('put');
+    const c = ctx({ endpoint: endpoint({ putIfNoneMatch: false }) });
+    s3.before = (name) => {
+      if (name === 'HeadObject' && s3.names().filter((n) => n === 'HeadObject').length === 2) s3.remove('p/a.kenv');
+    };
+    expect(await code(uploadFile(c, await localFile('a.kenv', 'mine'), undefined))).toBe('SYNC_REMOTE_CHANGED');
+    expect(s3.names()).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
+  });
+
   it('enforced conditions are left to the endpoint: no extra look', async () => {
     const c = ctx({ endpoint: endpoint({ putIfMatch: false }) });
     await uploadFile(c, await localFile('a.kenv', 'mine'), undefined);
@@ -269,6 +279,8 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
 
   it('without versioning, or without a version id, nothing is listed or restored', async () => {
     s3.ignores.add('put');
+    // An endpoint not known to version its bucket, whose answer carries a version id all the same.
+    s3.versioned = true;
     await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Unknown' }) }), await localFile('a.kenv', 'x'), undefined);
     s3.versioned = false;
     await uploadFile(ctx({ endpoint: endpoint({ putIfNoneMatch: false, versioning: 'Enabled' }) }), await localFile('b.kenv', 'x'), undefined);
@@ -365,6 +377,60 @@ describe('uploadFile (multipart)', () => {
     expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
   });
 
+  it('resumes only listed parts with a number in range, an ETag and the right size', async () => {
+    // A file of 8 MiB + 1 byte: part 2 is 1 byte long.
+    const content = Buffer.alloc(8 * MiB + 1, 5);
+    const local = await localFile('big.kenv', content);
+    const c = ctx({ partConcurrency: 1 });
+    const recorded = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    const original = s3.client.send.bind(s3.client);
+    const listing = (edit: (parts: { PartNumber?: number; ETag?: string; Size?: number }[]) => void) => ({
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as { Parts?: { PartNumber?: number; ETag?: string; Size?: number }[] };
+        if (command.constructor.name === 'ListPartsCommand' && out.Parts) edit(out.Parts);
+        return out;
+      },
+    }) as never;
+    const resume = async (edit: Parameters<typeof listing>[0]) => {
+      s3.objects.clear();
+      s3.uploads.set('u', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, content.subarray(0, 8 * MiB)], [2, content.subarray(8 * MiB)]]) });
+      c.index.uploads['big.kenv'] = { ...recorded };
+      s3.sent.length = 0;
+      await uploadFile({ ...c, s3: listing(edit) }, local, undefined);
+      expect(s3.objects.get('p/big.kenv')?.body.equals(content)).toBe(true);
+      return s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber);
+    };
+    // A part listed without its ETag, or without its size, is sent again.
+    expect(await resume((parts) => parts.forEach((p) => p.PartNumber === 1 && delete p.ETag))).toEqual([1]);
+    expect(await resume((parts) => parts.forEach((p) => p.PartNumber === 2 && delete p.Size))).toEqual([2]);
+    // A part 0 (S3 numbers parts from 1) is not taken into the completion.
+    expect(
+      await resume((parts) => {
+        const one = parts.find((p) => p.PartNumber === 1);
+        if (one) parts.push({ PartNumber: 0, ETag: one.ETag, Size: 8 * MiB });
+      }),
+    ).toEqual([]);
+  });
+
+  it('a ListParts answer that is not truncated ends the listing, whatever next marker it names', async () => {
+    const local = await localFile('big.kenv', big());
+    const c = ctx();
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    s3.uploads.set('u', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, big().subarray(0, 8 * MiB)]]) });
+    const original = s3.client.send.bind(s3.client);
+    // S3 names the last part listed as NextPartNumberMarker on every page.
+    let lists = 0;
+    const marking = {
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        if (command.constructor.name === 'ListPartsCommand' && ++lists > 3) throw new Error('ListParts sent again and again');
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return command.constructor.name === 'ListPartsCommand' ? { ...out, NextPartNumberMarker: '1' } : out;
+      },
+    } as never;
+    await uploadFile({ ...c, s3: marking }, local, undefined);
+    expect(s3.names()).toEqual(['ListParts', 'UploadPart', 'CompleteMultipartUpload']);
+  });
+
   it('another ListParts failure fails the upload', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
@@ -387,6 +453,58 @@ describe('uploadFile (multipart)', () => {
     expect(s3.objects.size).toBe(0);
   });
 
+  it('a large file that changed since the scan (size or time) is refused before any request', async () => {
+    const local = await localFile('big.kenv', big());
+    expect(await code(uploadFile(ctx(), { ...local, size: local.size + 1 }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect(await code(uploadFile(ctx(), { ...local, mtimeMs: local.mtimeMs - 5000 }, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect(s3.names()).toEqual([]);
+  });
+
+  it('a file that grew during the upload, its time put back, is not completed either', async () => {
+    const abs = join(dir, 'big.kenv');
+    const then = new Date('2026-11-01T10:00:00Z');
+    await writeFile(abs, big());
+    await utimes(abs, then, then);
+    const local = { path: 'big.kenv', size: big().length, mtimeMs: (await stat(abs)).mtimeMs, sha256: sha(big()) };
+    const c = ctx({ partConcurrency: 1 });
+    s3.before = async (name) => {
+      if (name === 'UploadPart' && s3.names().filter((n) => n === 'UploadPart').length === 2) {
+        await appendFile(abs, 'more');
+        await utimes(abs, then, then);
+      }
+    };
+    expect(await code(uploadFile(c, local, undefined))).toBe('SYNC_LOCAL_CHANGED');
+    expect((await stat(abs)).mtimeMs).toBe(local.mtimeMs);
+    expect(s3.names().slice(-1)).toEqual(['AbortMultipartUpload']);
+    expect(c.index.uploads).toEqual({});
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('parts that finish out of order are completed in order', async () => {
+    const local = await localFile('big.kenv', big());
+    let partTwoDone!: () => void;
+    const two = new Promise<void>((resolve) => (partTwoDone = resolve));
+    // Part 1 is held until part 2 has been sent and counted.
+    s3.before = async (name, input) => {
+      if (name === 'UploadPart' && input.PartNumber === 1) await two;
+    };
+    const c = ctx({ partConcurrency: 2, onBytes: (_path, n) => (n === 10 ? partTwoDone() : undefined) });
+    await uploadFile(c, local, undefined);
+    const complete = s3.sent.find((s) => s.name === 'CompleteMultipartUpload')!.input as { MultipartUpload: { Parts: { PartNumber: number }[] } };
+    expect(complete.MultipartUpload.Parts.map((p) => p.PartNumber)).toEqual([1, 2]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
+  });
+
+  it('sends every request of the upload with the abort signal', async () => {
+    const local = await localFile('big.kenv', big());
+    const signal = new AbortController().signal;
+    const c = ctx({ signal });
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'gone', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    await uploadFile(c, local, undefined);
+    expect(s3.names()).toEqual(['ListParts', 'CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
+    for (const s of s3.sent) expect(s.options, s.name).toEqual({ abortSignal: signal });
+  });
+
   it('a file that became shorter is not uploaded past its end', async () => {
     const local = await localFile('big.kenv', big());
     await writeFile(join(dir, 'big.kenv'), Buffer.alloc(8 * MiB, 7));
@@ -404,8 +522,12 @@ describe('uploadFile (multipart)', () => {
         return command.constructor.name === drop ? { ...out, UploadId: undefined, ETag: undefined } : out;
       },
     }) as never;
-    expect(await code(uploadFile(ctx({ s3: broken('CreateMultipartUploadCommand') }), local, undefined))).toBe('S3_ERROR');
-    expect(await code(uploadFile(ctx({ s3: broken('UploadPartCommand') }), local, undefined))).toBe('S3_ERROR');
+    await expect(uploadFile(ctx({ s3: broken('CreateMultipartUploadCommand') }), local, undefined)).rejects.toMatchObject({
+      code: 'S3_ERROR', message: 'S3 did not return an upload id for big.kenv. Sync again.',
+    });
+    await expect(uploadFile(ctx({ s3: broken('UploadPartCommand') }), local, undefined)).rejects.toMatchObject({
+      code: 'S3_ERROR', message: expect.stringMatching(/^S3 did not return an ETag for part [12] of big\.kenv\. Sync again\.$/),
+    });
   });
 
   it('after a 409 on completion, aborts, forgets the upload, looks again and sends every part again', async () => {
@@ -445,6 +567,20 @@ describe('uploadFile (multipart)', () => {
     await uploadFile(ctx({ endpoint: endpoint({ completeIfNoneMatch: false }) }), local, undefined);
     expect(s3.names()[0]).toBe('HeadObject');
     expect(s3.names().slice(-1)).toEqual(['HeadObject']);
+  });
+
+  it('in a versioned bucket, an unguarded completion restores what a racing write replaced', async () => {
+    s3.ignores.add('complete');
+    s3.versioned = true;
+    const expected = s3.put('p/big.kenv', 'base');
+    const local = await localFile('big.kenv', big());
+    s3.before = (name) => {
+      if (name === 'CompleteMultipartUpload') s3.put('p/big.kenv', 'theirs');
+    };
+    await uploadFile(ctx({ endpoint: endpoint({ completeIfMatch: false, versioning: 'Enabled' }) }), local, expected.etag);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
+    expect(restored).toEqual([['big.kenv', 'big (conflict 2026-11-23 101500).kenv']]);
+    expect(s3.objects.get('p/big (conflict 2026-11-23 101500).kenv')?.body.toString()).toBe('theirs');
   });
 
   it('refuses a file larger than S3 allows', async () => {
@@ -526,6 +662,21 @@ describe('downloadObject', () => {
     // An endpoint that enforces it is trusted (the fake here does not, so the newer object arrives).
     const out = await downloadObject(ctx({ endpoint: endpoint() }), { path: 'a.kenv', size: 7, etag: o.etag }, undefined);
     expect(out.entry.etag).toBe(md5('theirs'));
+  });
+
+  it('where the endpoint ignores If-Match on reads, an answer without an ETag is taken under the planned one', async () => {
+    s3.ignores.add('get');
+    const o = s3.put('p/a.kenv', 'cipher', { 'kenv-sha256': sha('cipher') });
+    const original = s3.client.send.bind(s3.client);
+    const noEtag = {
+      send: async (command: { constructor: { name: string } }, options: unknown) => {
+        const out = (await original(command as never, options as never)) as unknown as Record<string, unknown>;
+        return { ...out, ETag: undefined };
+      },
+    } as never;
+    const out = await downloadObject(ctx({ s3: noEtag, endpoint: endpoint({ getIfMatch: false }) }), { path: 'a.kenv', size: 6, etag: o.etag }, undefined);
+    expect(out.entry.etag).toBe(o.etag);
+    expect(await readFile(join(dir, 'a.kenv'), 'utf8')).toBe('cipher');
   });
 
   it('a damaged body is fetched once more; damaged twice, nothing is written', async () => {
