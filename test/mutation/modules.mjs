@@ -129,6 +129,8 @@ export const MODULES = {
       'test/unit/electron/core/app/proof.test.ts',
       'test/security/renderer-attacker.test.ts',
       'test/integration/app/proof.test.ts',
+      // Check vault's trusted accounts and data-key cap (proof.ts's verifyVaultFolder) through the app's vault.
+      'test/integration/app/vault-trust.test.ts',
       // Its CLI subprocesses run out/cli/kenv.cjs, which the sandbox now holds (stryker.config.mjs copies out/cli);
       // they run no mutated code, but its in-process canOpenFile and decryptFile cases do.
       'test/integration/local-kms/max-data-keys.test.ts',

@@ -68,6 +68,14 @@ describe('registerHandlers', () => {
     expect(app.vault.calls[0]?.opts).toMatchObject({ keyIds: ['alias/default'], outDir: join(app.dir, 'vault') });
   });
 
+  it('jobs:start writes next to the file when the output setting says so, even with a vault folder set', async () => {
+    const app = await grantedApp();
+    await app.services.settings.update({ outputLocation: 'next-to-file', vaultFolder: join(app.dir, 'vault') });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    expect(app.vault.calls[0]?.opts).toMatchObject({ outDir: undefined });
+  });
+
   it('moves the plaintext to the trash after encrypting only when the setting is on, and only after the output reads back', async () => {
     const app = await grantedApp();
     await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
