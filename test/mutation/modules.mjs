@@ -133,14 +133,17 @@ export const MODULES = {
   },
   'app-handlers': {
     // The channels' guards (grants, confirmations, the vault binding) and the access check before a decrypt.
-    // Narrowed for time (2026-11-30): the path-taking channels, the confirmations and the settings check of
-    // handlers.ts, vault:bind and the binding filter, and all of proof.ts. Not mutated: the identity, keys and
-    // private-open pass-throughs and freeName (handlers.ts:46-74, 177-194).
+    // Narrowed for time: the path-taking channels, the confirmations and the settings check of handlers.ts, the vault
+    // channels that take a path or ask first (bind, unbind, reveal, resolveConflict, encryptPlaintext) and the binding
+    // filter, and all of proof.ts. Not mutated: the identity, keys and recipient-export handlers and freeName
+    // (handlers.ts:46-78, 182-195), the vault pass-throughs (get, syncNow, pause, resume, allowDeletions).
+    // Re-picked 2026-11-30 (m10) after the vault panel's channels moved the lines.
     mutate: [
-      'electron/core/app/handlers.ts:75-171',
-      'electron/core/app/handlers.ts:196-222',
-      'electron/core/app/vault-handlers.ts:13-13',
-      'electron/core/app/vault-handlers.ts:27-31',
+      'electron/core/app/handlers.ts:79-175',
+      'electron/core/app/handlers.ts:197-227',
+      'electron/core/app/vault-handlers.ts:23-34',
+      'electron/core/app/vault-handlers.ts:39-73',
+      'electron/core/app/vault-handlers.ts:82-86',
       'electron/core/app/proof.ts',
     ],
     tests: [
@@ -149,8 +152,11 @@ export const MODULES = {
       'test/unit/electron/core/app/proof.test.ts',
       'test/security/renderer-attacker.test.ts',
       'test/integration/app/proof.test.ts',
-      // Not test/integration/local-kms/max-data-keys.test.ts: its CLI subprocesses do not start in Stryker's sandbox
-      // (the initial run fails), and they run no mutated code in this process anyway.
+      // Check vault's trusted accounts and data-key cap (proof.ts's verifyVaultFolder) through the app's vault.
+      'test/integration/app/vault-trust.test.ts',
+      // Its CLI subprocesses run out/cli/kenv.cjs, which the sandbox now holds (stryker.config.mjs copies out/cli);
+      // they run no mutated code, but its in-process canOpenFile and decryptFile cases do.
+      'test/integration/local-kms/max-data-keys.test.ts',
     ],
   },
   'app-grants': {

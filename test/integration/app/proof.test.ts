@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -8,7 +8,9 @@ import { coreVault } from '../../../electron/core/app/vault.js';
 import { TrustedAccounts } from '../../../electron/core/kms/trust.js';
 import { inspectFile } from '../../../electron/core/files.js';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
+import { RawAesKeyring } from '../../../electron/core/keyring/raw-aes-keyring.js';
 import { LocalKmsFixture, kmsClient } from '../../support/local-kms.js';
+import { encryptBuffer } from '../../support/streams.js';
 
 // The app's side of issue 13, through coreVault (what the handlers call) against the local KMS.
 const fixture = new LocalKmsFixture();
@@ -99,6 +101,18 @@ describe('the app', () => {
     expect(asked).toBeGreaterThan(0);
   });
 
+  it('hands only KMS keys to the trust check: a file for a local (raw AES) key can be opened under any trust, with no KMS call', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const keyring = new RawAesKeyring({ namespace: 'my-keys', name: 'laptop', key: Buffer.alloc(32, 7) });
+    await writeFile(join(dir, 'local.kenv'), await encryptBuffer(Buffer.from('local'), { keyring }));
+    let asked = 0;
+    const stranger = new TrustedAccounts([], 'aws', async () => '999999999999');
+    expect(await canOpenFile(join(dir, 'local.kenv'), () => { asked++; return client; }, { trust: stranger })).toEqual({
+      canOpen: true, keys: [{ key: expect.stringContaining('laptop'), ok: true }],
+    });
+    expect(asked).toBe(0);
+  });
+
   it('applies the decrypt\'s cap on data keys before any KMS call', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
     const kenv = await sealed(dir, 'f.txt');
@@ -118,6 +132,19 @@ describe('the app', () => {
     await expect(canOpenFile(out.outputPath, () => { asked++; return client; }, { maxDataKeys: 1 })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
     expect(asked).toBe(0);
     expect(await canOpenFile(out.outputPath, () => client, { maxDataKeys: 2 })).toMatchObject({ canOpen: true });
+  });
+
+  it('leaves no descriptor open on the file it checked, whether the check passes or the header is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const kenv = await sealed(dir, 'h.txt');
+    const openOn = async () => {
+      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((t) => t === kenv);
+    };
+    expect(await canOpenFile(kenv, () => client)).toMatchObject({ canOpen: true });
+    expect(await openOn()).toEqual([]);
+    await expect(canOpenFile(kenv, () => client, { maxDataKeys: 0 })).rejects.toMatchObject({ code: 'TOO_MANY_DATA_KEYS' });
+    expect(await openOn()).toEqual([]);
   });
 
   it('reads a header longer than one read (a large encryption context)', async () => {

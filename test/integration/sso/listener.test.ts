@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { login } from '../../../electron/core/sso/login.js';
 import { IdentityDirectory } from '../../support/aws-identities.js';
-import { useLocalSignIn } from '../../support/local-sign-in.js';
+import { SSO_PROFILES, useLocalSignIn } from '../../support/local-sign-in.js';
 
 const local = useLocalSignIn(new IdentityDirectory(), { userName: 'alice@example.com' });
 
@@ -197,4 +197,56 @@ describe('the sign-in callback listener', () => {
     } });
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
+
+  it('a refusal in the browser is reported with the reason IAM Identity Center gave, and without one when it gave none', async () => {
+    local.sso.options.denyAuthorize = true;
+    const refused = (keepDescription: boolean) => login({
+      profile: 'work',
+      openBrowser: async (url) => {
+        const location = await redirectOf(url);
+        if (!keepDescription) location.searchParams.delete('error_description');
+        await (await fetch(location)).text();
+      },
+    });
+    const next = 'Run kenv login --profile work again and approve the request in the browser.';
+    await expect(refused(true)).rejects.toMatchObject({
+      code: 'SSO_LOGIN_FAILED', message: `IAM Identity Center refused the sign-in for profile work (access_denied: The user denied the request.). ${next}`,
+    });
+    await expect(refused(false)).rejects.toMatchObject({
+      code: 'SSO_LOGIN_FAILED', message: `IAM Identity Center refused the sign-in for profile work (access_denied). ${next}`,
+    });
+    expect(local.sso.calls.filter((c) => c.startsWith('CreateToken'))).toEqual([]);
+  });
+
+  it('a code IAM Identity Center did not issue is refused by CreateToken, and the sentence names that step', async () => {
+    let port = 0;
+    await expect(login({
+      profile: 'work',
+      openBrowser: async (url) => {
+        port = portOf(url);
+        const location = await redirectOf(url);
+        location.searchParams.set('code', 'forged');
+        await (await fetch(location)).text();
+      },
+    })).rejects.toMatchObject({
+      code: 'SSO_LOGIN_FAILED',
+      message: expect.stringMatching(/^Signing in to https:\/\/corp\.awsapps\.com\/start for profile work failed at CreateToken \(InvalidGrantException\b.*\)\. Check sso_start_url and sso_region in ~\/\.aws\/config, then run kenv login again\.$/),
+    });
+    expect(local.sso.calls).toContain('CreateToken:authorization_code');
+    expect(await listening(port)).toBe(false);
+  });
+
+  it('asks the browser for every scope of the sso-session, separated by spaces', async () => {
+    local.aws.writeConfig(SSO_PROFILES.replace('sso_registration_scopes = sso:account:access', 'sso_registration_scopes = sso:account:access, codewhisperer:completions'));
+    let scopes: string | null = null;
+    await login({
+      profile: 'work',
+      openBrowser: async (url) => {
+        scopes = new URL(url).searchParams.get('scopes');
+        await (await fetch(await redirectOf(url))).text();
+      },
+    });
+    expect(scopes).toBe('sso:account:access codewhisperer:completions');
+  });
 });
+

@@ -68,6 +68,14 @@ describe('registerHandlers', () => {
     expect(app.vault.calls[0]?.opts).toMatchObject({ keyIds: ['alias/default'], outDir: join(app.dir, 'vault') });
   });
 
+  it('jobs:start writes next to the file when the output setting says so, even with a vault folder set', async () => {
+    const app = await grantedApp();
+    await app.services.settings.update({ outputLocation: 'next-to-file', vaultFolder: join(app.dir, 'vault') });
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    expect(app.vault.calls[0]?.opts).toMatchObject({ outDir: undefined });
+  });
+
   it('moves the plaintext to the trash after encrypting only when the setting is on, and only after the output reads back', async () => {
     const app = await grantedApp();
     await app.services.settings.update({ deletePlaintextAfterEncrypt: true });
@@ -331,5 +339,51 @@ describe('registerHandlers', () => {
     expect(await app.registry.invoke('settings:update', { vaultFolder: null })).toMatchObject({ ok: true });
     expect((await app.services.settings.get()).vaultFolder).toBeNull();
     expect(await app.registry.invoke('settings:update', { vaultFolder: vault })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+  });
+  it('"keep both" for a job that did not stop at an existing file is refused with a sentence that says to retry instead', async () => {
+    const app = await grantedApp();
+    await writeFile(join(app.dir, 'a.txt'), 'a');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.txt'), direction: 'encrypt' }], keyIds: ['k'], outDir: null });
+    const retry = vi.spyOn(app.services.jobs, 'retry');
+    for (const choice of [{ keepBoth: true }, { chooseFolder: true }]) {
+      expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, ...choice })).toEqual({
+        ok: false, error: { code: 'INVALID_ARGUMENT', message: 'That file did not stop at an existing file; choose Retry instead.' },
+      });
+    }
+    expect(retry).not.toHaveBeenCalled();
+  });
+
+  it('retry with replace, not confirmed, is NOT_ALLOWED naming the file, and nothing is retried', async () => {
+    const app = await grantedApp();
+    app.services.vault.decryptFile = async () => {
+      throw Object.assign(new Error('exists'), { code: 'OUTPUT_EXISTS', message: 'exists' });
+    };
+    await writeFile(join(app.dir, 'a.kenv'), 'sealed');
+    const jobs = await startAndWait(app, { files: [{ path: join(app.dir, 'a.kenv'), direction: 'decrypt' }], keyIds: [], outDir: null });
+    const retry = vi.spyOn(app.services.jobs, 'retry');
+    expect(await app.registry.invoke('jobs:retry', { jobId: jobs[0]!.id, replace: true })).toEqual({
+      ok: false, error: { code: 'NOT_ALLOWED', message: 'a was not replaced: the replacement was not confirmed. Nothing was changed.' },
+    });
+    expect(app.shell.asked).toEqual([{
+      title: 'Replace file',
+      message: 'Replace a?',
+      detail: `${join(app.dir, 'a')} already exists. Replacing it overwrites it with the file Kenv is about to write; the current contents are lost.`,
+      confirmLabel: 'Replace',
+    }]);
+    expect(retry).not.toHaveBeenCalled();
+  });
+
+  it('private:reencrypt, private:close and private:list hand the id to the private opens and return their answer', async () => {
+    const app = await makeApp();
+    const file = { id: 'p1', kenvPath: join(app.dir, 'a.kenv'), plainPath: join(app.dir, 'private', 'a'), name: 'a', edited: false, state: 'open' };
+    const reencrypt = vi.spyOn(app.services.privateOpens, 'reencrypt').mockResolvedValue(file as never);
+    const close = vi.spyOn(app.services.privateOpens, 'close').mockReturnValue(undefined);
+    const list = vi.spyOn(app.services.privateOpens, 'list').mockReturnValue([file] as never);
+    expect(await app.registry.invoke('private:reencrypt', { id: 'p1' })).toEqual({ ok: true, value: file });
+    expect(reencrypt.mock.calls).toEqual([['p1']]);
+    expect(await app.registry.invoke('private:close', { id: 'p2' })).toEqual({ ok: true, value: null });
+    expect(close.mock.calls).toEqual([['p2']]);
+    expect(await app.registry.invoke('private:list', {})).toEqual({ ok: true, value: [file] });
+    expect(list).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { VaultState } from '../../../../../shared/vault.js';
 import { VaultSyncService } from '../../../../../electron/core/app/vault-sync-service.js';
 import { makeApp, RecordingSink } from '../../../../support/app-services.js';
@@ -145,5 +145,135 @@ describe('vault handlers', () => {
     listing.ok = false;
     const result = await app.registry.invoke('vault:syncNow', {});
     expect(result).toMatchObject({ ok: true, value: { status: { state: 'error', errors: [{ path: '', code: expect.any(String), message: expect.any(String) }] } } });
+  });
+});
+
+/**
+ * The vault service as the handlers see it, scripted: what is bound, its conflicts and plaintext files, and a record
+ * of what the handlers asked it to do. For the confirmations the handlers put in front of it.
+ */
+async function appWithScriptedVault(opts: { bound?: boolean; plain?: string[] } = {}) {
+  const done: string[] = [];
+  const state = (bound: boolean) => ({
+    binding: bound ? { folder: '/home/ada/Vault', remote: 's3://team-bucket/vault/' } : null, status: 'idle', conflicts: [],
+  }) as unknown as VaultState;
+  const vaults = {
+    current: async () => state(opts.bound ?? true),
+    unbind: async () => (done.push('unbind'), state(false)),
+    conflict: (path: string) => ({ path, conflictCopy: 'doc (conflict 2026-11-30 101500).kenv' }),
+    resolveConflict: async (path: string, keep: string) => (done.push(`resolve ${path} ${keep}`), state(true)),
+    plaintextFiles: async () => opts.plain ?? [],
+    refresh: () => done.push('refresh'),
+    followIdentity: async () => undefined,
+  } as unknown as VaultSyncService;
+  const app = await makeApp({ vaults });
+  return { ...app, done };
+}
+
+describe('vault handlers that ask first', () => {
+  it('vault:unbind asks natively naming the folder and bucket; no leaves the binding; with nothing bound it does not ask', async () => {
+    const app = await appWithScriptedVault();
+    expect(await app.registry.invoke('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: { folder: '/home/ada/Vault' } } });
+    expect(app.shell.asked).toEqual([{
+      title: 'Unbind vault',
+      message: 'Stop syncing Vault with s3://team-bucket/vault/?',
+      detail: '/home/ada/Vault and s3://team-bucket/vault/ are left as they are; nothing is deleted. Kenv stops syncing them until you bind a folder again.',
+      confirmLabel: 'Unbind',
+    }]);
+    expect(app.done).toEqual([]);
+    app.shell.answer = true;
+    expect(await app.registry.invoke('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: null } });
+    expect(app.done).toEqual(['unbind']);
+
+    const unbound = await appWithScriptedVault({ bound: false });
+    expect(await unbound.registry.invoke('vault:unbind', {})).toMatchObject({ ok: true, value: { binding: null } });
+    expect(unbound.shell.asked).toEqual([]);
+    expect(unbound.done).toEqual(['unbind']);
+  });
+
+  it('vault:resolveConflict says which version is kept and which goes to the trash; no changes nothing', async () => {
+    const app = await appWithScriptedVault();
+    const copy = 'doc (conflict 2026-11-30 101500).kenv';
+    expect(await app.registry.invoke('vault:resolveConflict', { path: 'doc.kenv', keep: 'this' })).toMatchObject({ ok: true, value: { binding: { folder: '/home/ada/Vault' } } });
+    expect(await app.registry.invoke('vault:resolveConflict', { path: 'doc.kenv', keep: 'other' })).toMatchObject({ ok: true });
+    expect(app.shell.asked).toEqual([
+      {
+        title: 'Resolve conflict',
+        message: 'Keep the version of doc.kenv on this computer?',
+        detail: `doc.kenv is kept; ${copy} goes to the trash, and the bucket follows at the next sync.`,
+        confirmLabel: 'Keep this version',
+      },
+      {
+        title: 'Resolve conflict',
+        message: 'Keep the other version of doc.kenv?',
+        detail: `${copy} is kept as doc.kenv; doc.kenv goes to the trash, and the bucket follows at the next sync.`,
+        confirmLabel: 'Keep this version',
+      },
+    ]);
+    expect(app.done).toEqual([]);
+    app.shell.answer = true;
+    await app.registry.invoke('vault:resolveConflict', { path: 'doc.kenv', keep: 'other' });
+    await app.registry.invoke('vault:resolveConflict', { path: 'doc.kenv', keep: 'this' });
+    expect(app.done).toEqual(['resolve doc.kenv other', 'resolve doc.kenv this']);
+  });
+
+  it('vault:encryptPlaintext with none to encrypt says so and asks nothing', async () => {
+    const app = await appWithScriptedVault({ plain: [] });
+    expect(await app.registry.invoke('vault:encryptPlaintext', { keyIds: ['k'] })).toEqual({
+      ok: false, error: { code: 'INVALID_ARGUMENT', message: 'The vault folder holds no plaintext files to encrypt.' },
+    });
+    expect(app.shell.asked).toEqual([]);
+  });
+
+  it('vault:encryptPlaintext names one file, or counts many and lists the first ten; no starts nothing', async () => {
+    const one = await appWithScriptedVault({ plain: ['/home/ada/Vault/notes.txt'] });
+    const start = vi.spyOn(one.services.jobs, 'start');
+    expect(await one.registry.invoke('vault:encryptPlaintext', { keyIds: ['k'] })).toEqual({ ok: true, value: [] });
+    expect(one.shell.asked).toEqual([{
+      title: 'Encrypt plaintext in the vault',
+      message: 'Encrypt notes.txt in the vault folder?',
+      detail: 'Each is encrypted to a .kenv beside it, which then syncs. Once a .kenv reads back, its original goes to the trash.\n\n/home/ada/Vault/notes.txt',
+      confirmLabel: 'Encrypt',
+    }]);
+    expect(start).not.toHaveBeenCalled();
+
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `/home/ada/Vault/f${i}.txt`);
+    const ten = await appWithScriptedVault({ plain: names(10) });
+    await ten.registry.invoke('vault:encryptPlaintext', { keyIds: ['k'] });
+    expect(ten.shell.asked[0]).toMatchObject({ message: 'Encrypt 10 plaintext files in the vault folder?' });
+    expect(ten.shell.asked[0]!.detail.split('\n\n')[1]).toBe(names(10).join('\n'));
+    const twelve = await appWithScriptedVault({ plain: names(12) });
+    await twelve.registry.invoke('vault:encryptPlaintext', { keyIds: ['k'] });
+    expect(twelve.shell.asked[0]!.detail.split('\n\n')[1]).toBe(`${names(10).join('\n')}\nand 2 more`);
+  });
+
+  it('vault:encryptPlaintext, confirmed, encrypts each file beside itself with the keys, context and file-id setting, originals to the trash, then looks at the folder again', async () => {
+    const app = await appWithScriptedVault({ plain: ['/home/ada/Vault/a.txt', '/home/ada/Vault/b.txt'] });
+    await app.services.settings.update({ context: [{ key: 'team', value: 'finance' }], fileId: false, deletePlaintextAfterEncrypt: false });
+    const start = vi.spyOn(app.services.jobs, 'start').mockReturnValue([]);
+    let idle!: () => void;
+    vi.spyOn(app.services.jobs, 'whenIdle').mockReturnValue(new Promise<void>((resolve) => (idle = resolve)));
+    app.shell.answer = true;
+    expect(await app.registry.invoke('vault:encryptPlaintext', { keyIds: ['alias/a', 'alias/b'] })).toEqual({ ok: true, value: [] });
+    const spec = (path: string) => ({
+      path, direction: 'encrypt', keyIds: ['alias/a', 'alias/b'], context: { team: 'finance' }, outDir: undefined, deletePlaintext: true, fileId: false,
+    });
+    expect(start.mock.calls).toEqual([[[spec('/home/ada/Vault/a.txt'), spec('/home/ada/Vault/b.txt')]]]);
+    expect(app.done).toEqual([]);
+    idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(app.done).toEqual(['refresh']);
+    await app.services.settings.update({ fileId: true });
+    await app.registry.invoke('vault:encryptPlaintext', { keyIds: ['k'] });
+    expect(start.mock.calls[1]![0]![0]).toMatchObject({ fileId: true });
+  });
+
+  it('vault:reveal shows the path the service located inside the folder', async () => {
+    const app = await appWithScriptedVault();
+    const locate = vi.fn(async (path: string) => `/home/ada/Vault/${path}`);
+    app.services.vaults.locate = locate;
+    expect(await app.registry.invoke('vault:reveal', { path: 'd/doc.kenv' })).toEqual({ ok: true, value: null });
+    expect(locate.mock.calls).toEqual([['d/doc.kenv']]);
+    expect(app.shell.opened).toEqual(['show:/home/ada/Vault/d/doc.kenv']);
   });
 });

@@ -124,6 +124,20 @@ describe('KMS keyring, discovery (no keys configured)', () => {
     expect(await failure(new KmsKeyring({ clients: c2 }).unwrapDataKey(req([kmsEdk(arn())])))).toMatchObject({ code: 'KMS_THROTTLED' });
   });
 
+  it("a failed Decrypt's sentence names the operation, the key as it was sent and the Region it was sent to", async () => {
+    const odd = () => Object.assign(new Error('Something odd'), { name: 'WeirdException' });
+    const { clients } = scriptedKms(odd);
+    expect(await new KmsKeyring({ clients }).tryUnwrap(req([kmsEdk(arn('eu-west-1'))]))).toEqual([{
+      key: arn('eu-west-1'), code: 'KMS_ERROR',
+      reason: `Decrypt on ${arn('eu-west-1')} in eu-west-1 failed: WeirdException: Something odd. Check the key, the Region and your permissions, then retry.`,
+    }]);
+    const { clients: c2 } = scriptedKms(() => Object.assign(new Error('Alias not found'), { name: 'NotFoundException' }));
+    expect(await new KmsKeyring({ clients: c2, keyIds: ['alias/team'] }).tryUnwrap(req([kmsEdk(arn())]))).toEqual([{
+      key: arn(), code: 'KMS_KEY_NOT_FOUND',
+      reason: 'The KMS key alias/team was not found in us-east-1, so Decrypt failed. Check the key id or alias for typos, the Region and the account (kenv keys lists the keys you can use).',
+    }]);
+  });
+
   it('asks a multi-Region key in the home Region first, and only the stored ARN when it is already there or not multi-Region', async () => {
     const { clients, calls } = scriptedKms(() => new KenvError('KMS_ERROR', 'no'));
     await failure(new KmsKeyring({ clients, region: 'eu-west-1' }).unwrapDataKey(req([kmsEdk(arn('us-east-1', undefined, MRK))])));
