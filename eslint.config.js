@@ -8,7 +8,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const electronOnly = { name: 'electron', message: "Only electron/main and electron/preload may import 'electron'." };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'renderer-dist/', 'dist-app/', 'test-results/'] },
+  { ignores: ['node_modules/', 'out/', 'renderer-dist/', 'dist-app/', 'test-results/', '.stryker-tmp*/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
