@@ -298,6 +298,21 @@ describe('uploadFile (multipart)', () => {
     expect(bytes['big.kenv']).toBe(local.size);
   });
 
+  it('reuses a part buffer only once its part was sent: parts finishing out of order all arrive intact', async () => {
+    // Five parts with different bytes, two in flight; each part's request holds its buffer a while before the server
+    // copies it, as a slow connection does, even parts ten times longer than odd ones, so that one lane finishes
+    // parts while the other's is still in flight. A buffer refilled too early would corrupt a part.
+    const content = Buffer.concat(Array.from({ length: 5 }, (_, i) => Buffer.alloc(i < 4 ? 8 * MiB : 1234, i + 1)));
+    const local = await localFile('big.kenv', content);
+    s3.before = async (name, input) => {
+      if (name === 'UploadPart') await new Promise((r) => setTimeout(r, (input.PartNumber as number) % 2 ? 20 : 200));
+    };
+    await uploadFile(ctx({ partConcurrency: 2 }), local, undefined);
+    const parts = s3.sent.filter((s) => s.name === 'UploadPart');
+    expect(parts.map((s) => (s.input.Body as Buffer).length)).toEqual([8 * MiB, 8 * MiB, 8 * MiB, 8 * MiB, 1234]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content)).toBe(true);
+  });
+
   it('completes over an existing object with If-Match, and a third writer makes it fail', async () => {
     const old = s3.put('p/big.kenv', 'old');
     const local = await localFile('big.kenv', big());
