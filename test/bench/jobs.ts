@@ -38,7 +38,7 @@ export interface Setup {
 export interface Contender {
   /** Unique, for the table and for BENCH_ONLY. */
   id: string;
-  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'kenv-cli' | 'esdk' | 'esdk-signed' | 'age' | 'openssl-ctr' | 'cp';
+  group: 'kenv' | 'kenv-signed' | 'kenv-stream' | 'kenv-cli' | 'esdk' | 'esdk-signed' | 'age' | 'openssl-ctr' | 'cp' | 'node-copy';
   frameLength?: number;
   /** The commands for one round: encrypt the plaintext to `sealed`, then decrypt `sealed` to `opened`. */
   commands(setup: Setup, sealed: string, opened: string): Record<Op, Command>;
@@ -183,4 +183,28 @@ export function copyContender(): Contender {
       decrypt: { kind: 'exec', argv: ['cp', sealed, opened] },
     }),
   };
+}
+
+/**
+ * The most any Node program can do file to file, with no crypto, timed like every other program (spawn to exit, then
+ * the output's fsync): `node` starting and calling `fs.copyFileSync` (the kernel copies, as `cp` does), and `node`
+ * starting and copying through one reused 1 MiB buffer in user space (the least an encryptor, which must see every
+ * byte, can do). They show how much of `cp`'s speed is left once a Node process starts.
+ */
+export function nodeCopyContenders(): Contender[] {
+  const copyFile = "require('fs').copyFileSync(process.argv[1], process.argv[2])";
+  const readWrite = [
+    "const fs = require('fs');",
+    "const i = fs.openSync(process.argv[1], 'r'), o = fs.openSync(process.argv[2], 'w'), b = Buffer.allocUnsafeSlow(1 << 20);",
+    'for (let n; (n = fs.readSync(i, b, 0, b.length, null)) > 0; ) fs.writeSync(o, b, 0, n);',
+  ].join(' ');
+  const contender = (id: string, script: string): Contender => ({
+    id,
+    group: 'node-copy',
+    commands: (setup, sealed, opened) => ({
+      encrypt: { kind: 'exec', argv: [process.execPath, '-e', script, setup.plaintext, sealed] },
+      decrypt: { kind: 'exec', argv: [process.execPath, '-e', script, sealed, opened] },
+    }),
+  });
+  return [contender('node copyFile (no crypto)', copyFile), contender('node read+write (no crypto)', readWrite)];
 }

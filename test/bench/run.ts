@@ -30,6 +30,7 @@ import {
   KENV_BIN,
   ageContender,
   copyContender,
+  nodeCopyContenders,
   esdkContenders,
   esdkSignedContenders,
   kenvCliContender,
@@ -122,6 +123,7 @@ async function bench(cfg: Config, dir: string): Promise<number> {
     ageContender(),
     opensslCtrContender(),
     copyContender(),
+    ...nodeCopyContenders(),
   ];
   const kenvDefaultId = kenvContenders([DEFAULT_FRAME_LENGTH])[0]!.id;
   if (cfg.only.length) contenders = contenders.filter((c) => c.id === kenvDefaultId || cfg.only.some((w) => c.id.includes(w)));
@@ -398,6 +400,9 @@ class Report {
       ['esdk signed at its best frame length', this.best('esdk-signed', 'encrypt', wall), this.best('esdk-signed', 'decrypt', wall)],
       ['age X25519', this.rows.find((r) => r.contender.group === 'age'), undefined],
       ['cp + fsync', this.rows.find((r) => r.contender.group === 'cp'), undefined],
+      ...this.rows
+        .filter((r) => r.contender.group === 'node-copy')
+        .map((r): [string, Row | undefined, Row | undefined] => [`${r.contender.id.replace(' (no crypto)', '')} + fsync (no crypto)`, r, undefined]),
     ];
     this.say(`End to end as users time it: ${formatSize(this.cfg.size)}, MiB/s from spawn to exit (Node start-up and module loading included), medians`);
     for (const [name, enc, dec] of picks) {
@@ -512,6 +517,11 @@ class Report {
       if (best) this.verdict(k !== undefined && e !== undefined && k >= 2 * e, `kenv CLI ${op}, start-up included, ≥ 2 × ESDK at its best (${formatSize(best.contender.frameLength!)}), start-up included: ${fmt(k, 0)} vs ${fmt(e, 0)} MiB/s = ${ratio(k, e)}`);
       const c = cp ? wall(cp, op) : undefined;
       if (cp) this.verdict(k !== undefined && c !== undefined && k >= 0.85 * c, `kenv CLI ${op} ≥ 85 % of cp + fsync: ${fmt(k, 0)} vs ${fmt(c, 0)} MiB/s = ${c && k ? ((k / c) * 100).toFixed(0) : '—'} %`);
+      // Not a target: what a Node program reaches with no crypto at all, against the same cp + fsync.
+      for (const n of this.rows.filter((r) => r.contender.group === 'node-copy' && !r.crashed)) {
+        const v = wall(n, op);
+        if (c !== undefined && v !== undefined) this.say(`  ····  for scale, ${n.contender.id} ${op === 'encrypt' ? 'of the plaintext' : 'of the message'}: ${fmt(v, 0)} MiB/s = ${((v / c) * 100).toFixed(0)} % of cp + fsync`);
+      }
       const s = signed ? wall(signed, op) : undefined;
       const bestSigned = this.best('esdk-signed', op, wall);
       const es = bestSigned ? wall(bestSigned, op) : undefined;

@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -63,6 +63,8 @@ export interface BenchResult {
 
 interface Endpoint {
   url: string;
+  /** The server's process, whose CPU time each run is charged with. */
+  pid: number | undefined;
   credentials: { accessKeyId: string; secretAccessKey: string };
   close(): Promise<void>;
 }
@@ -70,12 +72,13 @@ interface Endpoint {
 async function startEndpoint(): Promise<Endpoint> {
   if (ENDPOINT_KIND === 'moto') {
     const moto = await startMoto();
-    return { url: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, close: () => moto.close() };
+    return { url: moto.endpoint, pid: moto.pid, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, close: () => moto.close() };
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'kenv-bench-s3rver-'));
   const { child, port } = await runS3rver(dataDir);
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     credentials: { ...S3RVER_CREDENTIALS },
     async close() {
       await new Promise<void>((done) => {
@@ -88,11 +91,37 @@ async function startEndpoint(): Promise<Endpoint> {
   };
 }
 
-/** Runs a command to its exit; resolves with its seconds and output, rejects on a non-zero exit. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces) start at the 3rd; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+interface RunResult {
+  seconds: number;
+  /** CPU seconds of the tool itself (user + system, its children included), from GNU time. */
+  cpu: number;
+  /** CPU seconds the S3 server spent meanwhile. */
+  serverCpu: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its exit under GNU time; resolves with its wall and CPU seconds, the server's CPU seconds over the
+ * same span, and its output; rejects on a non-zero exit. CPU seconds barely change with the machine's load, so they
+ * compare the tools even when the wall times are noisy, and the server's share shows what each tool costs it.
+ */
+async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, serverPid?: number): Promise<RunResult> {
+  const timing = join(tmpdir(), `kenv-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const serverBefore = await cpuSeconds(serverPid);
+  const result = await new Promise<Omit<RunResult, 'cpu' | 'serverCpu'>>((done, fail) => {
     const start = performance.now();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timing, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -104,6 +133,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sec
       else fail(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
     });
   });
+  const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
+  const [user = NaN, system = NaN] = (await readFile(timing, 'utf8').catch(() => '')).trim().split('\n').pop()!.split(' ').map(Number);
+  await rm(timing, { force: true });
+  return { ...result, cpu: user + system, serverCpu };
 }
 
 function median(xs: number[]): number {
@@ -207,15 +240,17 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
     }
   };
 
-  const table: { scenario: string; tool: Tool; seconds: number[] }[] = [];
+  const table: { scenario: string; tool: Tool; seconds: number[]; cpu: number[]; serverCpu: number[] }[] = [];
   const time = async (scenario: string, tool: Tool, vault: string, prefix: string, expectSent: number) => {
     const [cmd, args] = syncArgs(tool, vault, prefix);
-    const out = await run(cmd, args, env);
+    const out = await run(cmd, args, env, endpoint.pid);
     const n = sent(tool, out);
     if (n !== expectSent) throw new Error(`${tool} sent ${n} files in "${scenario}", expected ${expectSent}`);
     let row = table.find((r) => r.scenario === scenario && r.tool === tool);
-    if (!row) table.push((row = { scenario, tool, seconds: [] }));
+    if (!row) table.push((row = { scenario, tool, seconds: [], cpu: [], serverCpu: [] }));
     row.seconds.push(out.seconds);
+    row.cpu.push(out.cpu);
+    row.serverCpu.push(out.serverCpu);
     return out.seconds;
   };
 
@@ -296,7 +331,8 @@ export async function benchSync(log: (r: BenchResult) => void = () => {}): Promi
   const med = (scenario: string, tool: Tool) => median(table.find((r) => r.scenario.startsWith(scenario) && r.tool === tool)?.seconds ?? [NaN]);
   for (const row of table) {
     if (!row.seconds.length) continue;
-    report({ name: `${row.scenario}, ${row.tool}${row.tool === 'rclone' ? ' --size-only --fast-list' : ''} (median of ${row.seconds.length}: ${row.seconds.map((s) => s.toFixed(2)).join(', ')})`, value: median(row.seconds), unit: 's' });
+    const cpu = `CPU ${median(row.cpu).toFixed(2)} s, server CPU ${median(row.serverCpu).toFixed(2)} s`;
+    report({ name: `${row.scenario}, ${row.tool}${row.tool === 'rclone' ? ' --size-only --fast-list' : ''} (median of ${row.seconds.length}: ${row.seconds.map((s) => s.toFixed(2)).join(', ')}; ${cpu})`, value: median(row.seconds), unit: 's' });
   }
   if (ONLY.includes('small')) {
     const r = med('small', 'aws') / med('small', 'kenv');

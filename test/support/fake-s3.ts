@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /**
@@ -24,6 +25,11 @@ export interface Sent {
 type Rule = 'put' | 'complete' | 'delete' | 'get';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+const crc = (b: Buffer) => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b) >>> 0);
+  return out.toString('base64');
+};
 
 export function s3Error(name: string, status: number): Error {
   return Object.assign(new Error(`${name} (fake)`), { name, $metadata: { httpStatusCode: status } });
@@ -33,7 +39,8 @@ export class FakeS3 {
   readonly objects = new Map<string, FakeObject>();
   /** Every version ever written, newest first per key; delete markers beside them. */
   readonly versions: { key: string; object?: FakeObject; marker?: { versionId: string; lastModified: Date } }[] = [];
-  readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }>();
+  /** Multipart uploads; `checksum` is the algorithm declared at creation (CRC32 is the one this fake knows). */
+  readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; parts: Map<number, Buffer>; checksum?: string }>();
   readonly sent: Sent[] = [];
   /** Conditions this server ignores (an endpoint without conditional writes). */
   readonly ignores = new Set<Rule>();
@@ -111,15 +118,21 @@ export class FakeS3 {
       }
       case 'CreateMultipartUpload': {
         const id = `upload-${++this.ids}`;
-        this.uploads.set(id, { key, metadata: input.Metadata as Record<string, string>, parts: new Map() });
+        const checksum = input.ChecksumAlgorithm as string | undefined;
+        this.uploads.set(id, { key, metadata: input.Metadata as Record<string, string>, parts: new Map(), ...(checksum ? { checksum } : {}) });
         return { UploadId: id };
       }
       case 'UploadPart': {
         const u = this.uploads.get(input.UploadId as string);
         if (!u) throw s3Error('NoSuchUpload', 404);
         const body = Buffer.from(input.Body as Buffer);
+        // As S3: a part carries exactly the checksum its upload declared ("Checksum Type mismatch"), and a wrong value
+        // is refused.
+        const sent = input.ChecksumCRC32 as string | undefined;
+        if ((u.checksum === 'CRC32') !== (sent !== undefined)) throw s3Error('InvalidRequest', 400);
+        if (sent !== undefined && sent !== crc(body)) throw s3Error('BadDigest', 400);
         u.parts.set(input.PartNumber as number, body);
-        return { ETag: `"${md5(body)}"` };
+        return { ETag: `"${md5(body)}"`, ...(sent ? { ChecksumCRC32: sent } : {}) };
       }
       case 'ListParts': {
         const u = this.uploads.get(input.UploadId as string);
@@ -130,7 +143,7 @@ export class FakeS3 {
         const last = page[page.length - 1]?.[0];
         const more = last !== undefined && all.some(([n]) => n > last);
         return {
-          Parts: page.map(([n, b]) => ({ PartNumber: n, ETag: `"${md5(b)}"`, Size: b.length })),
+          Parts: page.map(([n, b]) => ({ PartNumber: n, ETag: `"${md5(b)}"`, Size: b.length, ...(u.checksum ? { ChecksumCRC32: crc(b) } : {}) })),
           IsTruncated: more,
           ...(more ? { NextPartNumberMarker: String(last) } : {}),
         };
@@ -139,10 +152,12 @@ export class FakeS3 {
         const u = this.uploads.get(input.UploadId as string);
         if (!u) throw s3Error('NoSuchUpload', 404);
         this.check('complete', key, input);
-        const parts = (input.MultipartUpload as { Parts: { PartNumber: number; ETag: string }[] }).Parts;
+        const parts = (input.MultipartUpload as { Parts: { PartNumber: number; ETag: string; ChecksumCRC32?: string }[] }).Parts;
         const bodies = parts.map((p) => {
           const b = u.parts.get(p.PartNumber);
           if (!b || `"${md5(b)}"` !== p.ETag) throw s3Error('InvalidPart', 400);
+          // As S3: an upload that declared a checksum is completed only with each part's checksum, and the right one.
+          if (u.checksum === 'CRC32' && p.ChecksumCRC32 !== crc(b)) throw s3Error('InvalidRequest', 400);
           return b;
         });
         if (parts.some((p, i) => i > 0 && p.PartNumber <= parts[i - 1]!.PartNumber)) throw s3Error('InvalidPartOrder', 400);

@@ -10,6 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface MotoServer {
   readonly port: number;
   readonly endpoint: string;
+  /** The server's process id (the bench reads its CPU time). */
+  readonly pid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startMoto(): Promise<MotoServer> {
   return {
     port,
     endpoint,
+    pid: child.pid,
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       await new Promise<void>((resolve) => {

@@ -41,6 +41,12 @@ export interface PendingUpload {
   mtimeMs: number;
   sha256: string;
   partSize: number;
+  /**
+   * The checksum its parts carry, declared when the upload was created (S3 refuses a part whose checksum the upload
+   * did not declare, and a completion that leaves out a declared part checksum). Absent in uploads recorded before
+   * Kenv declared one: those are started again rather than resumed.
+   */
+  checksum?: 'CRC32';
 }
 
 /** `<vault>/.kenv-sync/index.json`. */

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,6 +27,12 @@ import { FakeS3, s3Error } from '../../../../support/fake-s3.js';
 const MiB = 1024 * 1024;
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+/** CRC32 as S3 writes it: the 4 bytes big-endian, base64. */
+const crc32b64 = (b: Buffer) => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b) >>> 0);
+  return out.toString('base64');
+};
 
 let dir: string;
 let s3: FakeS3;
@@ -300,14 +307,33 @@ describe('uploadFile (multipart)', () => {
     expect(saves).toBe(1);
     expect(c.index.uploads).toEqual({});
     const create = s3.sent[0]!.input;
-    expect(create).toMatchObject({ Bucket: 'bucket', Key: 'p/big.kenv', ContentType: 'application/octet-stream', Metadata: { 'kenv-sha256': local.sha256 } });
-    const complete = s3.sent[3]!.input as { IfNoneMatch?: string; MultipartUpload: { Parts: { PartNumber: number }[] } };
+    expect(create).toMatchObject({ Bucket: 'bucket', Key: 'p/big.kenv', ContentType: 'application/octet-stream', Metadata: { 'kenv-sha256': local.sha256 }, ChecksumAlgorithm: 'CRC32' });
+    const complete = s3.sent[3]!.input as { IfNoneMatch?: string; MultipartUpload: { Parts: { PartNumber: number; ChecksumCRC32?: string }[] } };
     expect(complete.IfNoneMatch).toBe('*');
     expect(complete.MultipartUpload.Parts.map((p) => p.PartNumber)).toEqual([1, 2]);
+    // Each part carries its CRC32 (declared at creation), and the completion repeats it: S3 refuses either missing.
+    const crcs = [crc32b64(big().subarray(0, 8 * MiB)), crc32b64(big().subarray(8 * MiB))];
+    expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.ChecksumCRC32)).toEqual(crcs);
+    expect(complete.MultipartUpload.Parts.map((p) => p.ChecksumCRC32)).toEqual(crcs);
     expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => (s.input.Body as Buffer).length)).toEqual([8 * MiB, 10]);
     expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
     expect(entry).toEqual({ path: 'big.kenv', size: local.size, mtimeMs: local.mtimeMs, etag: s3.objects.get('p/big.kenv')!.etag, sha256: local.sha256 });
     expect(bytes['big.kenv']).toBe(local.size);
+  });
+
+  it('reuses a part buffer only once its part was sent: parts finishing out of order all arrive intact', async () => {
+    // Five parts with different bytes, two in flight; each part's request holds its buffer a while before the server
+    // copies it, as a slow connection does, even parts ten times longer than odd ones, so that one lane finishes
+    // parts while the other's is still in flight. A buffer refilled too early would corrupt a part.
+    const content = Buffer.concat(Array.from({ length: 5 }, (_, i) => Buffer.alloc(i < 4 ? 8 * MiB : 1234, i + 1)));
+    const local = await localFile('big.kenv', content);
+    s3.before = async (name, input) => {
+      if (name === 'UploadPart') await new Promise((r) => setTimeout(r, (input.PartNumber as number) % 2 ? 20 : 200));
+    };
+    await uploadFile(ctx({ partConcurrency: 2 }), local, undefined);
+    const parts = s3.sent.filter((s) => s.name === 'UploadPart');
+    expect(parts.map((s) => (s.input.Body as Buffer).length)).toEqual([8 * MiB, 8 * MiB, 8 * MiB, 8 * MiB, 1234]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content)).toBe(true);
   });
 
   it('completes over an existing object with If-Match, and a third writer makes it fail', async () => {
@@ -330,7 +356,7 @@ describe('uploadFile (multipart)', () => {
     };
     await expect(uploadFile(c, local, undefined)).rejects.toMatchObject({ name: 'RequestTimeout' });
     const pending = c.index.uploads['big.kenv']!;
-    expect(pending).toEqual({ path: 'big.kenv', key: 'p/big.kenv', uploadId: expect.any(String), size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB });
+    expect(pending).toEqual({ path: 'big.kenv', key: 'p/big.kenv', uploadId: expect.any(String), size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' });
     s3.before = undefined;
     s3.sent.length = 0;
     bytes = {};
@@ -346,11 +372,11 @@ describe('uploadFile (multipart)', () => {
   it('does not resume an upload recorded for another version of the file: aborts it and starts again', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
-    const stale = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'old-upload', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
-    s3.uploads.set('old-upload', { key: 'p/big.kenv', metadata: {}, parts: new Map() });
-    for (const change of [{ key: 'p/other.kenv' }, { size: 1 }, { mtimeMs: 1 }, { sha256: 'x' }, { partSize: 16 * MiB }]) {
+    const stale = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'old-upload', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' as const };
+    // An upload recorded with no checksum was made before Kenv declared one: its parts could not be completed with one.
+    for (const change of [{ key: 'p/other.kenv' }, { size: 1 }, { mtimeMs: 1 }, { sha256: 'x' }, { partSize: 16 * MiB }, { checksum: undefined }]) {
       c.index.uploads['big.kenv'] = { ...stale, ...change };
-      s3.uploads.set('old-upload', { key: 'p/big.kenv', metadata: {}, parts: new Map() });
+      s3.uploads.set('old-upload', { key: 'p/big.kenv', metadata: {}, parts: new Map(), checksum: 'CRC32' });
       s3.sent.length = 0;
       s3.objects.clear();
       await uploadFile(c, local, undefined);
@@ -363,15 +389,15 @@ describe('uploadFile (multipart)', () => {
   it('starts again when the recorded upload is gone, and ignores parts that do not fit the file', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
-    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'gone', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'gone', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' };
     await uploadFile(c, local, undefined);
     expect(s3.names()).toEqual(['ListParts', 'CreateMultipartUpload', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']);
 
     // A recorded upload holding a part of the wrong size and a part beyond the end: both are sent again / left out.
     s3.objects.clear();
     s3.sent.length = 0;
-    s3.uploads.set('odd', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, Buffer.alloc(5)], [2, Buffer.alloc(10, 7)], [3, Buffer.alloc(10, 7)]]) });
-    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'odd', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    s3.uploads.set('odd', { key: 'p/big.kenv', metadata: {}, parts: new Map([[1, Buffer.alloc(5)], [2, Buffer.alloc(10, 7)], [3, Buffer.alloc(10, 7)]]), checksum: 'CRC32' });
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'odd', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' };
     await uploadFile(c, local, undefined);
     expect(s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber)).toEqual([1]);
     expect(s3.objects.get('p/big.kenv')?.body.equals(big())).toBe(true);
@@ -434,7 +460,7 @@ describe('uploadFile (multipart)', () => {
   it('another ListParts failure fails the upload', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
-    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB };
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' };
     s3.before = (name) => {
       if (name === 'ListParts') throw s3Error('AccessDenied', 403);
     };
@@ -619,7 +645,7 @@ describe('uploadFile (multipart)', () => {
 describe('abortUpload', () => {
   it('aborts the upload, and ignores an upload that is gone', async () => {
     s3.uploads.set('u', { key: 'p/a.kenv', metadata: {}, parts: new Map() });
-    const pending = { path: 'a.kenv', key: 'p/a.kenv', uploadId: 'u', size: 1, mtimeMs: 1, sha256: 'x', partSize: 8 * MiB };
+    const pending = { path: 'a.kenv', key: 'p/a.kenv', uploadId: 'u', size: 1, mtimeMs: 1, sha256: 'x', partSize: 8 * MiB, checksum: 'CRC32' as const };
     await abortUpload(ctx(), pending);
     expect(s3.uploads.size).toBe(0);
     await expect(abortUpload(ctx(), pending)).resolves.toBeUndefined();
