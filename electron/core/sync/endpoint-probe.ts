@@ -21,6 +21,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { PART_CHECKSUM, partCrc32 } from './part-checksum.js';
 import { SYNC_DIR } from './index-store.js';
 import { isPreconditionFailure, toSyncError } from './remote.js';
 
@@ -84,15 +85,17 @@ export async function probeEndpoint(
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...condition }), opts);
   /** A one-part multipart upload of `body`, completed with `condition`; aborted when refused. */
   const complete = async (body: string, condition: { IfNoneMatch?: string; IfMatch?: string }) => {
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), opts);
+    // Made as Kenv's own uploads are (transfer.ts), checksums included, so that only the condition can refuse it.
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: PART_CHECKSUM }), opts);
     try {
-      const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: body }), opts);
+      const ChecksumCRC32 = partCrc32(Buffer.from(body));
+      const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: body, ChecksumCRC32 }), opts);
       await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
           Key: key,
           UploadId,
-          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32 }] },
           ...condition,
         }),
         opts,

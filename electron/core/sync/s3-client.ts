@@ -188,10 +188,10 @@ export async function createS3Client(opts: S3ClientOptions = {}): Promise<S3Clie
     ...(opts.region ? { region: opts.region } : {}),
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle,
-    // Kenv checks every download itself against the SHA-256 the uploader stored (and decryption authenticates every
-    // byte), so the SDK's own check of a checksum the server sends back is not asked for. It would hash each body a
-    // second time, and it misreads the checksum of a multipart object from servers that leave out its "-<parts>"
-    // suffix (moto): it then compares a checksum of part checksums with one of the whole body and refuses good data.
+    // Downloads are checked by Kenv itself, against the SHA-256 stored with the object (and decrypting authenticates
+    // every byte), so the SDK's own check of a checksum the server sends back is not asked for: it hashes each body a
+    // second time, and it misreads a multipart object's checksum from servers that send it without its "-<parts>"
+    // suffix (moto), then fails the read at its end and drops the last bytes before the caller sees them.
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new AssemblyAwareHandler(
       { connectionTimeout: opts.timeouts?.connectionTimeout ?? AWS_CLIENT_TIMEOUTS.connectionTimeout, socketTimeout: opts.timeouts?.socketTimeout ?? AWS_CLIENT_TIMEOUTS.socketTimeout },
