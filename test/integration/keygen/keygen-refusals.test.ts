@@ -43,10 +43,13 @@ describe('kenv keygen --kms-random', () => {
   it('takes the bytes from GenerateRandom in the Region given, through the default credentials', async () => {
     const f = folder();
     stubUserEnv(f);
+    // No Region but the one given: without it the call could not be made at all.
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
     const before = local.kms.counts().GenerateRandom ?? 0;
     const c = capture();
     const file = join(f, 'team.key');
-    expect(await runKeygenCommand({ file, kmsRandom: true, region: 'us-east-1' }, c.io)).toBe(0);
+    expect(await runKeygenCommand({ file, kmsRandom: true, region: 'eu-west-1' }, c.io)).toBe(0);
     expect(c.err).toEqual([`wrote a 256-bit raw AES key to ${file} (mode 0600, bytes from KMS GenerateRandom). Back it up: files encrypted under it cannot be opened without it.`]);
     expect(local.kms.counts().GenerateRandom).toBe(before + 1);
     expect(readFileSync(file)).toHaveLength(32);
