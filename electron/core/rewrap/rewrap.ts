@@ -55,7 +55,10 @@ export async function rewrapFile(path: string, opts: RewrapOptions): Promise<Rew
     throw new KenvError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', `Cannot read ${path}: ${(e as Error).message}.`, { cause: e });
   });
   try {
-    const size = (await file.stat()).size;
+    const stats = await file.stat();
+    // open() succeeds on a folder; its first read would fail with a bare EISDIR.
+    if (stats.isDirectory()) throw new KenvError('INPUT_UNREADABLE', `${path} is a folder; give the files inside it.`);
+    const size = stats.size;
     const max = opts.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
     const header = await readHeader(file, size, path, max);
     const signed = header.suite.signed;
