@@ -244,4 +244,41 @@ describe('error states in the renderer', () => {
     await row.getByText(`Saved ${target}. Send it to the people who should encrypt for this key.`).waitFor();
     expect(await readFile(target, 'utf8')).toBe('kenv-recipient-v1\n');
   });
+  it('a drop while the SSO session has expired starts nothing and offers to sign in', async () => {
+    const expired: Identity = { ...SIGNED_IN, sso: true, status: 'expired', error: { code: 'SSO_EXPIRED', message: 'The AWS SSO session for dev has expired. Sign in again.' } };
+    const { page, drops, vault } = await openApp(() => ({
+      keys: keys([KEY]),
+      identity: { current: async () => expired, useProfile: async () => expired, signIn: async () => expired },
+    }));
+    await writeFile(join(drops, 'payroll.xlsx'), 'numbers');
+    await page.getByRole('alert').filter({ hasText: 'has expired' }).first().waitFor();
+    await drop(page, ['payroll.xlsx']);
+    // The refusal is worded by explain() for SSO_EXPIRED (App's own "nothing was started" sentence is not shown).
+    const refusal = page.locator('.banner.error');
+    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then retry.').waitFor();
+    expect(await refusal.getByRole('button', { name: 'Sign in with AWS SSO' }).count()).toBe(1);
+    expect(vault.calls).toEqual([]);
+    await shot(page, '07-expired-drop');
+  });
+
+  it('a rendering fault shows the crash screen (no blank window); Reload the window brings the app back', async () => {
+    let broken = true;
+    const { page } = await openApp(() => ({
+      identity: {
+        // An identity without its profile list: the window cannot draw the profile picker from it.
+        current: async () => (broken ? ({ ...SIGNED_IN, profiles: undefined } as unknown as Identity) : SIGNED_IN),
+        useProfile: async () => SIGNED_IN,
+        signIn: async () => SIGNED_IN,
+      },
+    }));
+    const crash = page.getByRole('alert').filter({ hasText: 'Kenv hit a problem in this window' });
+    await crash.waitFor();
+    expect(await crash.textContent()).toContain('No file was changed by it.');
+    await shot(page, '08-crash-screen');
+
+    broken = false;
+    await crash.getByRole('button', { name: 'Reload the window' }).click();
+    await page.getByRole('region', { name: 'AWS identity' }).getByText('Signed in').waitFor();
+    expect(await page.getByText('Kenv hit a problem in this window').count()).toBe(0);
+  });
 });
