@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, getMaxListeners, setMaxListeners } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -10,7 +10,7 @@ import { inspectFile } from '../inspect.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { ByteBudget, forEachLimit } from './pool.js';
-import { headRemote, listRemote, toSyncError } from './remote.js';
+import { LIST_RANGES, headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { foldName } from './names.js';
 import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
@@ -112,6 +112,9 @@ async function isKenvMessage(path: string): Promise<boolean> {
 
 /** Transfers in flight at once by default: `aws s3`'s max_concurrent_requests. Small files are latency-bound. */
 export const DEFAULT_SYNC_CONCURRENCY = 10;
+
+/** HEAD requests at once when the plan needs the SHA-256 of objects the index does not know. */
+const HASH_LOOKUPS = 8;
 /** Plaintext files encrypted on arrival at once by default (each one a KMS call). */
 const DEFAULT_ARRIVAL_CONCURRENCY = 4;
 
@@ -206,6 +209,11 @@ export class VaultSync {
 
   private async run(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
     this.setStatus({ state: 'scanning', errors: [] });
+    // Every request in flight listens to the signal (transfers, their parts, the listing's ranges): more than Node's
+    // default of 10 is expected here, not a leak, and must not print a warning to the user.
+    // At most: every file at once, each with every part at once, the listing's ranges and the hash look-ups.
+    const listeners = this.concurrency * (this.concurrency + 1) + LIST_RANGES + HASH_LOOKUPS + 1;
+    if (signal) setMaxListeners(Math.max(getMaxListeners(signal), listeners), signal);
     try {
       const report = await this.runInner(dryRun, signal, maxDeletePercent);
       const errors = report.failed;
@@ -242,11 +250,13 @@ export class VaultSync {
   private async scanAndPlan(dryRun: boolean, signal: AbortSignal | undefined, maxDeletePercent: number): Promise<SyncReport> {
     const { index, text: indexText } = await readIndex(this.vaultDir, this.remote);
     if (index.endpoint && !this.current.endpointWarning) this.setStatus({ endpointWarning: endpointWarning(index.endpoint) });
-    const [firstScan, listing] = await Promise.all([
-      scanVault(this.vaultDir, index.entries, this.scanCheck, this.prefix),
-      listRemote(this.s3, this.bucket, this.prefix, signal).catch((e: unknown) => {
+    // The listing first: its requests go out before the scan keeps the event loop busy. What the last sync saw there
+    // lets it list ranges of the prefix at once (see listRemote).
+    const [listing, firstScan] = await Promise.all([
+      listRemote(this.s3, this.bucket, this.prefix, signal, Object.keys(index.entries)).catch((e: unknown) => {
         throw toSyncError(e, `listing ${this.remote}`);
       }),
+      scanVault(this.vaultDir, index.entries, this.scanCheck, this.prefix),
     ]);
     let scan = firstScan;
     let arrivals: ArrivalResult = { encrypted: [], skipped: [], failed: [] };
@@ -282,7 +292,7 @@ export class VaultSync {
     for (const [path, entry] of Object.entries(index.entries)) {
       if (isLocalNameTaken(scan, path) === undefined && rejected[path] === undefined && !aliases.some((a) => a.path === path)) planned[path] = entry;
     }
-    await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, planned), 8, async (path) => {
+    await forEachLimit(pathsNeedingRemoteHash(scan.files, listing.objects, planned), HASH_LOOKUPS, async (path) => {
       const head = await headRemote(this.s3, this.bucket, this.prefix + path, signal).catch((e: unknown) => {
         throw toSyncError(e, path);
       });

@@ -18,29 +18,167 @@ export interface RemoteListing {
   skipped: SkippedFile[];
 }
 
-/** Lists the `.kenv` objects under `prefix`, every page of ListObjectsV2. */
-export async function listRemote(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<RemoteListing> {
+/** The most keys one ListObjectsV2 page carries (S3's limit, and its default). */
+export const PAGE_KEYS = 1000;
+
+/** How many ranges of the prefix are listed at once when the last sync's index says how its keys spread. */
+export const LIST_RANGES = 4;
+
+/**
+ * Orders two keys as S3 lists them: by their UTF-8 bytes, which is code point order. JavaScript compares UTF-16
+ * code units, which differs only where a surrogate pair (a code point above U+FFFF) meets U+E000-U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const rank = (c: number) => (c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c);
+    return rank(x) - rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Thrown inside a ranged listing when the server does not list as S3 does (out of order, or StartAfter ignored). */
+class UnorderedListing extends Error {}
+
+interface ListedPage {
+  objects: RemoteObject[];
+  skipped: SkippedFile[];
+}
+
+/**
+ * Lists the `.kenv` objects under `prefix`, every page of ListObjectsV2.
+ *
+ * `known` is what the last sync saw there (paths under the prefix). When it spans several pages, the prefix is cut
+ * into up to LIST_RANGES ranges at known keys, a whole number of pages each, and the ranges are listed at once,
+ * each from its lower bound (`StartAfter`) to its upper bound: S3 lists in key order, so the ranges together hold
+ * every key exactly once whatever changed since, and each range asks only for as many keys as it expects to have
+ * (`MaxKeys`), so a prefix that did not change costs the same pages as a listing from the start. A server that
+ * does not list in key order (S3 Express directory buckets, or one that ignores `StartAfter`) is listed again from
+ * the start, one page after another.
+ */
+export async function listRemote(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+  known: Iterable<string> = [],
+): Promise<RemoteListing> {
+  const keys = [...known].map((p) => prefix + p).sort(compareKeys);
+  const pages = Math.ceil(keys.length / PAGE_KEYS);
+  const ranges = Math.min(LIST_RANGES, pages);
+  // S3 Express directory buckets (named "…--x-s3") list in no particular order and do not take StartAfter.
+  let parts: ListedPage[];
+  if (ranges < 2 || bucket.endsWith('--x-s3')) {
+    parts = [await listRange(s3, bucket, prefix, signal, undefined, undefined, undefined)];
+  } else {
+    // Upper bounds: the last known key of each range but the last, which runs to the end of the prefix.
+    const bounds = Array.from({ length: ranges - 1 }, (_, j) => keys[Math.floor(((j + 1) * pages) / ranges) * PAGE_KEYS - 1]!);
+    // Known keys after `after` up to and including `upTo`: as many as the range expects to find there.
+    const above = (key: string | undefined) => (key === undefined ? 0 : upperBound(keys, key));
+    const expected = (after: string | undefined, upTo: string) => above(upTo) - above(after);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      parts = await Promise.all(
+        [undefined, ...bounds].map((lo, j) => listRange(s3, bucket, prefix, controller.signal, lo, bounds[j], expected)),
+      );
+    } catch (e) {
+      // One range failing stops the others: their answers would be thrown away.
+      controller.abort(e);
+      if (!(e instanceof UnorderedListing) || signal?.aborted) throw e;
+      parts = [await listRange(s3, bucket, prefix, signal, undefined, undefined, undefined)];
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
   const objects = new Map<string, RemoteObject>();
   const skipped: SkippedFile[] = [];
+  for (const part of parts) {
+    for (const o of part.objects) objects.set(o.path, o);
+    skipped.push(...part.skipped);
+  }
+  return { objects, skipped };
+}
+
+/** How many of the sorted `keys` are at or before `key`. */
+function upperBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid]!, key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Lists the keys after `after` up to and including `upTo` (both undefined: the whole prefix, in the order the
+ * server gives). A ranged listing (`upTo` set) requires keys in S3's order, each after the one before it; it
+ * asks for as many keys as `expected` says are left, and stops at the first key past `upTo`.
+ */
+async function listRange(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  signal: AbortSignal | undefined,
+  after: string | undefined,
+  upTo: string | undefined,
+  expected: ((after: string | undefined, upTo: string) => number) | undefined,
+): Promise<ListedPage> {
+  const ranged = after !== undefined || upTo !== undefined;
+  const out: ListedPage = { objects: [], skipped: [] };
   let token: string | undefined;
-  do {
+  let last = after;
+  // Set once the range held more keys than the index knew of: then it is read in whole pages.
+  let grown = false;
+  for (;;) {
+    const maxKeys = upTo !== undefined && expected ? (grown ? PAGE_KEYS : Math.min(PAGE_KEYS, Math.max(1, expected(last, upTo)))) : undefined;
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        ...(token ? { ContinuationToken: token } : last !== undefined ? { StartAfter: last } : {}),
+        ...(maxKeys ? { MaxKeys: maxKeys } : {}),
+      }),
       { abortSignal: signal },
     );
+    let pageLast: string | undefined;
     for (const o of page.Contents ?? []) {
-      if (!o.Key || !o.Key.startsWith(prefix) || !o.Key.endsWith('.kenv')) continue;
+      if (!o.Key) continue;
+      if (ranged) {
+        if (last !== undefined && compareKeys(o.Key, last) <= 0) throw new UnorderedListing();
+        if (upTo !== undefined && compareKeys(o.Key, upTo) > 0) return out; // The next range's.
+        last = o.Key;
+      }
+      pageLast = o.Key;
+      if (!o.Key.startsWith(prefix) || !o.Key.endsWith('.kenv')) continue;
       const path = o.Key.slice(prefix.length);
       const problem = vaultNameProblem(path, prefix);
       if (problem) {
-        skipped.push({ path, reason: 'unsafe-remote-key', detail: problem });
+        out.skipped.push({ path, reason: 'unsafe-remote-key', detail: problem });
         continue;
       }
-      objects.set(path, { path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
+      out.objects.push({ path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return { objects, skipped };
+    if (!page.IsTruncated) return out;
+    // Up to its bound: what follows is the next range's.
+    if (upTo !== undefined && last !== undefined && compareKeys(last, upTo) >= 0) return out;
+    if (maxKeys !== undefined && maxKeys < PAGE_KEYS) grown = true;
+    token = page.NextContinuationToken;
+    if (token) continue;
+    // Truncated with no token to go on: go on after the page's last key. Stopping here would take every object not
+    // yet listed for deleted.
+    if (pageLast === undefined || (last !== undefined && !ranged && compareKeys(pageLast, last) <= 0)) {
+      throw new KenvError('S3_ERROR', `S3 said the listing of s3://${bucket}/${prefix} goes on but gave no way to go on; nothing was changed. Try the sync again; if it persists, the server does not list as S3 does.`);
+    }
+    last = pageLast;
+  }
 }
 
 /** The object's SHA-256 from its metadata (undefined when it has none), and its current ETag. */

@@ -309,6 +309,25 @@ describe('vault sync', () => {
     expect((await sync.sync()).uploaded).toEqual(['a.kenv']);
   });
 
+  it('a sync of many files under one signal warns of no listener leak (each request in flight listens to it)', async () => {
+    const remote = world.newRemote();
+    const vault = await world.newVault();
+    for (let i = 0; i < 30; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const sync = await world.syncer(vault, remote);
+      const report = await sync.sync({ signal: new AbortController().signal });
+      expect(report.uploaded).toHaveLength(30);
+      // Node reports the warning on the next turn of the event loop.
+      await new Promise((done) => setImmediate(done));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+
   it('a sync asked for during a dry run runs after it; a dry run during a sync shares it', async () => {
     const remote = world.newRemote();
     const vault = await world.newVault();

@@ -53,12 +53,32 @@ describe('listRemote', () => {
     expect(sent.map((s) => (s.command as ListObjectsV2Command).input.ContinuationToken)).toEqual([undefined, 't2', 't3']);
   });
 
-  it('stops after a truncated page without a token, and sends no empty prefix', async () => {
-    const { s3, sent } = fakeS3(() => ({ Contents: [{ Key: 'a.kenv', Size: 1, ETag: '"x"' }], IsTruncated: true }));
+  it('goes on after the last key of a truncated page that has no token, and sends no empty prefix', async () => {
+    const { s3, sent } = fakeS3((c) =>
+      (c as ListObjectsV2Command).input.StartAfter === 'a.kenv'
+        ? { Contents: [{ Key: 'b.kenv', Size: 2, ETag: '"y"' }], IsTruncated: false }
+        : { Contents: [{ Key: 'a.kenv', Size: 1, ETag: '"x"' }], IsTruncated: true },
+    );
     const out = await listRemote(s3, 'bucket', '');
-    expect([...out.objects.keys()]).toEqual(['a.kenv']);
-    expect(sent).toHaveLength(1);
-    expect((sent[0]?.command as ListObjectsV2Command).input.Prefix).toBeUndefined();
+    expect([...out.objects.keys()]).toEqual(['a.kenv', 'b.kenv']);
+    expect(sent.map((s) => (s.command as ListObjectsV2Command).input)).toEqual([
+      { Bucket: 'bucket', Prefix: undefined },
+      { Bucket: 'bucket', Prefix: undefined, StartAfter: 'a.kenv' },
+    ]);
+  });
+
+  it('refuses a listing that says it goes on but does not move on, instead of taking what it has for all', async () => {
+    // Taken for whole, the listing would plan every object not listed yet as deleted from S3.
+    for (const page of [
+      { Contents: [{ Key: 'a.kenv', Size: 1, ETag: '"x"' }], IsTruncated: true },
+      { Contents: [], IsTruncated: true },
+    ]) {
+      const { s3, sent } = fakeS3(() => page);
+      const error = await listRemote(s3, 'bucket', 'p/').then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(KenvError);
+      expect(error).toMatchObject({ code: 'S3_ERROR', message: expect.stringMatching(/^S3 said the listing of s3:\/\/bucket\/p\/ goes on but gave no way to go on; nothing was changed\./) });
+      expect(sent.length).toBeLessThanOrEqual(2);
+    }
   });
 
   it('keeps only .kenv objects under the prefix and reports unsafe keys as skipped instead of listing them', async () => {
