@@ -366,10 +366,17 @@ export class VaultSync {
   ): CaseTwin[] {
     const rank = (p: string) => (index[p] ? 0 : scan.files.has(p) || scan.occupied.has(p) ? 1 : 2);
     const names = [...new Set([...scan.files.keys(), ...remote.keys()])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+    // Each name folded once (normalizing is most of this step's cost in a big vault).
+    const folded = new Map<string, string>();
+    const fold = (p: string) => {
+      let f = folded.get(p);
+      if (f === undefined) folded.set(p, (f = foldName(p)));
+      return f;
+    };
     const owners = new Map<string, string>();
-    for (const p of names) if (!owners.has(foldName(p))) owners.set(foldName(p), p);
+    for (const p of names) if (!owners.has(fold(p))) owners.set(fold(p), p);
     for (const p of scan.files.keys()) {
-      const owner = owners.get(foldName(p))!;
+      const owner = owners.get(fold(p))!;
       if (owner === p) continue;
       scan.files.delete(p);
       scan.occupied.add(p);
@@ -377,7 +384,7 @@ export class VaultSync {
     }
     const twins: CaseTwin[] = [];
     for (const [p, o] of remote) {
-      const owner = owners.get(foldName(p))!;
+      const owner = owners.get(fold(p))!;
       if (owner === p || isLocalNameTaken(scan, p) !== undefined) continue;
       twins.push({ path: p, owner, remote: o });
       remote.delete(p);

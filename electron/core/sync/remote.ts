@@ -90,7 +90,8 @@ export async function listRemote(
     } catch (e) {
       // One range failing stops the others: their answers would be thrown away.
       controller.abort(e);
-      if (!(e instanceof UnorderedListing) || signal?.aborted) throw e;
+      if (!(e instanceof UnorderedListing)) throw e;
+      signal?.throwIfAborted();
       parts = [await listRange(s3, bucket, prefix, signal, undefined, undefined, undefined)];
     } finally {
       signal?.removeEventListener('abort', onAbort);

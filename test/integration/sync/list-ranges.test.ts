@@ -32,7 +32,9 @@ it('lists a prefix of 2,100 keys in ranges on the server, and after changes arou
   const prefix = `${remote.slice(`s3://${world.bucket}/`.length)}/`;
   const paths = Array.from({ length: 2_100 }, (_, i) => `d${String(i % 7)}/f${String(i).padStart(5, '0')}.kenv`);
   const put = (path: string) => world.s3.send(new PutObjectCommand({ Bucket: world.bucket, Key: prefix + path, Body: path }));
-  await forEachLimit(paths, 16, put);
+  await forEachLimit(paths, 16, async (path) => {
+    await put(path);
+  });
 
   const first = recording(world.s3);
   const listed = await listRemote(first.client, world.bucket, prefix, undefined, paths);

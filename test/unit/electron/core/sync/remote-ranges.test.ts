@@ -171,6 +171,20 @@ describe('listRemote in ranges', () => {
     expect(again).toHaveLength(Math.ceil(keys.length / PAGE_KEYS));
   });
 
+  it('a listing stopped as it finds the server out of order ends stopped instead of listing again', async () => {
+    const bucket = modelS3(keys, { unordered: true });
+    const send = bucket.s3.send.bind(bucket.s3);
+    const controller = new AbortController();
+    const stop = Object.assign(new Error('stopped by the user'), { name: 'AbortError' });
+    (bucket.s3 as unknown as { send: typeof send }).send = (async (c: ListObjectsV2Command, o?: { abortSignal?: AbortSignal }) => {
+      const page = await send(c, o);
+      controller.abort(stop); // After the answer: the out-of-order page is read, then the stop is seen.
+      return page;
+    }) as typeof send;
+    await expect(listRemote(bucket.s3, 'bucket', prefix, controller.signal, paths)).rejects.toBe(stop);
+    expect(bucket.requests.filter((r) => !r.StartAfter && !r.ContinuationToken)).toHaveLength(1);
+  });
+
   it('lists a directory bucket (no key order, no StartAfter) from the start only', async () => {
     const bucket = modelS3(keys, { unordered: true });
     const out = await listRemote(bucket.s3, 'kenv--usw2-az1--x-s3', prefix, undefined, paths);
