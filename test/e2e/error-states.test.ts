@@ -244,21 +244,42 @@ describe('error states in the renderer', () => {
     await row.getByText(`Saved ${target}. Send it to the people who should encrypt for this key.`).waitFor();
     expect(await readFile(target, 'utf8')).toBe('kenv-recipient-v1\n');
   });
-  it('a drop while the SSO session has expired starts nothing and offers to sign in', async () => {
+  it('a drop while the SSO session has expired starts nothing and offers to sign in; Retry after signing in starts that drop', async () => {
     const expired: Identity = { ...SIGNED_IN, sso: true, status: 'expired', error: { code: 'SSO_EXPIRED', message: 'The AWS SSO session for dev has expired. Sign in again.' } };
+    const renewed: Identity = { ...SIGNED_IN, sso: true };
+    let signedIn = false;
     const { page, drops, vault } = await openApp(() => ({
       keys: keys([KEY]),
-      identity: { current: async () => expired, useProfile: async () => expired, signIn: async () => expired },
+      identity: {
+        current: async () => (signedIn ? renewed : expired),
+        useProfile: async () => (signedIn ? renewed : expired),
+        signIn: async () => { signedIn = true; return renewed; },
+      },
     }));
     await writeFile(join(drops, 'payroll.xlsx'), 'numbers');
     await page.getByRole('alert').filter({ hasText: 'has expired' }).first().waitFor();
+    await page.getByRole('radio', { name: 'team-files' }).check();
     await drop(page, ['payroll.xlsx']);
-    // The refusal is worded by explain() for SSO_EXPIRED (App's own "nothing was started" sentence is not shown).
+    // The refusal is worded by explain() for SSO_EXPIRED, and names the Retry it offers.
     const refusal = page.locator('.banner.error');
-    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then retry.').waitFor();
-    expect(await refusal.getByRole('button', { name: 'Sign in with AWS SSO' }).count()).toBe(1);
+    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then choose Retry.').waitFor();
+    const retry = refusal.getByRole('button', { name: 'Retry' });
+    expect(await retry.count()).toBe(1);
     expect(vault.calls).toEqual([]);
     await shot(page, '07-expired-drop');
+
+    // Retry before signing in: still refused, still nothing started.
+    await retry.click();
+    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then choose Retry.').waitFor();
+    expect(vault.calls).toEqual([]);
+
+    await refusal.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
+    await page.getByRole('region', { name: 'AWS identity' }).getByText('Signed in').waitFor();
+    await refusal.getByRole('button', { name: 'Retry' }).click();
+    // The same drop, and only it, reaches the vault (through files:plan, where main checks the grant again).
+    await expect.poll(() => vault.calls.length).toBe(1);
+    expect(vault.calls[0]).toMatchObject({ op: 'encrypt', path: join(drops, 'payroll.xlsx'), opts: { keyIds: [KEY.arn] } });
+    await expect.poll(() => page.locator('.banner.error').count()).toBe(0);
   });
 
   it('a rendering fault shows the crash screen (no blank window); Reload the window brings the app back', async () => {
