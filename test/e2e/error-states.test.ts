@@ -282,6 +282,34 @@ describe('error states in the renderer', () => {
     await expect.poll(() => page.locator('.banner.error').count()).toBe(0);
   });
 
+  it('long key names in the key panel wrap at their hyphens, never a letter a line, at narrow and wide widths', async () => {
+    const longAlias = 'finance-quarterly-reports-archive-2026-eu-west';
+    const longRecipient = 'scans-inbox-for-the-whole-finance-department';
+    const LONG: KeySummary = { ...KEY, keyId: 'aaaa1111-12ab-34cd-56ef-1234567890ab', arn: 'arn:aws:kms:eu-west-1:111122223333:key/aaaa1111-12ab-34cd-56ef-1234567890ab', aliases: [`alias/${longAlias}`] };
+    const LONG_RSA: KeySummary = { ...RSA_KEY, keyId: 'rsa11111-12ab-34cd-56ef-1234567890ab', arn: 'arn:aws:kms:eu-west-1:111122223333:key/rsa11111-12ab-34cd-56ef-1234567890ab', aliases: [`alias/${longRecipient}`] };
+    const { page, shell } = await openApp(() => ({ keys: { list: async () => [KEY, LONG, RSA_KEY, LONG_RSA], recipientFile: async () => 'kenv-recipient-v1\n' } }));
+    shell.chooseSaveFile = async () => join(work, 'a-recipient-file-saved-under-a-long-name.recipient');
+    // The sentence of an export beside the name was what squeezed it most.
+    await page.getByRole('button', { name: `Export recipient file for ${longRecipient}` }).click();
+    const panel = page.getByRole('region', { name: 'Encryption key' });
+    await panel.getByText('Saved ').waitFor();
+    for (const width of [1280, 900, 700, 360]) {
+      await page.setViewportSize({ width, height: 900 });
+      const inner = (await panel.boundingBox())!.width - 32;
+      // A short name is one line high.
+      const lineHeight = (await panel.getByText('team-files', { exact: true }).boundingBox())!.height;
+      for (const name of [longAlias, longRecipient, 'scans-inbox']) {
+        const box = (await panel.getByText(name, { exact: true }).boundingBox())!;
+        // At least half the panel wide, and the recipient names in at most two lines (at 900 wide they stood one
+        // letter a line beside their button).
+        expect(box.width, `${name} at ${width}`).toBeGreaterThan(inner / 2);
+        if (name !== longAlias) expect(box.height, `${name} at ${width}`).toBeLessThanOrEqual(2 * lineHeight + 1);
+        else expect(box.height, `${name} at ${width}`).toBeLessThanOrEqual(3 * lineHeight + 1);
+      }
+      await panel.screenshot({ path: join(SHOTS, `09-key-panel-${width}.png`) });
+    }
+  });
+
   it('a rendering fault shows the crash screen (no blank window); Reload the window brings the app back', async () => {
     let broken = true;
     const { page } = await openApp(() => ({
