@@ -9,13 +9,12 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DecryptStream } from '../../../../electron/core/crypto/decrypt-stream.js';
 import { decryptFile, decryptStreamBuffered, encryptFile, transformStream } from '../../../../electron/core/files.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
-import { useScratch } from '../../../support/scratch.js';
+import { useFramePool, useScratch } from '../../../support/scratch.js';
 
 const failing = vi.hoisted(() => ({ read: '' }));
 
@@ -41,14 +40,7 @@ vi.mock('node:fs', async (importOriginal) => {
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'input-errors', key: randomBytes(32) });
 const FRAME = 1024;
 const scratch = useScratch('kenv-files-input-errors-');
-let pool: FramePool;
-
-beforeAll(() => {
-  pool = new FramePool(1);
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = useFramePool(1);
 afterEach(() => {
   failing.read = '';
 });
