@@ -6,15 +6,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../electron/core/app/handlers.js';
 import { KenvError } from '../../electron/core/errors.js';
 import type { Identity, KeySummary } from '../../shared/ipc.js';
 import { makeApp, SIGNED_IN } from '../support/app-services.js';
-import { keepPageCoverage } from '../support/browser-coverage.js';
-import { bridgeScript, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { SocketSink } from '../support/renderer-bridge.js';
+import { buildRenderer, launchChromium, openRendererPage } from '../support/renderer-page.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'error-states');
@@ -37,13 +36,9 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kenv-e2e-errors-'));
   // Its own build folder: the other end-to-end files build too, and may run at the same time.
   renderer = join(work, 'renderer-dist');
-  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error', build: { outDir: renderer, emptyOutDir: true } });
+  await buildRenderer(renderer);
   await mkdir(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -60,19 +55,8 @@ async function openApp(overrides: (app: { dir: string; drops: string }) => Parti
   const sink = new SocketSink();
   const app = await makeApp({ events: sink, ...overrides({ dir, drops }) });
   cleanups.push(() => app.services.vaults.dispose());
-  const bridge = await startRendererBridge({ root: renderer, registry: app.registry, sink, grants: app.grants });
-  cleanups.push(() => bridge.close());
-  const context = await browser.newContext({ viewport: { width: 1180, height: 780 } });
-  cleanups.push(() => context.close());
-  await context.addInitScript({ content: bridgeScript(drops) });
-  const page = await context.newPage();
-  const saveCoverage = await keepPageCoverage(page, renderer);
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(bridge.url);
-  // Saved before the page closes, at the end of each test (not in afterAll, where a slow machine once ran out of time).
-  cleanups.push(saveCoverage);
-  return { ...app, drops, page, pageErrors };
+  const { page, errors } = await openRendererPage({ browser, root: renderer, registry: app.registry, sink, grants: app.grants, drops, cleanups });
+  return { ...app, drops, page, pageErrors: errors };
 }
 
 /** Drops files or folders from `drops` on the window the way a file manager does. */
