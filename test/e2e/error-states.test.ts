@@ -13,7 +13,7 @@ import { KenvError } from '../../electron/core/errors.js';
 import type { Identity, KeySummary } from '../../shared/ipc.js';
 import { makeApp, SIGNED_IN } from '../support/app-services.js';
 import { SocketSink } from '../support/renderer-bridge.js';
-import { buildRenderer, launchChromium, openRendererPage } from '../support/renderer-page.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'error-states');
@@ -60,16 +60,8 @@ async function openApp(overrides: (app: { dir: string; drops: string }) => Parti
 }
 
 /** Drops files or folders from `drops` on the window the way a file manager does. */
-async function drop(page: Page, names: string[]) {
-  const list = JSON.stringify(names);
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const name of ${list}) dt.items.add(new File([new Uint8Array([120])], name));
-    return dt;
-  })()`);
-  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+function drop(page: Page, names: string[]) {
+  return dropFiles(page, '.dropzone', names);
 }
 
 async function shot(page: Page, name: string) {

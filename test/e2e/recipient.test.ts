@@ -29,7 +29,7 @@ import { recordingShell } from '../support/app-services.js';
 import { runKenv } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { SocketSink } from '../support/renderer-bridge.js';
-import { buildRenderer, launchChromium, openRendererPage } from '../support/renderer-page.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 import { timeLimit } from '../support/timeouts.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -117,15 +117,7 @@ async function openApp() {
 }
 
 /** Drops files from `drops` on the window the way a file manager does. */
-async function drop(page: Page, target: string, names: string[]) {
-  const list = JSON.stringify(names);
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const name of ${list}) dt.items.add(new File([new Uint8Array([120])], name));
-    return dt;
-  })()`);
-  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(target, type, { dataTransfer });
-}
+const drop = dropFiles;
 
 async function axeSerious(page: Page): Promise<string[]> {
   if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(`${await readFile(AXE, 'utf8')};0`);

@@ -38,7 +38,7 @@ import { DEFAULT_THROTTLE_BACKOFF } from '../../electron/core/kms/throttle.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
 import { SocketSink } from '../support/renderer-bridge.js';
-import { buildRenderer, launchChromium, openRendererPage } from '../support/renderer-page.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 import { recordingShell } from '../support/app-services.js';
 import { MemorySecretStore } from '../support/memory-secret-store.js';
 import { runKenv } from '../support/cli.js';
@@ -152,17 +152,9 @@ async function writeExpiredSsoProfile(home: string) {
 }
 
 /** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
-async function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
-  // A string expression: this file is type-checked for Node, where DataTransfer and File do not exist.
-  const list = JSON.stringify(files.map((f) => ({ name: f.name, bytes: [...f.bytes] })));
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const f of ${list}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
-    return dt;
-  })()`);
-  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
+  // The bytes of a dropped File are never read: the bridge maps its name to the file in `drops`.
+  return dropFiles(page, '.dropzone', files.map((f) => f.name));
 }
 
 async function shot(page: Page, name: string) {

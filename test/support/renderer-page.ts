@@ -67,3 +67,17 @@ export async function openRendererPage(opts: {
   return { page, context, errors };
 }
 
+
+/**
+ * Drops files on `target` the way a file manager does: dragenter, dragover and drop with a DataTransfer of Files.
+ * Only their names matter: the bridge maps each to `<drops>/<name>`, which the test writes first.
+ */
+export async function dropFiles(page: Page, target: string, names: string[]): Promise<void> {
+  // A string expression: these files are type-checked for Node, where DataTransfer and File do not exist.
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const dt = new DataTransfer();
+    for (const name of ${JSON.stringify(names)}) dt.items.add(new File([new Uint8Array([120])], name));
+    return dt;
+  })()`);
+  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(target, type, { dataTransfer });
+}
