@@ -36,7 +36,10 @@ export function App() {
   const [jobs, setJobs] = useState<Job[]>([]);
   const [privateFiles, setPrivateFiles] = useState<PrivateFile[]>([]);
   const [pending, setPending] = useState<PendingBatch | null>(null);
-  const [notice, setNotice] = useState<ErrorInfo | null>(null);
+  // `retry`: the paths of a batch refused before it started, offered again by the notice's Retry (main checks them
+  // against its grants again, as for any other call).
+  const [notice, setNoticeWith] = useState<{ error: ErrorInfo; retry?: string[] } | null>(null);
+  const setNotice = useCallback((error: ErrorInfo | null) => setNoticeWith(error && { error }), []);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [dragging, setDragging] = useState(false);
   const dragDepth = useRef(0);
@@ -106,7 +109,7 @@ export function App() {
     }
     // Explain before anything starts: an expired session or a missing key would only fail each file after the fact.
     if (identityRef.current?.status === 'expired') {
-      setNotice({ code: 'SSO_EXPIRED', message: 'Your AWS sign-in has expired. Sign in again, then drop the files again; nothing was started.' });
+      setNoticeWith({ error: { code: 'SSO_EXPIRED', message: 'Your AWS sign-in has expired; nothing was started. Sign in again, then retry.' }, retry: paths });
       return;
     }
     const plainCount = files.filter((f) => f.direction === 'encrypt').length;
@@ -128,7 +131,7 @@ export function App() {
       }
     }));
     setPending({ files, details });
-  }, [startBatch]);
+  }, [setNotice, startBatch]);
 
   useEffect(() => {
     void (async () => {
@@ -234,7 +237,7 @@ export function App() {
       )}
       {notice && (
         <div className="banner error">
-          <ErrorView error={notice} keyId={choice.primary ?? undefined} />
+          <ErrorView error={notice.error} keyId={choice.primary ?? undefined} onRetry={notice.retry && (() => void receivePaths(notice.retry!))} />
           <button type="button" className="ghost small" onClick={() => setNotice(null)}>Dismiss</button>
         </div>
       )}

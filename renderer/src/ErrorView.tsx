@@ -28,7 +28,7 @@ export function ErrorView({ error, keyId, name, direction, onRetry, children }: 
   children?: React.ReactNode;
 }) {
   const fx = useContext(Fixes);
-  const said = explain(error, { keys: fx.keys, identity: fx.identity, keyId, name, direction });
+  const said = explain(error, { keys: fx.keys, identity: fx.identity, keyId, name, direction, retryShown: onRetry !== undefined });
   const [copied, setCopied] = useState(false);
   const [showArn, setShowArn] = useState(false);
   const copy = async () => {

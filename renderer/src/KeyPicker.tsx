@@ -131,7 +131,7 @@ export function KeyPicker({ keys, error, identity, choice, onChoice, onReload }:
           </p>
           <ul className="plain">
             {recipients.map((k) => (
-              <li key={k.arn} className="key">
+              <li key={k.arn} className="recipient">
                 <span className="key-text">
                   <span className="key-name">{keyName(k)}</span>
                   <span className="key-id">{k.keySpec} · {k.keyId} · {k.region}</span>

@@ -44,7 +44,11 @@ function withoutCliAdvice(message: string): string {
 }
 
 /** An error as the window shows it: what happened in one sentence, and the fixes that can work. */
-export function explain(error: ErrorInfo, ctx: { keys: KeySummary[]; identity: Identity | null; keyId?: string | undefined; name?: string | undefined; direction?: Direction | undefined }): Explained {
+export function explain(error: ErrorInfo, ctx: {
+  keys: KeySummary[]; identity: Identity | null; keyId?: string | undefined; name?: string | undefined; direction?: Direction | undefined;
+  /** A Retry button is shown beside the sentence: it may point to it. */
+  retryShown?: boolean | undefined;
+}): Explained {
   const known = findKey(ctx.keys, ctx.keyId);
   const label = ctx.keyId ? keyLabel(ctx.keys, ctx.keyId) : null;
   const arn = known?.arn ?? (ctx.keyId?.startsWith('arn:') ? ctx.keyId : null);
@@ -59,7 +63,11 @@ export function explain(error: ErrorInfo, ctx: { keys: KeySummary[]; identity: I
   if (code === 'KMS_ACCESS_DENIED') {
     return { message: `KMS does not let ${who} ${use} ${label ?? 'this key'}.`, fixes: ['copy-details', ...switchOrSign], key };
   }
-  if (code === 'SSO_EXPIRED') return { message: 'Your AWS sign-in has expired. Sign in again, then retry.', fixes: ['sign-in', 'retry'], key };
+  if (code === 'SSO_EXPIRED') {
+    // Said only where the button is: without one, "retry" would send the person looking for it.
+    const then = ctx.retryShown ? 'then choose Retry' : 'then do it again';
+    return { message: `Your AWS sign-in has expired. Sign in again, ${then}.`, fixes: ['sign-in', 'retry'], key };
+  }
   if (code === 'NO_CREDENTIALS') return { message: 'Kenv has no AWS identity to act as.', fixes: switchOrSign, key };
   if (code === 'KMS_KEY_DISABLED') return { message: `The key ${label ?? ''} is disabled, so nothing can be ${ctx.direction === 'decrypt' ? 'opened' : 'encrypted'} with it.`.replace('key  is', 'key is'), fixes: ['copy-details', 'choose-key'], key };
   if (code === 'KMS_KEY_PENDING_DELETION') return { message: `The key ${label ?? ''} is scheduled for deletion.`.replace('key  is', 'key is'), fixes: ['copy-details', 'choose-key'], key };

@@ -6,15 +6,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppServices } from '../../electron/core/app/handlers.js';
 import { KenvError } from '../../electron/core/errors.js';
 import type { Identity, KeySummary } from '../../shared/ipc.js';
 import { makeApp, SIGNED_IN } from '../support/app-services.js';
-import { keepPageCoverage } from '../support/browser-coverage.js';
-import { bridgeScript, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { SocketSink } from '../support/renderer-bridge.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'error-states');
@@ -37,13 +36,9 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kenv-e2e-errors-'));
   // Its own build folder: the other end-to-end files build too, and may run at the same time.
   renderer = join(work, 'renderer-dist');
-  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error', build: { outDir: renderer, emptyOutDir: true } });
+  await buildRenderer(renderer);
   await mkdir(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -60,32 +55,13 @@ async function openApp(overrides: (app: { dir: string; drops: string }) => Parti
   const sink = new SocketSink();
   const app = await makeApp({ events: sink, ...overrides({ dir, drops }) });
   cleanups.push(() => app.services.vaults.dispose());
-  const bridge = await startRendererBridge({ root: renderer, registry: app.registry, sink, grants: app.grants });
-  cleanups.push(() => bridge.close());
-  const context = await browser.newContext({ viewport: { width: 1180, height: 780 } });
-  cleanups.push(() => context.close());
-  await context.addInitScript({ content: bridgeScript(drops) });
-  const page = await context.newPage();
-  const saveCoverage = await keepPageCoverage(page, renderer);
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(bridge.url);
-  // Saved before the page closes, at the end of each test (not in afterAll, where a slow machine once ran out of time).
-  cleanups.push(saveCoverage);
-  return { ...app, drops, page, pageErrors };
+  const { page, errors } = await openRendererPage({ browser, root: renderer, registry: app.registry, sink, grants: app.grants, drops, cleanups });
+  return { ...app, drops, page, pageErrors: errors };
 }
 
 /** Drops files or folders from `drops` on the window the way a file manager does. */
-async function drop(page: Page, names: string[]) {
-  const list = JSON.stringify(names);
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const name of ${list}) dt.items.add(new File([new Uint8Array([120])], name));
-    return dt;
-  })()`);
-  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+function drop(page: Page, names: string[]) {
+  return dropFiles(page, '.dropzone', names);
 }
 
 async function shot(page: Page, name: string) {
@@ -244,21 +220,70 @@ describe('error states in the renderer', () => {
     await row.getByText(`Saved ${target}. Send it to the people who should encrypt for this key.`).waitFor();
     expect(await readFile(target, 'utf8')).toBe('kenv-recipient-v1\n');
   });
-  it('a drop while the SSO session has expired starts nothing and offers to sign in', async () => {
+  it('a drop while the SSO session has expired starts nothing and offers to sign in; Retry after signing in starts that drop', async () => {
     const expired: Identity = { ...SIGNED_IN, sso: true, status: 'expired', error: { code: 'SSO_EXPIRED', message: 'The AWS SSO session for dev has expired. Sign in again.' } };
+    const renewed: Identity = { ...SIGNED_IN, sso: true };
+    let signedIn = false;
     const { page, drops, vault } = await openApp(() => ({
       keys: keys([KEY]),
-      identity: { current: async () => expired, useProfile: async () => expired, signIn: async () => expired },
+      identity: {
+        current: async () => (signedIn ? renewed : expired),
+        useProfile: async () => (signedIn ? renewed : expired),
+        signIn: async () => { signedIn = true; return renewed; },
+      },
     }));
     await writeFile(join(drops, 'payroll.xlsx'), 'numbers');
     await page.getByRole('alert').filter({ hasText: 'has expired' }).first().waitFor();
+    await page.getByRole('radio', { name: 'team-files' }).check();
     await drop(page, ['payroll.xlsx']);
-    // The refusal is worded by explain() for SSO_EXPIRED (App's own "nothing was started" sentence is not shown).
+    // The refusal is worded by explain() for SSO_EXPIRED, and names the Retry it offers.
     const refusal = page.locator('.banner.error');
-    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then retry.').waitFor();
-    expect(await refusal.getByRole('button', { name: 'Sign in with AWS SSO' }).count()).toBe(1);
+    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then choose Retry.').waitFor();
+    const retry = refusal.getByRole('button', { name: 'Retry' });
+    expect(await retry.count()).toBe(1);
     expect(vault.calls).toEqual([]);
     await shot(page, '07-expired-drop');
+
+    // Retry before signing in: still refused, still nothing started.
+    await retry.click();
+    await refusal.getByText('Your AWS sign-in has expired. Sign in again, then choose Retry.').waitFor();
+    expect(vault.calls).toEqual([]);
+
+    await refusal.getByRole('button', { name: 'Sign in with AWS SSO' }).click();
+    await page.getByRole('region', { name: 'AWS identity' }).getByText('Signed in').waitFor();
+    await refusal.getByRole('button', { name: 'Retry' }).click();
+    // The same drop, and only it, reaches the vault (through files:plan, where main checks the grant again).
+    await expect.poll(() => vault.calls.length).toBe(1);
+    expect(vault.calls[0]).toMatchObject({ op: 'encrypt', path: join(drops, 'payroll.xlsx'), opts: { keyIds: [KEY.arn] } });
+    await expect.poll(() => page.locator('.banner.error').count()).toBe(0);
+  });
+
+  it('long key names in the key panel wrap at their hyphens, never a letter a line, at narrow and wide widths', async () => {
+    const longAlias = 'finance-quarterly-reports-archive-2026-eu-west';
+    const longRecipient = 'scans-inbox-for-the-whole-finance-department';
+    const LONG: KeySummary = { ...KEY, keyId: 'aaaa1111-12ab-34cd-56ef-1234567890ab', arn: 'arn:aws:kms:eu-west-1:111122223333:key/aaaa1111-12ab-34cd-56ef-1234567890ab', aliases: [`alias/${longAlias}`] };
+    const LONG_RSA: KeySummary = { ...RSA_KEY, keyId: 'rsa11111-12ab-34cd-56ef-1234567890ab', arn: 'arn:aws:kms:eu-west-1:111122223333:key/rsa11111-12ab-34cd-56ef-1234567890ab', aliases: [`alias/${longRecipient}`] };
+    const { page, shell } = await openApp(() => ({ keys: { list: async () => [KEY, LONG, RSA_KEY, LONG_RSA], recipientFile: async () => 'kenv-recipient-v1\n' } }));
+    shell.chooseSaveFile = async () => join(work, 'a-recipient-file-saved-under-a-long-name.recipient');
+    // The sentence of an export beside the name was what squeezed it most.
+    await page.getByRole('button', { name: `Export recipient file for ${longRecipient}` }).click();
+    const panel = page.getByRole('region', { name: 'Encryption key' });
+    await panel.getByText('Saved ').waitFor();
+    for (const width of [1280, 900, 700, 360]) {
+      await page.setViewportSize({ width, height: 900 });
+      const inner = (await panel.boundingBox())!.width - 32;
+      // A short name is one line high.
+      const lineHeight = (await panel.getByText('team-files', { exact: true }).boundingBox())!.height;
+      for (const name of [longAlias, longRecipient, 'scans-inbox']) {
+        const box = (await panel.getByText(name, { exact: true }).boundingBox())!;
+        // At least half the panel wide, and the recipient names in at most two lines (at 900 wide they stood one
+        // letter a line beside their button).
+        expect(box.width, `${name} at ${width}`).toBeGreaterThan(inner / 2);
+        if (name !== longAlias) expect(box.height, `${name} at ${width}`).toBeLessThanOrEqual(2 * lineHeight + 1);
+        else expect(box.height, `${name} at ${width}`).toBeLessThanOrEqual(3 * lineHeight + 1);
+      }
+      await panel.screenshot({ path: join(SHOTS, `09-key-panel-${width}.png`) });
+    }
   });
 
   it('a rendering fault shows the crash screen (no blank window); Reload the window brings the app back', async () => {

@@ -9,8 +9,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateKeyCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsIdentityService } from '../../electron/core/app/aws-identity.js';
 import { Grants } from '../../electron/core/app/grants.js';
@@ -29,8 +28,8 @@ import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { recordingShell } from '../support/app-services.js';
 import { runKenv } from '../support/cli.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
-import { bridgeScript, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
-import { keepPageCoverage } from '../support/browser-coverage.js';
+import { SocketSink } from '../support/renderer-bridge.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 import { timeLimit } from '../support/timeouts.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -55,7 +54,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kenv-e2e-recipient-'));
   // Its own build folder: the other end-to-end file builds into renderer-dist and may run at the same time.
   renderer = join(work, 'renderer-dist');
-  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error', build: { outDir: renderer, emptyOutDir: true } });
+  await buildRenderer(renderer);
   await mkdir(SHOTS, { recursive: true });
   kms = await fixture.start({ region: REGION });
   // The key's holder (with credentials, elsewhere) makes the RSA key and exports its recipient file.
@@ -71,11 +70,7 @@ beforeAll(async () => {
     HOME: work, AWS_CONFIG_FILE: join(work, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_KMS: kms.url, AWS_ENDPOINT_URL_STS: kms.url, AWS_REGION: REGION,
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -117,29 +112,12 @@ async function openApp() {
   cleanups.push(() => services.vaults.dispose());
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
-  const bridge = await startRendererBridge({ root: renderer, registry, sink, grants });
-  cleanups.push(() => bridge.close());
-  const context = await browser.newContext({ viewport: { width: 1180, height: 780 } });
-  cleanups.push(() => context.close());
-  await context.addInitScript({ content: bridgeScript(drops) });
-  const page = await context.newPage();
-  cleanups.push(await keepPageCoverage(page, renderer));
-  const consoleErrors: string[] = [];
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(bridge.url);
+  const { page, errors: consoleErrors } = await openRendererPage({ browser, root: renderer, registry, sink, grants, drops, cleanups });
   return { dir, drops, page, services, shell, consoleErrors };
 }
 
 /** Drops files from `drops` on the window the way a file manager does. */
-async function drop(page: Page, target: string, names: string[]) {
-  const list = JSON.stringify(names);
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const name of ${list}) dt.items.add(new File([new Uint8Array([120])], name));
-    return dt;
-  })()`);
-  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(target, type, { dataTransfer });
-}
+const drop = dropFiles;
 
 async function axeSerious(page: Page): Promise<string[]> {
   if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(`${await readFile(AXE, 'utf8')};0`);

@@ -7,8 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity, Job } from '../../shared/ipc.js';
 import { type AppServices, registerHandlers } from '../../electron/core/app/handlers.js';
@@ -38,11 +37,11 @@ import { defaultKmsClientFactory, type KmsClientFactory } from '../../electron/c
 import { DEFAULT_THROTTLE_BACKOFF } from '../../electron/core/kms/throttle.js';
 import type { LocalKms } from '../../electron/core/local-kms/server.js';
 import { LOCAL_CREDENTIALS, LocalKmsFixture, kmsClient } from '../support/local-kms.js';
-import { bridgeScript, type RendererBridge, SocketSink, startRendererBridge } from '../support/renderer-bridge.js';
+import { SocketSink } from '../support/renderer-bridge.js';
+import { buildRenderer, dropFiles, launchChromium, openRendererPage } from '../support/renderer-page.js';
 import { recordingShell } from '../support/app-services.js';
 import { MemorySecretStore } from '../support/memory-secret-store.js';
 import { runKenv } from '../support/cli.js';
-import { keepPageCoverage } from '../support/browser-coverage.js';
 import { timeLimit } from '../support/timeouts.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -111,18 +110,10 @@ async function openApp(opts: { identity?: IdentityService; clients?: () => KmsCl
   cleanups.push(() => services.vaults.dispose());
   const registry = new HandlerRegistry();
   registerHandlers(registry, services);
-  const bridge: RendererBridge = await startRendererBridge({ root: RENDERER, registry, sink, grants });
-  cleanups.push(() => bridge.close());
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1180, height: 780 }, colorScheme: opts.colorScheme ?? 'light' });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  cleanups.push(() => context.close());
-  await context.addInitScript({ content: bridgeScript(drops) });
-  const page = await context.newPage();
-  cleanups.push(await keepPageCoverage(page, RENDERER));
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(bridge.url);
+  const { page, context, errors: consoleErrors } = await openRendererPage({
+    browser, root: RENDERER, registry, sink, grants, drops, cleanups,
+    ...(opts.viewport ? { viewport: opts.viewport } : {}), colorScheme: opts.colorScheme ?? 'light', clipboard: true, consoleErrors: true,
+  });
   return { dir, drops, page, services, shell, sink, consoleErrors, context };
 }
 
@@ -161,17 +152,9 @@ async function writeExpiredSsoProfile(home: string) {
 }
 
 /** Drops files from `drops` on the window the way a file manager does: a DataTransfer holding Files. */
-async function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
-  // A string expression: this file is type-checked for Node, where DataTransfer and File do not exist.
-  const list = JSON.stringify(files.map((f) => ({ name: f.name, bytes: [...f.bytes] })));
-  const dataTransfer = await page.evaluateHandle(`(() => {
-    const dt = new DataTransfer();
-    for (const f of ${list}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
-    return dt;
-  })()`);
-  await page.dispatchEvent('.dropzone', 'dragenter', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+function drop(page: Page, files: { name: string; bytes: Buffer }[]) {
+  // The bytes of a dropped File are never read: the bridge maps its name to the file in `drops`.
+  return dropFiles(page, '.dropzone', files.map((f) => f.name));
 }
 
 async function shot(page: Page, name: string) {
@@ -185,7 +168,7 @@ function bytes(n: number, seed = 7): Buffer {
 }
 
 beforeAll(async () => {
-  await build({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'renderer'), logLevel: 'error' });
+  await buildRenderer(RENDERER);
   await mkdir(SHOTS, { recursive: true });
   work = await mkdtemp(join(tmpdir(), 'kenv-e2e-'));
   kms = await fixture.start({ region: REGION });
@@ -204,11 +187,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_STS: sts.url, AWS_ENDPOINT_URL_SSO: sso.url, AWS_ENDPOINT_URL_SSO_OIDC: sso.url,
     AWS_CONFIG_FILE: join(work, '.aws', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(work, '.aws', 'credentials'), AWS_EC2_METADATA_DISABLED: 'true',
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

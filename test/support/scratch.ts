@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { FramePool } from '../../electron/core/crypto/frame-pool.js';
+import { FramePool } from '../../electron/core/crypto/frame-pool.js';
 import { decryptFile } from '../../electron/core/files.js';
 import type { Keyring } from '../../electron/core/keyring/types.js';
 
@@ -51,4 +51,16 @@ export function useScratch(prefix: string): Scratch {
     },
   };
   return scratch;
+}
+
+/**
+ * A frame pool of `size` workers for one test file, closed (its workers ended) in afterAll. Its workers start with
+ * the first batch, so making it while the file loads costs nothing.
+ */
+export function useFramePool(size: number): FramePool {
+  const pool = new FramePool(size);
+  afterAll(async () => {
+    await pool.close();
+  });
+  return pool;
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { errnoCode, errnoText } from '../atomic-output.js';
 import { KenvError } from '../errors.js';
 import { serializeEncryptionContext } from '../format/context.js';
 import { type FrameSpan, FINAL_FRAME_OVERHEAD, MAX_FRAMES, REGULAR_FRAME_OVERHEAD } from '../format/frames.js';
@@ -292,6 +293,8 @@ export async function openMessageKey(header: ParsedHeader, keyring: Keyring, req
     suiteId: header.suite.id,
     context: { ...storedContext, ...requiredOnly },
     edks: header.encryptedDataKeys,
+  }).catch((e: unknown) => {
+    throw keyringFailure(e);
   });
   let keys;
   try {
@@ -322,6 +325,24 @@ export async function openMessageKey(header: ParsedHeader, keyring: Keyring, req
     );
   }
   return keys.encryptionKey;
+}
+
+/**
+ * A keyring's own I/O error (a key file it reads, say) as a KenvError naming what failed. Left raw, the file paths
+ * blamed it on the input or output by its errno code ("Cannot write …" from a pipe), or not at all from a regular
+ * file. Errors without an errno code, and a cancel, pass unchanged.
+ */
+function keyringFailure(e: unknown): unknown {
+  if (e instanceof KenvError || !errnoCode(e) || (e instanceof Error && e.name === 'AbortError')) return e;
+  const path = e && typeof e === 'object' && 'path' in e && typeof e.path === 'string' ? e.path : undefined;
+  const why = errnoText(e, 'read');
+  return new KenvError(
+    'INVALID_KEY',
+    path
+      ? `Opening this file's data key needs ${path}, which cannot be read: ${why}. Nothing was decrypted; check that file.`
+      : `The key failed while opening this file's data key: ${why}. Nothing was decrypted.`,
+    { cause: e },
+  );
 }
 
 /**

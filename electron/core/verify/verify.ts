@@ -20,7 +20,7 @@ import { KenvError, toErrorInfo } from '../errors.js';
 import type { ParsedHeader } from '../format/header.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
 import { parseS3Url } from '../sync/s3-client.js';
-import { toSyncError } from '../sync/remote.js';
+import { isPreconditionFailure, toSyncError } from '../sync/remote.js';
 
 export interface VerifyOptions {
   keyring: Keyring;
@@ -150,14 +150,29 @@ async function verifyObject(s3: S3Client, bucket: string, key: string, opts: Ver
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: opts.signal });
     body = out.Body as Readable;
   } catch (e) {
-    throw toSyncError(e, `s3://${bucket}/${key}`);
+    throw objectError(e, `s3://${bucket}/${key}`);
   }
   try {
     return await verifyStream(body, opts);
   } catch (e) {
     if (e instanceof KenvError) throw e;
-    throw toSyncError(e, `s3://${bucket}/${key}`);
+    throw objectError(e, `s3://${bucket}/${key}`);
   }
+}
+
+/**
+ * An S3 failure while reading a listed object. An object gone (or replaced) since the listing gets verify's own
+ * sentence: toSyncError's speaks of a sync, and verify changes nothing.
+ */
+function objectError(e: unknown, url: string): KenvError {
+  // The name, not the 404 alone: a bucket that is gone answers 404 too (toSyncError says so).
+  const gone = e instanceof Error && e.name === 'NoSuchKey';
+  if (!gone && !isPreconditionFailure(e)) return toSyncError(e, url);
+  return new KenvError(
+    'SYNC_REMOTE_CHANGED',
+    `${url} was removed or replaced on S3 after verify listed it, so it was not verified. Nothing was changed; run verify again to check what is there now.`,
+    { cause: e },
+  );
 }
 
 async function* listKenvObjects(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): AsyncGenerator<string> {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { VaultSync, type VaultSyncOptions } from '../../../electron/core/sync/engine.js';
 import { createS3Client } from '../../../electron/core/sync/s3-client.js';
@@ -51,6 +51,33 @@ export async function startSyncWorld(): Promise<SyncWorld> {
       await server.close();
       await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     },
+  };
+}
+
+/**
+ * The sync world of one test file: started in beforeAll, closed in afterAll. Read it inside a test or hook (before
+ * beforeAll there is none, and reading it says so).
+ */
+export function useSyncWorld(): SyncWorld {
+  let world: SyncWorld | undefined;
+  beforeAll(async () => {
+    world = await startSyncWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  const started = (): SyncWorld => {
+    if (!world) throw new Error('the sync world is read before beforeAll started it');
+    return world;
+  };
+  return {
+    get server() { return started().server; },
+    get s3() { return started().s3; },
+    get bucket() { return started().bucket; },
+    newRemote: () => started().newRemote(),
+    newVault: () => started().newVault(),
+    syncer: (vaultDir, remote, opts) => started().syncer(vaultDir, remote, opts),
+    close: () => started().close(),
   };
 }
 

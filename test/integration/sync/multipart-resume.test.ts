@@ -3,18 +3,12 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
-import { remoteBytes, remoteMetadata, startSyncWorld, type SyncWorld } from './helpers.js';
+import { remoteBytes, remoteMetadata, useSyncWorld } from './helpers.js';
 import { timeLimit } from '../../support/timeouts.js';
 
-let world: SyncWorld;
-beforeAll(async () => {
-  world = await startSyncWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
+const world = useSyncWorld();
 
 const MiB = 1024 * 1024;
 

@@ -3,20 +3,14 @@
 import { randomFillSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { VaultSync } from '../../../electron/core/sync/engine.js';
 import { createS3Client } from '../../../electron/core/sync/s3-client.js';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
-import { remoteBytes, startSyncWorld, type SyncWorld } from './helpers.js';
+import { remoteBytes, useSyncWorld } from './helpers.js';
 import { timeLimit } from '../../support/timeouts.js';
 
-let world: SyncWorld;
-beforeAll(async () => {
-  world = await startSyncWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
+const world = useSyncWorld();
 
 const MiB = 1024 * 1024;
 /** The usual inactivity timeout, shortened for the test (under 6 s the SDK arms it at once). */

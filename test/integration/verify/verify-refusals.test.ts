@@ -181,7 +181,10 @@ describe('verify, S3 targets', () => {
     });
     const results = await verifyTargets(['s3://bucket'], { keyring, s3 });
     expect(results.map((r) => [r.target, r.ok])).toEqual([['s3://bucket/gone.kenv', false], ['s3://bucket/broken.kenv', false], ['s3://bucket/fine.kenv', true]]);
-    expect(failure(results[0]).code).toBe('SYNC_REMOTE_CHANGED');
+    expect(failure(results[0])).toMatchObject({
+      code: 'SYNC_REMOTE_CHANGED',
+      message: 's3://bucket/gone.kenv was removed or replaced on S3 after verify listed it, so it was not verified. Nothing was changed; run verify again to check what is there now.',
+    });
     const broken = failure(results[1]);
     expect(broken.code).toBe('NETWORK_UNREACHABLE');
     expect(broken.message).toContain('The connection to the S3 endpoint failed for S3 s3://bucket/broken.kenv (ECONNRESET).');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../../electron/core/local-kms/server.js';
 import { runKenv, problems } from '../../support/cli.js';
@@ -141,6 +141,25 @@ describe('kenv verify', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('[INPUT_NOT_FOUND]');
   });
+  it('an object deleted after the listing fails with verify\'s own sentence (not a sync\'s); the others still verify', async () => {
+    const client = s3.client();
+    const good = readFileSync(await encrypted('s3-gone', 'good.bin', randomBytes(10_000)));
+    await client.send(new PutObjectCommand({ Bucket: 'proof', Key: 'gone/a.kenv', Body: good }));
+    await client.send(new PutObjectCommand({ Bucket: 'proof', Key: 'gone/b.kenv', Body: good }));
+    // Another machine deletes a.kenv between verify's listing and its GET.
+    s3.proxy.beforeNext((r) => r.method === 'GET' && r.key === 'gone/a.kenv', async () => {
+      await client.send(new DeleteObjectCommand({ Bucket: 'proof', Key: 'gone/a.kenv' }));
+    });
+    const r = await runKenv(['verify', 's3://proof/gone/'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'FAILED  s3://proof/gone/a.kenv: s3://proof/gone/a.kenv was removed or replaced on S3 after verify listed it, so it was not verified. ' +
+        'Nothing was changed; run verify again to check what is there now. [SYNC_REMOTE_CHANGED]',
+    );
+    expect(r.stderr).not.toMatch(/this sync|Sync again/);
+    expect(r.stdout.toString()).toContain('ok      s3://proof/gone/b.kenv');
+  });
+
   it('verifies piped input with `-`, writing nothing (not even a temporary file), and catches a tampered stream', { timeout: timeLimit(180_000) }, async () => {
     const good = await encrypted('stdin', 'piped.bin', randomBytes(70_000), ['--sign']);
     const bad = join(dir, 'stdin', 'bad.kenv');

@@ -17,3 +17,16 @@ describe('explain: throttling names the service the core says throttled', () => 
     expect(explain(error, ctx)).toEqual({ message: sentence, fixes: ['retry'], key: null });
   });
 });
+
+describe('explain: an expired sign-in points to Retry only where one is shown', () => {
+  const expired = { code: 'SSO_EXPIRED' as const, message: 'The AWS SSO session for dev has expired. Sign in again.' };
+  it('with a Retry beside it: "then choose Retry"', () => {
+    expect(explain(expired, { ...ctx, retryShown: true }).message).toBe('Your AWS sign-in has expired. Sign in again, then choose Retry.');
+  });
+  it('without one: no "retry" in the sentence', () => {
+    const said = explain(expired, ctx);
+    expect(said.message).toBe('Your AWS sign-in has expired. Sign in again, then do it again.');
+    expect(said.message).not.toMatch(/retry/i);
+    expect(said.fixes).toContain('sign-in');
+  });
+});

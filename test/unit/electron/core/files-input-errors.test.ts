@@ -1,17 +1,20 @@
 // Which file an error is blamed on. A read that fails while decryptFile looks for a signed message's footer is
 // INPUT_UNREADABLE naming the input (the read failing is Node's fs.read answering EIO through `vi.mock('node:fs')`:
-// a failing disk cannot be made here); an error about another file, or one that is no I/O error at all, is not
-// reported as the input being unreadable.
+// a failing disk cannot be made here). A keyring's own I/O error (its key file unreadable) is INVALID_KEY naming that
+// file, the same from a regular file, a pipe, standard input and --buffer; one that is no I/O error at all passes as
+// it is.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
-import { decryptFile, encryptFile } from '../../../../electron/core/files.js';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DecryptStream } from '../../../../electron/core/crypto/decrypt-stream.js';
+import { decryptFile, decryptStreamBuffered, encryptFile, transformStream } from '../../../../electron/core/files.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
-import { useScratch } from '../../../support/scratch.js';
+import { useFramePool, useScratch } from '../../../support/scratch.js';
 
 const failing = vi.hoisted(() => ({ read: '' }));
 
@@ -37,14 +40,7 @@ vi.mock('node:fs', async (importOriginal) => {
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'input-errors', key: randomBytes(32) });
 const FRAME = 1024;
 const scratch = useScratch('kenv-files-input-errors-');
-let pool: FramePool;
-
-beforeAll(() => {
-  pool = new FramePool(1);
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = useFramePool(1);
 afterEach(() => {
   failing.read = '';
 });
@@ -57,6 +53,22 @@ async function sealed(sign: boolean): Promise<{ at: string; sealedPath: string }
   const { outputPath } = await encryptFile(join(at, 'p'), { keyring, frameLength: FRAME, pool, sign, outputPath: join(at, 'p.kenv') });
   execFileSync('rm', [join(at, 'p')]);
   return { at, sealedPath: outputPath };
+}
+
+/** A keyring that reads its key from `keyFile` each time it is asked (as a raw key file would be read). */
+function keyFileKeyring(keyFile: string): Keyring {
+  return {
+    wrapDataKey: (r) => keyring.wrapDataKey(r),
+    unwrapDataKey: async (r) => {
+      await readFile(keyFile);
+      return keyring.unwrapDataKey(r);
+    },
+  };
+}
+
+/** A standard output that takes everything. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }
 
 /** Counts the data keys asked for and hands them on. */
@@ -106,22 +118,27 @@ describe('a keyring that fails while a pipe is decrypted (the stream path)', () 
     }
   }
 
-  it('an I/O error about another file (its key file gone) is not reported as the input being unreadable', async () => {
+  it('an I/O error about another file (its key file gone) is INVALID_KEY naming that file, as from a regular file', async () => {
     const { at, sealedPath } = await sealed(false);
-    let thrown: unknown;
-    const k: Keyring = {
-      wrapDataKey: (r) => keyring.wrapDataKey(r),
-      unwrapDataKey: async () => {
-        thrown = await readFile(join(at, 'gone.key')).then(() => undefined, (e: unknown) => e);
-        throw thrown;
-      },
-    };
-    const error = await throughPipe(at, sealedPath, k);
-    expect(thrown).toMatchObject({ code: 'ENOENT', path: join(at, 'gone.key') });
-    expect(error).toMatchObject({ cause: thrown });
-    expect(error).not.toMatchObject({ code: 'INPUT_UNREADABLE' });
-    expect((error as Error).message).not.toContain('Cannot read');
-    expect(await readdir(at)).not.toContain('out');
+    const keyFile = join(at, 'gone.key');
+    const k = keyFileKeyring(keyFile);
+    const sentence = `Opening this file's data key needs ${keyFile}, which cannot be read: it does not exist. Nothing was decrypted; check that file.`;
+    const fromPipe = await throughPipe(at, sealedPath, k);
+    expect(fromPipe).toMatchObject({ code: 'INVALID_KEY', message: sentence, cause: expect.objectContaining({ code: 'ENOENT', path: keyFile }) });
+    // The regular file (the offset path), standard input (the stream) and --buffer say the same.
+    await expect(decryptFile(sealedPath, { keyring: k, pool, outputPath: join(at, 'out') })).rejects.toMatchObject({ code: 'INVALID_KEY', message: sentence });
+    await expect(transformStream(createReadStream(sealedPath), new DecryptStream({ keyring: k, pool }), discard())).rejects.toMatchObject({ code: 'INVALID_KEY', message: sentence });
+    await expect(decryptStreamBuffered(createReadStream(sealedPath), discard(), { keyring: k, pool, tempDir: at })).rejects.toMatchObject({ code: 'INVALID_KEY', message: sentence });
+    expect((await readdir(at)).sort()).toEqual(['p.kenv', 'pipe.kenv']);
+  });
+
+  it('an I/O error with no path (a keyring\'s own system call) is INVALID_KEY with the system\'s reason, on both paths', async () => {
+    const { at, sealedPath } = await sealed(false);
+    const thrown = Object.assign(new Error('EMFILE: too many open files, socket'), { code: 'EMFILE', errno: -24, syscall: 'socket' });
+    const k: Keyring = { wrapDataKey: (r) => keyring.wrapDataKey(r), unwrapDataKey: () => Promise.reject(thrown) };
+    const said = { code: 'INVALID_KEY', message: 'The key failed while opening this file\'s data key: EMFILE: too many open files, socket. Nothing was decrypted.', cause: thrown };
+    expect(await throughPipe(at, sealedPath, k)).toMatchObject(said);
+    await expect(decryptFile(sealedPath, { keyring: k, pool, outputPath: join(at, 'out') })).rejects.toMatchObject(said);
   });
 
   it('an error that is no I/O error (no errno code) comes out as it is, even one that carries the input\'s path', async () => {

@@ -8,27 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
+import { describe, expect, it } from 'vitest';
 import { type Progress, decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../../../../electron/core/format/frames.js';
 import { parseHeader } from '../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { EncryptedDataKey, Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
 import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
-import { useScratch } from '../../../support/scratch.js';
+import { useFramePool, useScratch } from '../../../support/scratch.js';
 
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'offsets', key: randomBytes(32) });
 const FRAME = 1024;
 const scratch = useScratch('kenv-files-offsets-');
-let pool: FramePool;
-
-beforeAll(() => {
-  pool = new FramePool(1);
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = useFramePool(1);
 
 /** A fresh, empty folder. */
 async function folder(): Promise<string> {

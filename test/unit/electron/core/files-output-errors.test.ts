@@ -5,11 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
-import { useScratch } from '../../../support/scratch.js';
+import { useFramePool, useScratch } from '../../../support/scratch.js';
 
 const full = vi.hoisted(() => ({ writeSync: false, writevSync: false, write: false }));
 
@@ -38,14 +37,7 @@ vi.mock('node:fs', async (importOriginal) => {
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'full', key: randomBytes(32) });
 const FRAME = 1024;
 const scratch = useScratch('kenv-files-full-');
-let pool: FramePool;
-
-beforeAll(() => {
-  pool = new FramePool(1);
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = useFramePool(1);
 afterEach(() => {
   full.writeSync = full.writevSync = full.write = false;
 });

@@ -2,15 +2,15 @@ import { CommitmentPolicy, buildClient } from '@aws-crypto/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FLUSH_EVERY } from '../../../../electron/core/crypto/file-codec.js';
-import { FramePool } from '../../../../electron/core/crypto/frame-pool.js';
 import { type Progress, decryptFile, encryptFile } from '../../../../electron/core/files.js';
 import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../../../../electron/core/format/frames.js';
 import { parseHeader } from '../../../../electron/core/format/header.js';
 import { RawAesKeyring } from '../../../../electron/core/keyring/raw-aes-keyring.js';
 import type { Keyring, UnwrapRequest } from '../../../../electron/core/keyring/types.js';
 import { BATCH, boundarySizes, esdkRawAesKeyring, expectFileVerdictOf, FRAME, flip, swap, useScratch } from '../../../support/file-round-trip.js';
+import { useFramePool } from '../../../support/scratch.js';
 import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 
 // encryptFile and decryptFile on regular files: frames are sealed and opened by the workers at fixed file offsets.
@@ -19,13 +19,7 @@ import { decryptBuffer, encryptBuffer } from '../../../support/streams.js';
 const key = randomBytes(32);
 const keyring = new RawAesKeyring({ namespace: 'kenv-test', name: 'files', key });
 const scratch = useScratch('kenv-files-');
-let pool: FramePool;
-beforeAll(() => {
-  pool = new FramePool(2);
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = useFramePool(2);
 
 const { plainFile, onlyInputsRemain } = scratch;
 
