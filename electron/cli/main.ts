@@ -1,5 +1,7 @@
+import { fstatSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { CommanderError } from 'commander';
-import { toErrorInfo } from '../core/errors.js';
+import { KenvError, toErrorInfo } from '../core/errors.js';
 import { withThrottleScope } from '../core/kms/throttle.js';
 import { throttleLine } from './progress.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, buildProgram } from './program.js';
@@ -46,6 +48,26 @@ async function runProgram(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * Standard input as commands read it. Node reads a folder redirected into it (`kenv encrypt - < DIR`) as an empty
+ * stream, which would encrypt an empty message and exit 0; `cat` says "Is a directory", and so does kenv: the read
+ * fails, as an unreadable input.
+ */
+function standardInput(): NodeJS.ReadableStream {
+  let folder = false;
+  try {
+    folder = fstatSync(0).isDirectory();
+  } catch {
+    // No standard input at all (closed): Node's own stream reports it when it is read.
+  }
+  if (!folder) return process.stdin;
+  return new Readable({
+    read() {
+      this.destroy(new KenvError('INPUT_UNREADABLE', 'Standard input is a folder, not data: redirect a file into it (< FILE) or pipe data to it.'));
+    },
+  });
+}
+
 /** The process entry point: real stdio, real exit code. */
 export async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -54,7 +76,7 @@ export async function main(): Promise<void> {
   // A closed stderr loses the messages, not the work: the exit code still tells.
   process.stderr.on('error', () => undefined);
   const code = await runCli(process.argv.slice(2), {
-    stdin: process.stdin,
+    stdin: standardInput(),
     stdout: process.stdout,
     out: (line) => output.line(line),
     err: (line) => process.stderr.write(`${line}\n`),

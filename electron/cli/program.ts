@@ -237,7 +237,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
     .option('--region <region>', 'AWS Region', regionName)
     .action(async (opts: { key: string; context?: string[]; profile?: string; region?: string }) => {
       const { runSealCommand } = await import('../core/secrets/command.js');
-      setExit(await runSealCommand({ key: opts.key, context: parseContext(opts.context), ...awsOptions(opts) }, io));
+      setExit(await runSealCommand({ key: opts.key, context: parseContext(opts.context), stdin: io.stdin, ...awsOptions(opts) }, io));
     });
 
   program
@@ -252,7 +252,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
       setExit(
         await runUnsealCommand(
           {
-            ...(opts.key ? { key: opts.key } : {}), context: parseContext(opts.context), ...awsOptions(opts),
+            ...(opts.key ? { key: opts.key } : {}), context: parseContext(opts.context), stdin: io.stdin, ...awsOptions(opts),
             // A copy: the command wipes the secret when write returns, and a pipe may still hold the buffer then.
             write: (data) => io.stdout.write(Buffer.from(data)),
           },

@@ -377,6 +377,47 @@ describe('output folders', () => {
   });
 });
 
+describe('a folder on standard input', () => {
+  /** Runs kenv with a folder redirected into its standard input (`kenv … < DIR`). */
+  function withFolderOnStdin(args: string[]): Promise<Ended> {
+    const folder = join(dir, 'stdin-folder');
+    mkdirSync(folder, { recursive: true });
+    const fd = openSync(folder, 'r');
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [KENV_BIN, ...args], {
+        env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...childCoverageEnv(), ...env },
+        stdio: [fd, 'pipe', 'pipe'],
+      });
+      closeSync(fd);
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err }));
+    });
+  }
+  const sentence = 'Standard input is a folder, not data: redirect a file into it (< FILE) or pipe data to it. [INPUT_UNREADABLE]';
+
+  it.each([
+    ['encrypt -', ['encrypt', '-', '--key', 'alias/kenv-demo']],
+    ['decrypt -', ['decrypt', '-']],
+    ['decrypt - --buffer', ['decrypt', '-', '--buffer']],
+  ])('%s fails as cat does ("Is a directory") instead of reading it as empty: nothing on stdout, exit 1', async (_, args) => {
+    const r = await withFolderOnStdin(args);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([`kenv: stdin: ${sentence}`]);
+    expect(r.code).toBe(1);
+  });
+
+  it.each([['seal', ['seal', '--key', 'alias/kenv-demo']], ['unseal', ['unseal']]])('%s fails the same way instead of taking an empty secret', async (_, args) => {
+    const r = await withFolderOnStdin(args);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([`kenv: ${sentence}`]);
+    expect(r.code).toBe(1);
+  });
+});
+
 describe('a closed stderr', () => {
   it('loses the messages, not the work', async () => {
     const inputs = ['se1.txt', 'se2.txt'].map((n) => file(n, n));
