@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LIST_RANGES, PAGE_KEYS, compareKeys, listRemote } from '../../../../../electron/core/sync/remote.js';
 
@@ -87,6 +88,7 @@ describe('compareKeys', () => {
     expect(compareKeys('\u{1F600}', '\uFFFD')).toBeGreaterThan(0); // ...is not S3's.
     expect(compareKeys('\uE000', '\u{10000}')).toBeLessThan(0);
     expect(compareKeys('\uE000', '\uE001')).toBeLessThan(0);
+    expect(compareKeys('\u{10FFFF}', '\u{10FC00}')).toBeGreaterThan(0); // Low surrogates U+DFFF and U+DC00.
     expect(compareKeys('a', 'a')).toBe(0);
     expect(compareKeys('a', 'ab')).toBeLessThan(0);
     expect(compareKeys('b', 'ab')).toBeGreaterThan(0);
@@ -215,6 +217,29 @@ describe('listRemote in ranges', () => {
     const bucket = modelS3(keys.slice(0, 1_500));
     await listRemote(bucket.s3, 'bucket', prefix, undefined, paths.slice(0, PAGE_KEYS));
     expect(bucket.requests.map((r) => r.StartAfter ?? r.ContinuationToken ?? 'start')).toEqual(['start', `after:${[...keys.slice(0, 1_500)].sort(s3Order)[999]}`]);
+  });
+
+  it('lists in two ranges when the index knows between one and two pages', async () => {
+    const bucket = modelS3(keys.slice(0, 1_500));
+    const out = await listRemote(bucket.s3, 'bucket', prefix, undefined, paths.slice(0, 1_500));
+    expect(out.objects.size).toBe(1_500);
+    expect(bucket.requests.map((r) => r.StartAfter ?? 'start')).toEqual(['start', [...keys.slice(0, 1_500)].sort(s3Order)[999]]);
+  });
+
+  it('passes an abort during the listing on to every range, and leaves no listener on the caller\'s signal', async () => {
+    const done = modelS3(keys);
+    const signal = new AbortController().signal;
+    await listRemote(done.s3, 'bucket', prefix, signal, paths);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+
+    const bucket = modelS3(keys);
+    const controller = new AbortController();
+    const listing = listRemote(bucket.s3, 'bucket', prefix, controller.signal, paths);
+    expect(bucket.requests).toHaveLength(LIST_RANGES); // The ranges' first requests are in flight.
+    controller.abort(new Error('stop'));
+    await expect(listing).rejects.toMatchObject({ name: 'AbortError' });
+    expect(bucket.requests).toHaveLength(LIST_RANGES);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('stops every range when one fails, and when the caller aborts', async () => {
