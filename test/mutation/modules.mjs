@@ -8,8 +8,14 @@ export const MODULES = {
   },
   'sync-remote': {
     mutate: ['electron/core/sync/remote.ts'],
-    // The listing's unsafe-key filter, paging and error mapping, against a scripted client (fast, no server).
-    tests: ['test/unit/electron/core/sync/remote.test.ts', 'test/unit/electron/core/sync/helpers.test.ts'],
+    // The listing's unsafe-key filter, paging and error mapping, against a scripted client (fast, no server); the
+    // listing in ranges (StartAfter/MaxKeys from the last sync's index, S3's key order, the fallback from the start)
+    // against a model S3 (remote-ranges.test.ts). Not list-ranges.test.ts (real servers, too slow per mutant).
+    tests: [
+      'test/unit/electron/core/sync/remote.test.ts',
+      'test/unit/electron/core/sync/remote-ranges.test.ts',
+      'test/unit/electron/core/sync/helpers.test.ts',
+    ],
   },
   'sync-plan': {
     mutate: ['electron/core/sync/plan.ts'],

@@ -46,6 +46,10 @@ class UnorderedListing extends Error {}
 interface ListedPage {
   objects: RemoteObject[];
   skipped: SkippedFile[];
+  /** The first key the server listed (undefined: none). */
+  first?: string;
+  /** How the range ended: at the key past its bound (`past`), at the end of the listing, or at its bound exactly. */
+  end?: { past: string } | 'listing' | 'bound';
 }
 
 /**
@@ -56,8 +60,9 @@ interface ListedPage {
  * each from its lower bound (`StartAfter`) to its upper bound: S3 lists in key order, so the ranges together hold
  * every key exactly once whatever changed since, and each range asks only for as many keys as it expects to have
  * (`MaxKeys`), so a prefix that did not change costs the same pages as a listing from the start. A server that
- * does not list in key order (S3 Express directory buckets, or one that ignores `StartAfter`) is listed again from
- * the start, one page after another.
+ * does not list in S3's key order (S3 Express directory buckets, one that ignores `StartAfter`, or one whose ranges do
+ * not meet: each must start at the key that stopped the one before) is listed again from the start, one page after
+ * another.
  */
 export async function listRemote(
   s3: S3Client,
@@ -87,6 +92,14 @@ export async function listRemote(
       parts = await Promise.all(
         [undefined, ...bounds].map((lo, j) => listRange(s3, bucket, prefix, controller.signal, lo, bounds[j], expected)),
       );
+      // Each range must start where the one before it stopped: on a server whose order is consistent but not S3's
+      // (UTF-16 code units, say), a range can stop short of its bound, and the keys between would be in no range.
+      for (let j = 0; j + 1 < parts.length; j++) {
+        const end = parts[j]!.end;
+        const next = parts[j + 1]!.first;
+        const joined = end === 'bound' || (end === 'listing' ? next === undefined : end?.past === next);
+        if (!joined) throw new UnorderedListing();
+      }
     } catch (e) {
       // One range failing stops the others: their answers would be thrown away.
       controller.abort(e);
@@ -135,6 +148,7 @@ async function listRange(
   const ranged = after !== undefined || upTo !== undefined;
   const out: ListedPage = { objects: [], skipped: [] };
   let token: string | undefined;
+  const tokens = new Set<string>();
   let last = after;
   // Set once the range held more keys than the index knew of: then it is read in whole pages.
   let grown = false;
@@ -152,9 +166,13 @@ async function listRange(
     let pageLast: string | undefined;
     for (const o of page.Contents ?? []) {
       if (!o.Key) continue;
+      out.first ??= o.Key;
       if (ranged) {
         if (last !== undefined && compareKeys(o.Key, last) <= 0) throw new UnorderedListing();
-        if (upTo !== undefined && compareKeys(o.Key, upTo) > 0) return out; // The next range's.
+        if (upTo !== undefined && compareKeys(o.Key, upTo) > 0) {
+          out.end = { past: o.Key }; // The next range's.
+          return out;
+        }
         last = o.Key;
       }
       pageLast = o.Key;
@@ -167,14 +185,25 @@ async function listRange(
       }
       out.objects.push({ path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
     }
-    if (!page.IsTruncated) return out;
+    if (!page.IsTruncated) {
+      out.end = 'listing';
+      return out;
+    }
     // Up to its bound: what follows is the next range's.
-    if (upTo !== undefined && last !== undefined && compareKeys(last, upTo) >= 0) return out;
+    if (upTo !== undefined && last !== undefined && compareKeys(last, upTo) >= 0) {
+      out.end = 'bound';
+      return out;
+    }
     if (maxKeys !== undefined && maxKeys < PAGE_KEYS) grown = true;
     token = page.NextContinuationToken;
-    if (token) continue;
-    // Truncated with no token to go on: go on after the page's last key. Stopping here would take every object not
-    // yet listed for deleted.
+    // A token it gave before would list the same pages again, for ever.
+    if (token && tokens.has(token)) token = undefined;
+    else if (token) {
+      tokens.add(token);
+      continue;
+    }
+    // Truncated with no (new) token to go on: go on after the page's last key. Stopping here would take every object
+    // not yet listed for deleted.
     if (pageLast === undefined || (last !== undefined && !ranged && compareKeys(pageLast, last) <= 0)) {
       throw new KenvError('S3_ERROR', `S3 said the listing of s3://${bucket}/${prefix} goes on but gave no way to go on; nothing was changed. Try the sync again; if it persists, the server does not list as S3 does.`);
     }

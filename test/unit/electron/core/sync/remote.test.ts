@@ -81,6 +81,24 @@ describe('listRemote', () => {
     }
   });
 
+  it('refuses a listing that answers the same token again, instead of listing the same pages for ever', async () => {
+    const known = Array.from({ length: 2_500 }, (_, i) => `k${String(i).padStart(4, '0')}.kenv`);
+    for (const page of [
+      { Contents: [{ Key: 'p/a.kenv', Size: 1, ETag: '"x"' }], IsTruncated: true, NextContinuationToken: 'same' },
+      { Contents: [], IsTruncated: true, NextContinuationToken: 'same' },
+    ]) {
+      // Listed from the start, and in ranges from what the last sync saw.
+      for (const seen of [[], known]) {
+        // A stop for the test only: without one, the listing would never end (and never yield to a timer).
+        const { s3, sent } = fakeS3(() => (sent.length > 50 ? Promise.reject(new Error('listed for ever')) : page));
+        const error = await listRemote(s3, 'bucket', 'p/', undefined, seen).then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(KenvError);
+        expect(error).toMatchObject({ code: 'S3_ERROR', message: expect.stringMatching(/^S3 said the listing of s3:\/\/bucket\/p\/ goes on but gave no way to go on; nothing was changed\./) });
+        expect(sent.length).toBeLessThanOrEqual(12); // Three ranges, then from the start: a few, not 50.
+      }
+    }
+  });
+
   it('keeps only .kenv objects under the prefix and reports unsafe keys as skipped instead of listing them', async () => {
     const { s3 } = fakeS3(() => ({
       Contents: [
