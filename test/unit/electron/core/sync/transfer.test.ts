@@ -965,6 +965,16 @@ describe('trashLocal', () => {
     expect((await readdir(dir)).sort()).toEqual(['a.kenv', 'b.kenv', 'c.kenv']);
   });
 
+  it('a file whose folder has gone too is done, and the folder is not made again; a vault folder gone is an error', async () => {
+    const local = await localFile('d/e/a.kenv', 'x');
+    await rm(join(dir, 'd'), { recursive: true });
+    await expect(trashLocal(ctx(), local)).resolves.toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+    // The vault folder itself gone (a drive unplugged) is not taken for a deletion: the index keeps the entry.
+    await expect(trashLocal(ctx({ vaultDir: join(dir, 'unplugged') }), local)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('each of size, time and kind tells a changed file on its own', async () => {
     // Another size, the time put back: changed.
     const then = new Date('2026-11-01T10:00:00Z');
