@@ -965,13 +965,15 @@ describe('trashLocal', () => {
     expect((await readdir(dir)).sort()).toEqual(['a.kenv', 'b.kenv', 'c.kenv']);
   });
 
-  it('a file whose folder has gone too is done, and the folder is not made again; a vault folder gone is an error', async () => {
+  it('a file whose folder has gone is done, the folder not made again; a vault folder gone or a folder that cannot be read is an error', async () => {
     const local = await localFile('d/e/a.kenv', 'x');
     await rm(join(dir, 'd'), { recursive: true });
     await expect(trashLocal(ctx(), local)).resolves.toBeUndefined();
     expect(await readdir(dir)).toEqual([]);
     // The vault folder itself gone (a drive unplugged) is not taken for a deletion: the index keeps the entry.
     await expect(trashLocal(ctx({ vaultDir: join(dir, 'unplugged') }), local)).rejects.toMatchObject({ code: 'ENOENT' });
+    // Only a missing folder means gone: one that cannot be looked at (here a name too long) is an error.
+    await expect(trashLocal(ctx(), { ...local, path: `${'n'.repeat(300)}/a.kenv` })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
     expect(await readdir(dir)).toEqual([]);
   });
 
