@@ -105,10 +105,11 @@ export const MODULES = {
   },
   'sync-transfer': {
     // The conditional requests (If-Match / If-None-Match on upload, download and delete, the 409 retry, the checks
-    // where an endpoint ignores a condition) and the multipart upload's resume, ListParts and abort. Conflict restores
-    // (checkWritten's versioned part), the part-sending loop, file placement and trashLocal are not in this run.
-    // Re-picked 2026-11-30 (m11) on transfer.ts as of main ba8e492, then moved with the code by the lead after the
-    // part checksums (CRC32 declared, sent and repeated) and the reused part buffers came in; re-pick them when it moves.
+    // where an endpoint ignores a condition), the multipart upload's resume, ListParts and abort, and trashLocal's
+    // refusal of a file changed since the scan. Not in this run: conflict restores (checkWritten's versioned part),
+    // the part-sending loop and its concurrency, file placement (downloadObject after fetchVerified), the name helpers.
+    // Re-picked 2026-11-30 (m11) on transfer.ts as of main ba8e492, moved by the lead, and re-picked again (mut13) on
+    // transfer.ts as of 769535c after the part checksum moved to part-checksum.ts; re-pick them when the code moves.
     mutate: [
       // condition() (If-Match on the quoted ETag, or If-None-Match: *), remoteChanged, headCurrent, expectRemote (the
       // look where an endpoint ignores a condition, and after a 409) and sendConditional (the 409 retry, at most 3).
@@ -118,21 +119,22 @@ export const MODULES = {
       // uploadFile: the 5 TiB limit, the file unchanged since the scan, the look before an unguarded write, the
       // conditional PutObject with its SHA-256, the look after, and the multipart upload's 409 retry.
       'electron/core/sync/transfer.ts:225-278',
-      // The part checksum (CRC32, S3's base64 of the big-endian value), listUploadedParts (ListParts page by page, each
-      // part's ETag and CRC32) and abortUpload (failures ignored).
-      'electron/core/sync/transfer.ts:282-323',
+      // listUploadedParts (ListParts page by page, each part's ETag, CRC32 and size) and abortUpload (errors ignored).
+      'electron/core/sync/transfer.ts:287-310',
       // uploadMultipart's resume: only an upload recorded for this key, size, mtime, SHA-256, part size and checksum is resumed,
       // only parts of the right number and size count, a gone upload starts again, any other upload is aborted, the
       // upload id is saved before any part, and only the missing parts are sent.
-      'electron/core/sync/transfer.ts:332-377',
+      'electron/core/sync/transfer.ts:319-364',
       // uploadMultipart's completion: a file changed meanwhile is aborted and forgotten, CompleteMultipartUpload carries
       // the condition and the sorted parts, a 409 aborts and forgets the upload, a success forgets it.
-      'electron/core/sync/transfer.ts:406-440',
+      'electron/core/sync/transfer.ts:393-426',
       // fetchVerified: GetObject with If-Match, the ETag compared where the endpoint ignores it, the body checked
       // against its SHA-256 and length, one retry, then SYNC_CHECKSUM_MISMATCH.
-      'electron/core/sync/transfer.ts:471-514',
+      'electron/core/sync/transfer.ts:458-505',
+      // trashLocal: a file changed since the scan (kind, size or time) is left alone; a file or its folder gone is done.
+      'electron/core/sync/transfer.ts:554-567',
       // deleteRemote: DeleteObject with If-Match, the look first where the endpoint ignores it, a gone object is done.
-      'electron/core/sync/transfer.ts:576-590',
+      'electron/core/sync/transfer.ts:574-588',
     ],
     // Against an in-memory S3 that enforces If-Match / If-None-Match (test/support/fake-s3.ts): every conditional
     // request, a third writer between plan and request, 409 retries, endpoints that ignore conditions, multipart

@@ -548,10 +548,17 @@ export async function downloadObject(
 
 /**
  * Moves a local file deleted on the remote to `.kenv-trash/` (keeping its folders); never unlinks it.
- * A file that changed since the scan is left alone (SYNC_LOCAL_CHANGED): the next sync uploads it.
+ * A file that changed since the scan is left alone (SYNC_LOCAL_CHANGED): the next sync uploads it. A file already
+ * gone, or whose folder has gone, is done.
  */
 export async function trashLocal(ctx: Pick<TransferContext, 'vaultDir' | 'now'>, local: LocalFile): Promise<void> {
-  const abs = join(await vaultFolder(ctx.vaultDir, folderOf(local.path), false), basename(local.path));
+  // A file whose folder has gone is gone too; the vault folder itself gone (a drive unplugged) stays an error.
+  const folder = await vaultFolder(ctx.vaultDir, folderOf(local.path), false).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' && e.syscall === 'lstat') return undefined;
+    throw e;
+  });
+  if (!folder) return;
+  const abs = join(folder, basename(local.path));
   const current = await lstat(abs).catch(() => undefined);
   if (!current) return;
   if (!current.isFile() || current.size !== local.size || current.mtimeMs !== local.mtimeMs) throw localChanged(local.path);

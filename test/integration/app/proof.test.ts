@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, ReplicateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canOpenFile } from '../../../electron/core/app/proof.js';
 import { coreVault } from '../../../electron/core/app/vault.js';
@@ -80,6 +80,32 @@ describe('the app', () => {
       { path: 'good.txt.kenv', ok: true, error: null },
     ]);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  it("Check vault opens a multi-Region key of another Region with its replica in the profile's Region first", async () => {
+    // The file is wrapped under a multi-Region key's primary in eu-west-1; the profile works in us-east-1, where a
+    // replica lives. With the primary's own Region refusing Decrypt, only the replica here can open it.
+    const dir = await mkdtemp(join(tmpdir(), 'kenv-app-proof-'));
+    const west = kmsClient(kms, 'eu-west-1');
+    const primary = (await west.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.Arn!;
+    await west.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'us-east-1' }));
+    const regions: (string | undefined)[] = [];
+    const regional = () => (region?: string) => {
+      regions.push(region);
+      return kmsClient(kms, region ?? 'us-east-1');
+    };
+    await writeFile(join(dir, 'mrk.txt'), 'across Regions');
+    await coreVault(regional).encryptFile(join(dir, 'mrk.txt'), { keyIds: [primary], context: {}, onProgress: () => undefined, signal: new AbortController().signal });
+    const profile = async () => ({ trust: new TrustedAccounts([], 'aws', async () => primary.split(':')[4]!), region: 'us-east-1' });
+    regions.length = 0;
+    const rule = { operation: 'Decrypt', key: primary };
+    kms.deny(rule);
+    try {
+      expect(await coreVault(regional, { trust: profile }).verifyFolder!(dir)).toEqual([{ path: 'mrk.txt.kenv', ok: true, error: null }]);
+      expect(regions).toEqual(['us-east-1']);
+    } finally {
+      kms.allow(rule);
+    }
   });
 
   it('never asks KMS about a key in an account that is not trusted, and says why', async () => {

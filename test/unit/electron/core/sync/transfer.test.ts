@@ -438,6 +438,38 @@ describe('uploadFile (multipart)', () => {
     ).toEqual([]);
   });
 
+  it('a listed part numbered after the last one is never completed: neither an empty one nor one listed without a size', async () => {
+    // The upload holds a part 3 the file has no room for. Listed as it is, or with its size left out (counted as -1),
+    // or empty after a file that ends on a part boundary (an expected length of 0), it must stay out of the completion.
+    const hostile = async (size: number, extra: Buffer, edit: (part: { Size?: number }) => void) => {
+      const content = Buffer.alloc(size, 9);
+      const local = await localFile('big.kenv', content);
+      const c = ctx({ partConcurrency: 1 });
+      c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' };
+      const parts = new Map([[1, content.subarray(0, 8 * MiB)], [2, content.subarray(8 * MiB)], [3, extra]]);
+      s3.uploads.set('u', { key: 'p/big.kenv', metadata: {}, parts, checksum: 'CRC32' });
+      s3.objects.clear();
+      s3.sent.length = 0;
+      const original = s3.client.send.bind(s3.client);
+      const listing = {
+        send: async (command: { constructor: { name: string } }, options: unknown) => {
+          const out = (await original(command as never, options as never)) as unknown as { Parts?: { PartNumber?: number; Size?: number }[] };
+          if (command.constructor.name === 'ListPartsCommand') out.Parts?.filter((p) => p.PartNumber === 3).forEach(edit);
+          return out;
+        },
+      } as never;
+      await uploadFile({ ...c, s3: listing }, local, undefined);
+      const complete = s3.sent.find((s) => s.name === 'CompleteMultipartUpload')!.input as { MultipartUpload: { Parts: { PartNumber: number }[] } };
+      expect(complete.MultipartUpload.Parts.map((p) => p.PartNumber)).toEqual([1, 2]);
+      expect(s3.names().filter((n) => n === 'UploadPart')).toEqual([]);
+      expect(s3.objects.get('p/big.kenv')?.body.equals(content)).toBe(true);
+    };
+    // 16 MiB - 1 byte: part 2 is one byte short of 8 MiB, and a part 3 listed without its size would read as -1 bytes.
+    await hostile(16 * MiB - 1, Buffer.from('not this file'), (p) => delete p.Size);
+    // Exactly 16 MiB: an empty part 3 has the length a part after the last one is computed to have.
+    await hostile(16 * MiB, Buffer.alloc(0), () => undefined);
+  });
+
   it('a ListParts answer that is not truncated ends the listing, whatever next marker it names', async () => {
     const local = await localFile('big.kenv', big());
     const c = ctx();
@@ -931,6 +963,18 @@ describe('trashLocal', () => {
     expect(await code(trashLocal(ctx(), { path: 'c.kenv', size: 0, mtimeMs: 0, sha256: 'x' }))).toBe('SYNC_LOCAL_CHANGED');
     await expect(trashLocal(ctx(), { path: 'gone.kenv', size: 1, mtimeMs: 1, sha256: 'x' })).resolves.toBeUndefined();
     expect((await readdir(dir)).sort()).toEqual(['a.kenv', 'b.kenv', 'c.kenv']);
+  });
+
+  it('a file whose folder has gone is done, the folder not made again; a vault folder gone or a folder that cannot be read is an error', async () => {
+    const local = await localFile('d/e/a.kenv', 'x');
+    await rm(join(dir, 'd'), { recursive: true });
+    await expect(trashLocal(ctx(), local)).resolves.toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+    // The vault folder itself gone (a drive unplugged) is not taken for a deletion: the index keeps the entry.
+    await expect(trashLocal(ctx({ vaultDir: join(dir, 'unplugged') }), local)).rejects.toMatchObject({ code: 'ENOENT' });
+    // Only a missing folder means gone: one that cannot be looked at (here a name too long) is an error.
+    await expect(trashLocal(ctx(), { ...local, path: `${'n'.repeat(300)}/a.kenv` })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('each of size, time and kind tells a changed file on its own', async () => {
