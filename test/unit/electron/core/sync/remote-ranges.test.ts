@@ -19,6 +19,8 @@ interface Quirks {
   ignoresMaxKeys?: boolean;
   /** Lists, and takes StartAfter, in another consistent order than S3's (JavaScript's UTF-16 order, as s3rver does). */
   order?: (a: string, b: string) => number;
+  /** Says a page asked for with MaxKeys is the last one, whatever follows it (a paging bug). */
+  endsAtMaxKeys?: boolean;
 }
 
 /** A bucket that lists as S3 does (ListObjectsV2: Prefix, StartAfter, ContinuationToken, MaxKeys), with quirks. */
@@ -52,7 +54,7 @@ function modelS3(keys: string[], quirks: Quirks = {}) {
       const contents = page.map((Key) => ({ Key, Size: Key.length, ETag: `"${Key.length}"` }));
       return {
         Contents: quirks.unordered ? contents.reverse() : contents,
-        IsTruncated: truncated,
+        IsTruncated: truncated && !(quirks.endsAtMaxKeys && input.MaxKeys !== undefined),
         ...(truncated ? { NextContinuationToken: `after:${page.at(-1)!}` } : {}),
       };
     },
@@ -216,6 +218,17 @@ describe('listRemote in ranges', () => {
       expect(new Set(out.objects.keys())).toEqual(new Set(names));
       expect(out.objects.size).toBe(names.length);
     }
+  });
+
+  it('lists again from the start when a range says the listing ended but the next range finds keys', async () => {
+    // Taken as it is, the first range would miss the keys between where it stopped and its bound.
+    const bucket = modelS3(keys, { endsAtMaxKeys: true });
+    // 300 keys of the first range unknown: it asks for 300 fewer than it holds, and its answer ends short of the bound.
+    const unknown = new Set(sortedKeys.slice(100, 400).map((k) => k.slice(prefix.length)));
+    const out = await listRemote(bucket.s3, 'bucket', prefix, undefined, paths.filter((p) => !unknown.has(p)));
+    expect(out.objects.size).toBe(paths.length);
+    expect(new Set(out.objects.keys())).toEqual(new Set(paths));
+    expect(bucket.requests.filter((r) => !r.StartAfter && !r.ContinuationToken)).toHaveLength(2); // The first range's, then the listing again.
   });
 
   it('lists a directory bucket (no key order, no StartAfter) from the start only', async () => {
