@@ -211,8 +211,9 @@ export class VaultSync {
     this.setStatus({ state: 'scanning', errors: [] });
     // Every request in flight listens to the signal (transfers, their parts, the listing's ranges): more than Node's
     // default of 10 is expected here, not a leak, and must not print a warning to the user.
-    // At most: every file at once, each with every part at once, the listing's ranges and the hash look-ups.
-    const listeners = this.concurrency * (this.concurrency + 1) + LIST_RANGES + HASH_LOOKUPS + 1;
+    // At most: every file at once, each with every part at once, the listing's ranges and the hash look-ups; each
+    // request adds two listeners (the SDK's retry and its HTTP handler).
+    const listeners = 2 * (this.concurrency * (this.concurrency + 1) + LIST_RANGES + HASH_LOOKUPS) + 1;
     if (signal) setMaxListeners(Math.max(getMaxListeners(signal), listeners), signal);
     try {
       const report = await this.runInner(dryRun, signal, maxDeletePercent);
