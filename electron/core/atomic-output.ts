@@ -1,9 +1,9 @@
 import { constants, createWriteStream, write } from 'node:fs';
 import { type FileHandle, link, lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { KenvError } from './errors.js';
-import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
+import { openPartial, sweepFolderOnce, untrackPartial } from './partials.js';
 
 /**
  * An output file that appears under its final name only when complete.
@@ -41,10 +41,7 @@ export class AtomicOutput {
     const folder = dirname(finalPath);
     await mkdir(folder, { recursive: true }).catch(() => undefined);
     await sweepFolderOnce(folder);
-    const tempPath = join(folder, partialName());
-    trackPartial(tempPath);
-    const handle = await open(tempPath, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600).catch((e: unknown) => {
-      untrackPartial(tempPath);
+    const { path: tempPath, handle } = await openPartial(folder, constants.O_RDWR).catch((e: unknown) => {
       throw new KenvError('OUTPUT_FAILED', `Cannot write in ${folder}: ${errnoText(e)}. Choose another output folder with --out.`, { cause: e });
     });
     // The stream writes through the handle's descriptor but never closes it (destroy() would, even with autoClose

@@ -1,4 +1,4 @@
-import { createReadStream, writeSync } from 'node:fs';
+import { constants, createReadStream, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import { withFileId } from './audit/file-id.js';
 import { type MessageInfo, inputSize, messageInfo, readHeaderFrom } from './inspect.js';
 import { KenvError } from './errors.js';
 import { DEFAULT_MAX_ENCRYPTED_DATA_KEYS, type ParsedHeader } from './format/header.js';
-import { partialName, sweepFolderOnce, trackPartial, untrackPartial } from './partials.js';
+import { openPartial, sweepFolderOnce, untrackPartial } from './partials.js';
 import type { EncryptionContext, Keyring, UnwrapRequest } from './keyring/types.js';
 
 export { type MessageInfo, inputSize, inspectFile, messageInfo } from './inspect.js';
@@ -142,13 +142,12 @@ export async function decryptStreamBuffered(
 ): Promise<void> {
   const folder = opts.tempDir ?? tmpdir();
   await sweepFolderOnce(folder);
-  const path = join(folder, partialName());
-  trackPartial(path);
+  let path: string | undefined;
   let writer: FileHandle | undefined;
   let reader: FileHandle | undefined;
   try {
     try {
-      writer = await open(path, 'wx', 0o600);
+      ({ path, handle: writer } = await openPartial(folder, constants.O_WRONLY));
       reader = await open(path, 'r');
     } catch (e) {
       throw new KenvError('OUTPUT_FAILED', `Cannot hold the plaintext for --buffer in ${folder}: ${errnoText(e)}. Set TMPDIR to a folder with room.`, { cause: e });
@@ -164,8 +163,10 @@ export async function decryptStreamBuffered(
   } finally {
     await writer?.close().catch(() => undefined);
     await reader?.close().catch(() => undefined);
-    await rm(path, { force: true }).catch(() => undefined);
-    untrackPartial(path);
+    if (path) {
+      await rm(path, { force: true }).catch(() => undefined);
+      untrackPartial(path);
+    }
   }
 }
 

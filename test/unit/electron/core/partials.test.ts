@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,28 @@ describe('partial names', () => {
     expect(name.startsWith(`.kenv-${process.pid}-`)).toBe(true);
     expect(isPartialName('.report.pdf.0123456789ab.kenv-partial')).toBe(false);
     expect(isPartialName(`${name}.txt`)).toBe(false);
+  });
+
+  it('no two of the last 65,536 a process made are alike (a batch writes many into one folder at once)', () => {
+    const names = Array.from({ length: 65_536 }, () => partialName());
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('a name another file already holds is skipped, and that file is left as it was', async () => {
+    const dir = folder();
+    // The names the next partials would take, planted by someone else (a file and a link to one of the caller's).
+    const last = partialName();
+    const next = (k: number): string => last.replace(/-([0-9a-f]{4})\.partial$/, (_, n: string) => `-${((parseInt(n, 16) + k) & 0xffff).toString(16).padStart(4, '0')}.partial`);
+    writeFileSync(join(dir, next(1)), 'planted');
+    symlinkSync(join(dir, 'target.txt'), join(dir, next(2)));
+    writeFileSync(join(dir, 'target.txt'), 'keep');
+    const output = await AtomicOutput.create(join(dir, 'out.txt'));
+    await new Promise<void>((resolve, reject) => output.stream.end('written', (e?: Error | null) => (e ? reject(e) : resolve())));
+    await output.commit();
+    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('written');
+    expect(readFileSync(join(dir, next(1)), 'utf8')).toBe('planted');
+    expect(readFileSync(join(dir, 'target.txt'), 'utf8')).toBe('keep');
+    expect(readdirSync(dir).sort()).toEqual([next(1), next(2), 'out.txt', 'target.txt'].sort());
   });
 
   it('this process owns its own; the same pid with another life stamp is a dead earlier process', () => {
