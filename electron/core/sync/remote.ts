@@ -1,6 +1,7 @@
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { connectionFault } from '../aws/network-errors.js';
 import { KenvError } from '../errors.js';
+import { compareKeys, walkObjects } from './list-objects.js';
 import { vaultNameProblem } from './names.js';
 import type { RemoteObject, SkippedFile } from './types.js';
 
@@ -12,6 +13,7 @@ export function stripQuotes(etag: string | undefined): string {
 }
 
 export { isSafeVaultPath } from './names.js';
+export { compareKeys } from './list-objects.js';
 
 export interface RemoteListing {
   objects: Map<string, RemoteObject>;
@@ -23,22 +25,6 @@ export const PAGE_KEYS = 1000;
 
 /** How many ranges of the prefix are listed at once when the last sync's index says how its keys spread. */
 export const LIST_RANGES = 4;
-
-/**
- * Orders two keys as S3 lists them: by their UTF-8 bytes, which is code point order. JavaScript compares UTF-16
- * code units, which differs only where a surrogate pair (a code point above U+FFFF) meets U+E000-U+FFFF.
- */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const rank = (c: number) => (c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c);
-    return rank(x) - rank(y);
-  }
-  return a.length - b.length;
-}
 
 /** Thrown inside a ranged listing when the server does not list as S3 does (out of order, or StartAfter ignored). */
 class UnorderedListing extends Error {}
@@ -147,68 +133,41 @@ async function listRange(
 ): Promise<ListedPage> {
   const ranged = after !== undefined || upTo !== undefined;
   const out: ListedPage = { objects: [], skipped: [] };
-  let token: string | undefined;
-  const tokens = new Set<string>();
   let last = after;
   // Set once the range held more keys than the index knew of: then it is read in whole pages.
   let grown = false;
-  for (;;) {
-    const maxKeys = upTo !== undefined && expected ? (grown ? PAGE_KEYS : Math.min(PAGE_KEYS, Math.max(1, expected(last, upTo)))) : undefined;
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix || undefined,
-        ...(token ? { ContinuationToken: token } : last !== undefined ? { StartAfter: last } : {}),
-        ...(maxKeys ? { MaxKeys: maxKeys } : {}),
-      }),
-      { abortSignal: signal },
-    );
-    let pageLast: string | undefined;
-    for (const o of page.Contents ?? []) {
-      if (!o.Key) continue;
-      out.first ??= o.Key;
+  let asked: number | undefined;
+  const maxKeys = () =>
+    (asked = upTo !== undefined && expected ? (grown ? PAGE_KEYS : Math.min(PAGE_KEYS, Math.max(1, expected(last, upTo)))) : undefined);
+  for await (const page of walkObjects(s3, { bucket, prefix, signal, after, maxKeys })) {
+    for (const { key, size, etag } of page.keys) {
+      out.first ??= key;
       if (ranged) {
-        if (last !== undefined && compareKeys(o.Key, last) <= 0) throw new UnorderedListing();
-        if (upTo !== undefined && compareKeys(o.Key, upTo) > 0) {
-          out.end = { past: o.Key }; // The next range's.
+        if (last !== undefined && compareKeys(key, last) <= 0) throw new UnorderedListing();
+        if (upTo !== undefined && compareKeys(key, upTo) > 0) {
+          out.end = { past: key }; // The next range's.
           return out;
         }
-        last = o.Key;
+        last = key;
       }
-      pageLast = o.Key;
-      if (!o.Key.startsWith(prefix) || !o.Key.endsWith('.kenv')) continue;
-      const path = o.Key.slice(prefix.length);
+      if (!key.endsWith('.kenv')) continue;
+      const path = key.slice(prefix.length);
       const problem = vaultNameProblem(path, prefix);
       if (problem) {
         out.skipped.push({ path, reason: 'unsafe-remote-key', detail: problem });
         continue;
       }
-      out.objects.push({ path, size: o.Size ?? 0, etag: stripQuotes(o.ETag) });
-    }
-    if (!page.IsTruncated) {
-      out.end = 'listing';
-      return out;
+      out.objects.push({ path, size, etag: stripQuotes(etag) });
     }
     // Up to its bound: what follows is the next range's.
-    if (upTo !== undefined && last !== undefined && compareKeys(last, upTo) >= 0) {
+    if (page.truncated && upTo !== undefined && last !== undefined && compareKeys(last, upTo) >= 0) {
       out.end = 'bound';
       return out;
     }
-    if (maxKeys !== undefined && maxKeys < PAGE_KEYS) grown = true;
-    token = page.NextContinuationToken;
-    // A token it gave before would list the same pages again, for ever.
-    if (token && tokens.has(token)) token = undefined;
-    else if (token) {
-      tokens.add(token);
-      continue;
-    }
-    // Truncated with no (new) token to go on: go on after the page's last key. Stopping here would take every object
-    // not yet listed for deleted.
-    if (pageLast === undefined || (last !== undefined && !ranged && compareKeys(pageLast, last) <= 0)) {
-      throw new KenvError('S3_ERROR', `S3 said the listing of s3://${bucket}/${prefix} goes on but gave no way to go on; nothing was changed. Try the sync again; if it persists, the server does not list as S3 does.`);
-    }
-    last = pageLast;
+    if (asked !== undefined && asked < PAGE_KEYS) grown = true;
   }
+  out.end = 'listing';
+  return out;
 }
 
 /** The object's SHA-256 from its metadata (undefined when it has none), and its current ETag. */

@@ -11,7 +11,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ErrorInfo } from '../../../shared/errors.js';
 import { errnoCode, errnoText } from '../atomic-output.js';
 import { DecryptStream } from '../crypto/decrypt-stream.js';
@@ -19,6 +19,7 @@ import type { FramePool } from '../crypto/frame-pool.js';
 import { KenvError, toErrorInfo } from '../errors.js';
 import type { ParsedHeader } from '../format/header.js';
 import type { EncryptionContext, Keyring } from '../keyring/types.js';
+import { walkObjects } from '../sync/list-objects.js';
 import { parseS3Url } from '../sync/s3-client.js';
 import { isPreconditionFailure, toSyncError } from '../sync/remote.js';
 
@@ -175,18 +176,15 @@ function objectError(e: unknown, url: string): KenvError {
   );
 }
 
+/**
+ * The `.kenv` keys under `prefix`, a page at a time: the next page is asked for only when this one was verified, so
+ * verify starts at once and holds no listing. Names sync would refuse are yielded too (verify checks them); a
+ * listing that breaks off is an error (walkObjects), never a short list reported as all verified.
+ */
 async function* listKenvObjects(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): AsyncGenerator<string> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
-      signal ? { abortSignal: signal } : {},
-    );
-    for (const o of page.Contents ?? []) {
-      if (o.Key && o.Key.startsWith(prefix) && o.Key.endsWith('.kenv')) yield o.Key;
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const page of walkObjects(s3, { bucket, prefix, signal })) {
+    for (const { key } of page.keys) if (key.endsWith('.kenv')) yield key;
+  }
 }
 
 const SKIPPED_FOLDERS = new Set(['.kenv-trash', '.kenv-sync']);

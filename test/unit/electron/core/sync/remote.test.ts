@@ -99,6 +99,21 @@ describe('listRemote', () => {
     }
   });
 
+  it('refuses a listing that goes round with a new token each time, instead of listing the same keys for ever', async () => {
+    const known = Array.from({ length: 2_500 }, (_, i) => `k${String(i).padStart(4, '0')}.kenv`);
+    for (const seen of [[], known]) {
+      let n = 0;
+      const { s3, sent } = fakeS3(() =>
+        sent.length > 50
+          ? Promise.reject(new Error('listed for ever'))
+          : { Contents: [{ Key: 'p/a.kenv', Size: 1, ETag: '"x"' }], IsTruncated: true, NextContinuationToken: `fresh-${++n}` },
+      );
+      const error = await listRemote(s3, 'bucket', 'p/', undefined, seen).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'S3_ERROR', message: expect.stringMatching(/^S3 said the listing of s3:\/\/bucket\/p\/ goes on but gave no way to go on; nothing was changed\./) });
+      expect(sent.length).toBeLessThanOrEqual(12);
+    }
+  });
+
   it('keeps only .kenv objects under the prefix and reports unsafe keys as skipped instead of listing them', async () => {
     const { s3 } = fakeS3(() => ({
       Contents: [
