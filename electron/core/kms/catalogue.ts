@@ -3,6 +3,7 @@ import {
   type KMSClient, ListAliasesCommand, ListKeysCommand,
 } from '@aws-sdk/client-kms';
 import { CONNECTION_FAULT_CODES } from '../aws/network-errors.js';
+import { KenvError } from '../errors.js';
 import type { KmsClientFactory } from './client.js';
 import { kmsError } from './errors.js';
 import { mapLimit } from './limit.js';
@@ -71,21 +72,22 @@ export async function listKeys(clients: KmsClientFactory, opts: ListKeysOptions 
   const pageSize = opts.pageSize ?? 100;
   const concurrency = opts.concurrency ?? 4;
 
-  const keyIds: string[] = [];
-  let marker: string | undefined;
-  do {
+  const keyIds = await allPages('ListKeys', region, async (marker) => {
     const page = await call(() => client.send(new ListKeysCommand({ Limit: pageSize, ...(marker ? { Marker: marker } : {}) })), { ...ctx, operation: 'ListKeys' });
-    for (const k of page.Keys ?? []) if (k.KeyId) keyIds.push(k.KeyId);
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
+    return { items: (page.Keys ?? []).map((k) => k.KeyId), truncated: page.Truncated, marker: page.NextMarker };
+  });
 
   const aliasesByKey = new Map<string, string[]>();
-  marker = undefined;
-  do {
-    const page = await call(() => client.send(new ListAliasesCommand({ Limit: pageSize, ...(marker ? { Marker: marker } : {}) })), { ...ctx, operation: 'ListAliases' });
-    for (const a of page.Aliases ?? []) addAlias(aliasesByKey, a);
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
+  const aliases = await allPages(
+    'ListAliases',
+    region,
+    async (marker) => {
+      const page = await call(() => client.send(new ListAliasesCommand({ Limit: pageSize, ...(marker ? { Marker: marker } : {}) })), { ...ctx, operation: 'ListAliases' });
+      return { items: page.Aliases ?? [], truncated: page.Truncated, marker: page.NextMarker };
+    },
+    (a) => a.AliasName,
+  );
+  for (const a of aliases) addAlias(aliasesByKey, a);
 
   const entries = await mapLimit(keyIds, concurrency, async (keyId) => {
     let meta: KeyMetadata | undefined;
@@ -205,6 +207,47 @@ function byName(a: KeyEntry, b: KeyEntry): number {
   if (an && bn) return an.localeCompare(bn);
   if (an || bn) return an ? -1 : 1;
   return a.keyId.localeCompare(b.keyId);
+}
+
+/**
+ * Every item of a KMS listing (ListKeys, ListAliases), following NextMarker while a page says it is truncated.
+ *
+ * An item listed before is dropped. A truncated page without a marker, with a marker it gave before, or listing
+ * nothing new (new markers over the same items, for ever) is KMS_ERROR: never a short list taken for the whole,
+ * never an endless loop.
+ */
+async function allPages<T>(
+  operation: 'ListKeys' | 'ListAliases',
+  region: string | undefined,
+  page: (marker: string | undefined) => Promise<{ items: T[]; truncated: boolean | undefined; marker: string | undefined }>,
+  id: (item: T) => string | undefined = (item) => (typeof item === 'string' ? item : undefined),
+): Promise<Exclude<T, undefined>[]> {
+  const items: Exclude<T, undefined>[] = [];
+  const seen = new Set<string>();
+  const markers = new Set<string>();
+  let marker: string | undefined;
+  for (;;) {
+    const out = await page(marker);
+    let fresh = 0;
+    for (const item of out.items) {
+      const key = id(item);
+      if (key === undefined || seen.has(key)) continue;
+      seen.add(key);
+      items.push(item as Exclude<T, undefined>);
+      fresh++;
+    }
+    if (!out.truncated) return items;
+    if (!out.marker || markers.has(out.marker) || fresh === 0) {
+      throw new KenvError(
+        'KMS_ERROR',
+        `KMS said its ${operation} list${region ? ` in ${region}` : ''} goes on but gave no way to go on (${
+          !out.marker ? 'no marker' : markers.has(out.marker) ? 'a marker it gave before' : 'a page with nothing new'
+        }). Try again; if it persists, the endpoint does not list as KMS does.`,
+      );
+    }
+    markers.add(out.marker);
+    marker = out.marker;
+  }
 }
 
 async function call<T>(send: () => Promise<T>, ctx: Parameters<typeof kmsError>[1]): Promise<T> {

@@ -284,20 +284,65 @@ interface UploadedPart {
   crc32: string | undefined;
 }
 
-async function listUploadedParts(ctx: TransferContext, pending: PendingUpload): Promise<Map<number, UploadedPart & { size: number }>> {
-  const parts = new Map<number, UploadedPart & { size: number }>();
-  let marker: string | undefined;
-  do {
+/** A part as ListParts names it: what S3 says it holds, to be checked against the file before it is trusted. */
+interface ListedPart {
+  etag: string;
+  crc32: string | undefined;
+  size: number;
+}
+
+/**
+ * The parts S3 holds of a recorded upload, numbered 1 to `partCount` (the file's), every page of ListParts.
+ *
+ * S3 lists parts in ascending number, and a truncated page names its last part as NextPartNumberMarker, where the
+ * next page starts. A part at or before the marker it was asked to start after is not taken (out of order), a
+ * truncated page without a marker goes on after its last part, and the listing ends once it reaches `partCount`
+ * (no part after that can be used, so an endless list ends there too). A marker that does not move on (the same
+ * again, or a lower one) would list the same pages for ever: S3_ERROR. What it lists is only a claim: each part is
+ * checked against the file's bytes before it is skipped (uploadMultipart).
+ */
+async function listUploadedParts(ctx: TransferContext, pending: PendingUpload, partCount: number): Promise<Map<number, ListedPart>> {
+  const parts = new Map<number, ListedPart>();
+  let marker = 0;
+  for (;;) {
     const page = await ctx.s3.send(
-      new ListPartsCommand({ Bucket: ctx.bucket, Key: pending.key, UploadId: pending.uploadId, PartNumberMarker: marker }),
+      new ListPartsCommand({ Bucket: ctx.bucket, Key: pending.key, UploadId: pending.uploadId, ...(marker ? { PartNumberMarker: String(marker) } : {}) }),
       { abortSignal: ctx.signal },
     );
+    let last = marker;
     for (const p of page.Parts ?? []) {
-      if (p.PartNumber !== undefined && p.ETag) parts.set(p.PartNumber, { etag: p.ETag, crc32: p.ChecksumCRC32, size: p.Size ?? -1 });
+      const n = p.PartNumber;
+      if (n === undefined || n <= last) continue;
+      last = n;
+      if (p.ETag && n <= partCount) parts.set(n, { etag: p.ETag, crc32: p.ChecksumCRC32, size: p.Size ?? -1 });
     }
-    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-  } while (marker);
-  return parts;
+    if (!page.IsTruncated) return parts;
+    const next = page.NextPartNumberMarker === undefined ? last : Number(page.NextPartNumberMarker);
+    if (!Number.isSafeInteger(next) || next <= marker) {
+      throw new KenvError(
+        'S3_ERROR',
+        `S3's list of the parts already sent for ${pending.path} goes on but gave no way to go on (after part ${marker}, it named ` +
+          `${page.NextPartNumberMarker === undefined ? 'no next part' : `part ${page.NextPartNumberMarker}`}). The upload was abandoned: ` +
+          'the next sync sends the file again in full. If it persists, the server does not list parts as S3 does.',
+      );
+    }
+    if (next >= partCount) return parts;
+    marker = next;
+  }
+}
+
+/**
+ * Is the part S3 lists the file's own part `body` (whose CRC32 is `crc32`)? Only then may a resumed upload skip it.
+ *
+ * The upload declared a CRC32 per part, so S3 lists each part's: it must be the file's. A server that lists none
+ * (s3rver and moto keep none) is taken at the ETag, which S3 makes the part's MD5 unless the upload is
+ * encrypted with a KMS key or a customer key. Either way the completion sends the file's own CRC32 of every part,
+ * which S3 checks against what it holds.
+ */
+function holdsPart(listed: ListedPart | undefined, body: Buffer, crc32: string): listed is ListedPart {
+  if (!listed || listed.size !== body.length) return false;
+  if (listed.crc32 !== undefined) return listed.crc32 === crc32;
+  return stripQuotes(listed.etag).toLowerCase() === createHash('md5').update(body).digest('hex');
 }
 
 /** Aborts a multipart upload, ignoring failures (a bucket lifecycle rule cleans up what is left). */
@@ -319,6 +364,7 @@ async function uploadMultipart(
   const partCount = Math.ceil(local.size / partSize);
   const partLength = (n: number) => Math.min(partSize, local.size - (n - 1) * partSize);
   const done = new Map<number, UploadedPart>();
+  let listed = new Map<number, ListedPart>();
   let pending = ctx.index.uploads[local.path];
   const resumable =
     pending &&
@@ -330,10 +376,14 @@ async function uploadMultipart(
     pending.checksum === PART_CHECKSUM;
   if (pending && resumable) {
     try {
-      for (const [n, p] of await listUploadedParts(ctx, pending)) {
-        if (n >= 1 && n <= partCount && p.size === partLength(n)) done.set(n, { etag: p.etag, crc32: p.crc32 });
-      }
+      listed = await listUploadedParts(ctx, pending, partCount);
     } catch (e) {
+      if (e instanceof KenvError) {
+        // A list that cannot be read to its end: the next sync starts a new upload instead of meeting it again.
+        await abortUpload(ctx, pending);
+        delete ctx.index.uploads[local.path];
+        throw e;
+      }
       if ((e as { name?: string }).name !== 'NoSuchUpload') throw e;
       pending = undefined;
     }
@@ -358,10 +408,9 @@ async function uploadMultipart(
     await ctx.saveIndex();
   }
   const upload = pending;
-  for (const n of done.keys()) ctx.onBytes(local.path, partLength(n));
 
-  const todo: number[] = [];
-  for (let n = 1; n <= partCount; n++) if (!done.has(n)) todo.push(n);
+  // Every part is read; one S3 already holds (as its checksum shows) is not sent again.
+  const todo = Array.from({ length: partCount }, (_, i) => i + 1);
   const memory = ctx.partMemory ?? new ByteBudget(PART_MEMORY_BUDGET);
   const concurrency = Math.max(1, Math.min(ctx.partConcurrency, Math.floor(memory.limit / partSize)));
   // Part buffers are reused, at most one per part in flight: memory a process touches for the first time costs a
@@ -376,6 +425,13 @@ async function uploadMultipart(
         const body = whole.subarray(0, partLength(n));
         await readFully(fh, body, (n - 1) * partSize);
         const checksum = partCrc32(body);
+        const held = listed.get(n);
+        if (holdsPart(held, body, checksum)) {
+          free.push(whole);
+          done.set(n, { etag: held.etag, crc32: checksum });
+          ctx.onBytes(local.path, body.length);
+          return;
+        }
         const out = await ctx.s3.send(
           new UploadPartCommand({ Bucket: ctx.bucket, Key: key, UploadId: upload.uploadId, PartNumber: n, Body: body, ChecksumCRC32: checksum }),
           { abortSignal: ctx.signal },

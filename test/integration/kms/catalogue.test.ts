@@ -4,6 +4,7 @@ import { listKeys } from '../../../electron/core/kms/catalogue.js';
 import { runKeysCommand } from '../../../electron/core/kms/command.js';
 import { DEMO_KEY_ALIAS, type LocalKms } from '../../../electron/core/local-kms/server.js';
 import { captureIo, type TempAws, useTempAws } from '../../support/aws-env.js';
+import { type LocalServer, listen, sendJson } from '../../support/http.js';
 import { kmsClient, LOCAL_CREDENTIALS, LocalKmsFixture } from '../../support/local-kms.js';
 
 const fixture = new LocalKmsFixture();
@@ -119,6 +120,76 @@ describe('listKeys pagination', () => {
     expect(big.counts().ListKeys).toBe(5);
     expect(big.counts().ListAliases).toBe(5);
     c.destroy();
+  });
+});
+
+describe('listKeys against a KMS that pages wrongly', () => {
+  // A KMS over HTTP whose ListKeys and ListAliases pages a test scripts; after 30 list requests it answers an error
+  // no retry follows, so a listing that would loop ends and the test can say so.
+  type Page = { items: string[]; truncated: boolean; marker?: string };
+  let server: LocalServer;
+  let script: Record<'ListKeys' | 'ListAliases', (marker: string | undefined) => Page>;
+  let lists: string[];
+  beforeAll(async () => {
+    server = await listen((req, body, res) => {
+      const op = String(req.headers['x-amz-target']).replace('TrentService.', '');
+      const input = JSON.parse(body.toString() || '{}') as { Marker?: string; KeyId?: string };
+      if (op === 'ListKeys' || op === 'ListAliases') {
+        lists.push(`${op} ${input.Marker ?? '-'}`);
+        if (lists.length > 30) return sendJson(res, 400, { __type: 'ListedForEver', message: 'listed for ever' });
+        const page = script[op](input.Marker);
+        const items = op === 'ListKeys' ? { Keys: page.items.map((KeyId) => ({ KeyId })) } : { Aliases: page.items.map((id) => ({ AliasName: `alias/${id}`, TargetKeyId: id })) };
+        return sendJson(res, 200, { ...items, Truncated: page.truncated, ...(page.marker ? { NextMarker: page.marker } : {}) });
+      }
+      if (op === 'DescribeKey') {
+        const KeyId = input.KeyId ?? '';
+        return sendJson(res, 200, { KeyMetadata: { KeyId, Arn: `arn:aws:kms:us-east-1:111122223333:key/${KeyId}`, Enabled: true, KeyState: 'Enabled', KeyManager: 'CUSTOMER', KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' } });
+      }
+      if (op === 'GetKeyRotationStatus') return sendJson(res, 200, { KeyRotationEnabled: false });
+      return sendJson(res, 400, { __type: 'UnsupportedOperationException', message: op });
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  beforeEach(() => {
+    lists = [];
+    const whole = (): Page => ({ items: ['k1', 'k2'], truncated: false });
+    script = { ListKeys: whole, ListAliases: whole };
+  });
+  const list = () => {
+    const c = kmsClient({ url: server.url } as LocalKms, 'us-east-1', { maxAttempts: 1 });
+    return listKeys(() => c, { checkAccess: false }).finally(() => c.destroy());
+  };
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+
+  it('a KMS that pages as KMS does: every key with its alias', async () => {
+    script.ListKeys = (m) => (m === undefined ? { items: ['k1'], truncated: true, marker: 'm1' } : { items: ['k2'], truncated: false });
+    expect((await list()).map((k) => [k.keyId, k.aliases])).toEqual([['k1', ['alias/k1']], ['k2', ['alias/k2']]]);
+    expect(lists).toEqual(['ListKeys -', 'ListKeys m1', 'ListAliases -']);
+  });
+
+  it('a truncated page without a marker is KMS_ERROR, not a short list taken for every key', async () => {
+    for (const op of ['ListKeys', 'ListAliases'] as const) {
+      lists = [];
+      script[op] = () => ({ items: ['k1'], truncated: true });
+      expect(await failure(list())).toMatchObject({
+        code: 'KMS_ERROR',
+        message: `KMS said its ${op} list in us-east-1 goes on but gave no way to go on (no marker). Try again; if it persists, the endpoint does not list as KMS does.`,
+      });
+      script[op] = () => ({ items: ['k1', 'k2'], truncated: false });
+    }
+  });
+
+  it('a marker it gave before, or new markers over the same keys, is KMS_ERROR instead of listing for ever', async () => {
+    script.ListKeys = (m) => (m === undefined ? { items: ['k1'], truncated: true, marker: 'same' } : { items: ['k2'], truncated: true, marker: 'same' });
+    expect(await failure(list())).toMatchObject({ code: 'KMS_ERROR', message: expect.stringContaining('(a marker it gave before)') });
+    expect(lists).toEqual(['ListKeys -', 'ListKeys same']);
+    lists = [];
+    let n = 0;
+    script.ListKeys = () => ({ items: ['k1'], truncated: true, marker: `fresh-${++n}` });
+    expect(await failure(list())).toMatchObject({ code: 'KMS_ERROR', message: expect.stringContaining('(a page with nothing new)') });
+    expect(lists).toEqual(['ListKeys -', 'ListKeys fresh-1']);
   });
 });
 

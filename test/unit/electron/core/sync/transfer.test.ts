@@ -674,6 +674,111 @@ describe('uploadFile (multipart)', () => {
   });
 });
 
+describe('uploadFile resuming an upload: what ListParts says is only a claim', () => {
+  // A file of three parts (8 MiB, 8 MiB, 1 byte) whose upload S3 already holds parts of.
+  const content = () => {
+    const b = Buffer.alloc(16 * MiB + 1, 3);
+    b.fill(4, 8 * MiB);
+    return b;
+  };
+  type Listed = { Parts?: { PartNumber?: number; ETag?: string; Size?: number; ChecksumCRC32?: string }[]; IsTruncated?: boolean; NextPartNumberMarker?: string };
+
+  /** Records upload `u` holding `parts`, and returns a context whose ListParts answers `edit` rewrites; 20 ListParts is a loop. */
+  async function resuming(parts: Map<number, Buffer>, edit: (out: Listed, input: { PartNumberMarker?: string }) => Listed = (out) => out) {
+    const local = await localFile('big.kenv', content());
+    const c = ctx({ partConcurrency: 1 });
+    c.index.uploads['big.kenv'] = { path: 'big.kenv', key: 'p/big.kenv', uploadId: 'u', size: local.size, mtimeMs: local.mtimeMs, sha256: local.sha256, partSize: 8 * MiB, checksum: 'CRC32' };
+    s3.uploads.set('u', { key: 'p/big.kenv', metadata: { 'kenv-sha256': local.sha256 }, parts, checksum: 'CRC32' });
+    const original = s3.client.send.bind(s3.client);
+    let lists = 0;
+    const client = {
+      send: async (command: { constructor: { name: string }; input: { PartNumberMarker?: string } }, options: unknown) => {
+        const listing = command.constructor.name === 'ListPartsCommand';
+        if (listing && ++lists > 20) throw new Error('ListParts sent again and again');
+        const out = (await original(command as never, options as never)) as unknown as Listed;
+        return listing ? edit(out, command.input) : out;
+      },
+    } as never;
+    return { local, c: { ...c, s3: client } };
+  }
+  const sentParts = () => s3.sent.filter((s) => s.name === 'UploadPart').map((s) => s.input.PartNumber);
+  const markers = () => s3.sent.filter((s) => s.name === 'ListParts').map((s) => s.input.PartNumberMarker);
+  const held = () => new Map([[1, content().subarray(0, 8 * MiB)], [2, content().subarray(8 * MiB, 16 * MiB)]]);
+
+  it('a marker that repeats or goes back is refused with S3_ERROR, and the upload is abandoned so the next sync sends it whole', async () => {
+    for (const next of ['1', '0']) {
+      s3.sent.length = 0;
+      s3.objects.clear();
+      const { local, c } = await resuming(held(), (out) => ({ ...out, IsTruncated: true, NextPartNumberMarker: next }));
+      const error = await uploadFile(c, local, undefined).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'S3_ERROR',
+        message: expect.stringMatching(/^S3's list of the parts already sent for big\.kenv goes on but gave no way to go on \(after part [01], it named part [01]\)\. The upload was abandoned/),
+      });
+      expect(markers().length).toBeLessThanOrEqual(2);
+      expect(s3.uploads.has('u')).toBe(false);
+      expect(c.index.uploads).toEqual({});
+      expect(s3.objects.size).toBe(0);
+      await uploadFile(c, local, undefined);
+      expect(sentParts()).toEqual([1, 2, 3]);
+      expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
+    }
+  });
+
+  it('a truncated page without a marker goes on after its last part instead of ending the list', async () => {
+    const { local, c } = await resuming(held(), (out) => ({ ...out, NextPartNumberMarker: undefined }));
+    await uploadFile(c, local, undefined);
+    expect(markers()).toEqual([undefined, '1']);
+    expect(sentParts()).toEqual([3]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
+  });
+
+  it('a list that goes on for ever with ever new markers ends at the file\'s last part', async () => {
+    const { local, c } = await resuming(new Map(), (_out, input) => ({ Parts: [], IsTruncated: true, NextPartNumberMarker: String(Number(input.PartNumberMarker ?? 0) + 1) }));
+    await uploadFile(c, local, undefined);
+    expect(markers()).toEqual([undefined, '1', '2']);
+    expect(sentParts()).toEqual([1, 2, 3]);
+  });
+
+  it('parts listed out of order or twice are not taken: each part is skipped once, from its first listing', async () => {
+    const { local, c } = await resuming(held(), (out) => ({ ...out, Parts: [...(out.Parts ?? []), { PartNumber: 1, ETag: '"x"', Size: 8 * MiB, ChecksumCRC32: 'AAAAAA==' }] }));
+    await uploadFile(c, local, undefined);
+    expect(sentParts()).toEqual([3]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
+  });
+
+  it('a part S3 holds with another CRC32 than the file\'s is sent again, so the object is the file', async () => {
+    // Same size, other bytes: a part from another file, or damaged. Trusted, it would complete into an object
+    // whose stored SHA-256 does not match its bytes.
+    const parts = held();
+    parts.set(1, Buffer.alloc(8 * MiB, 9));
+    const { local, c } = await resuming(parts);
+    await uploadFile(c, local, undefined);
+    expect(sentParts()).toEqual([1, 3]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
+    const complete = s3.sent.find((s) => s.name === 'CompleteMultipartUpload')!.input as { MultipartUpload: { Parts: { ChecksumCRC32?: string }[] } };
+    expect(complete.MultipartUpload.Parts.map((p) => p.ChecksumCRC32)).toEqual([crc32b64(content().subarray(0, 8 * MiB)), crc32b64(content().subarray(8 * MiB, 16 * MiB)), crc32b64(content().subarray(16 * MiB))]);
+    expect(bytes['big.kenv']).toBe(local.size);
+  });
+
+  it('where S3 lists no CRC32, a part is skipped only if its ETag is the MD5 of the file\'s part', async () => {
+    const parts = held();
+    parts.set(2, Buffer.alloc(8 * MiB, 9));
+    const noChecksums = (out: Listed) => ({ ...out, Parts: out.Parts?.map(({ ChecksumCRC32: _, ...p }) => p) });
+    const { local, c } = await resuming(parts, noChecksums);
+    await uploadFile(c, local, undefined);
+    expect(sentParts()).toEqual([2, 3]);
+    expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
+
+    // An ETag that is no MD5 (an upload encrypted with a KMS key) proves nothing: the part is sent again.
+    s3.sent.length = 0;
+    s3.objects.clear();
+    const again = await resuming(held(), (out) => ({ ...noChecksums(out), Parts: noChecksums(out).Parts?.map((p) => ({ ...p, ETag: '"0123456789abcdef0123456789abcdef"' })) }));
+    await uploadFile(again.c, again.local, undefined);
+    expect(sentParts()).toEqual([1, 2, 3]);
+  });
+});
+
 describe('abortUpload', () => {
   it('aborts the upload, and ignores an upload that is gone', async () => {
     s3.uploads.set('u', { key: 'p/a.kenv', metadata: {}, parts: new Map() });
