@@ -8,11 +8,13 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  type DeleteMarkerEntry,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   ListPartsCommand,
+  type ObjectVersion,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -145,16 +147,16 @@ async function checkWritten(
   const current = await headCurrent(ctx, key);
   if (!current || current.etag !== written.etag) throw remoteChanged(path);
   if (ctx.endpoint?.versioning !== 'Enabled' || !written.versionId) return;
-  const listed = await ctx.s3.send(new ListObjectVersionsCommand({ Bucket: ctx.bucket, Prefix: key }), { abortSignal: ctx.signal });
+  const listed = await versionsOf(ctx, key);
   // Versions of one key are listed newest first; delete markers come in their own list.
-  const versions = (listed.Versions ?? []).filter((v) => v.Key === key);
+  const versions = listed.versions;
   const mine = versions.findIndex((v) => v.VersionId === written.versionId);
   if (mine < 0) return;
   const ourTime = versions[mine]?.LastModified?.getTime() ?? Infinity;
   // A deletion before our write ends the history we may have replaced: what lies behind it was deleted on purpose.
   const deletedAt = Math.max(
     -Infinity,
-    ...(listed.DeleteMarkers ?? []).filter((d) => d.Key === key && (d.LastModified?.getTime() ?? 0) <= ourTime).map((d) => d.LastModified?.getTime() ?? 0),
+    ...listed.deleteMarkers.filter((d) => (d.LastModified?.getTime() ?? 0) <= ourTime).map((d) => d.LastModified?.getTime() ?? 0),
   );
   for (const v of versions.slice(mine + 1)) {
     if (ifMatch !== undefined && stripQuotes(v.ETag) === ifMatch) break;
@@ -282,6 +284,53 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
 interface UploadedPart {
   etag: string;
   crc32: string | undefined;
+}
+
+/**
+ * The versions and delete markers of `key`, every page of ListObjectVersions, each list newest first as S3 gives it.
+ *
+ * Listed with the key as prefix, longer keys follow its versions: the walk stops at the first of them. A truncated
+ * page without markers to go on, with markers it gave before, or with nothing new would end the list short or
+ * never: S3_ERROR (the write is done; what it may have replaced could not be checked).
+ */
+async function versionsOf(ctx: TransferContext, key: string): Promise<{ versions: ObjectVersion[]; deleteMarkers: DeleteMarkerEntry[] }> {
+  const versions: ObjectVersion[] = [];
+  const deleteMarkers: DeleteMarkerEntry[] = [];
+  const seen = new Set<string>();
+  const markers = new Set<string>();
+  let from: { KeyMarker: string; VersionIdMarker?: string } | undefined;
+  for (;;) {
+    const page = await ctx.s3.send(new ListObjectVersionsCommand({ Bucket: ctx.bucket, Prefix: key, ...from }), { abortSignal: ctx.signal });
+    let past = false;
+    let fresh = 0;
+    const take = <T extends { Key?: string | undefined; VersionId?: string | undefined }>(entries: T[] | undefined, into: T[], kind: string) => {
+      for (const e of entries ?? []) {
+        if (e.Key !== key) {
+          past = true;
+          continue;
+        }
+        const id = e.VersionId === undefined ? undefined : `${kind}:${e.VersionId}`;
+        if (id !== undefined && seen.has(id)) continue;
+        if (id !== undefined) seen.add(id);
+        into.push(e);
+        fresh++;
+      }
+    };
+    take(page.Versions, versions, 'version');
+    take(page.DeleteMarkers, deleteMarkers, 'marker');
+    if (!page.IsTruncated || past) return { versions, deleteMarkers };
+    const keyMarker = page.NextKeyMarker;
+    const next = `${keyMarker}\n${page.NextVersionIdMarker ?? ''}`;
+    if (keyMarker === undefined || markers.has(next) || fresh === 0) {
+      throw new KenvError(
+        'S3_ERROR',
+        `S3's list of the versions of ${key} goes on but gave no way to go on, so what another machine may have written there just ` +
+          'before this upload could not be checked. Sync again; if it persists, the server does not list versions as S3 does.',
+      );
+    }
+    markers.add(next);
+    from = { KeyMarker: keyMarker, ...(page.NextVersionIdMarker ? { VersionIdMarker: page.NextVersionIdMarker } : {}) };
+  }
 }
 
 /** A part as ListParts names it: what S3 says it holds, to be checked against the file before it is trusted. */

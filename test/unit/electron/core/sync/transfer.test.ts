@@ -284,6 +284,69 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
     expect(new Set(copies).size).toBe(2);
   });
 
+  describe('ListObjectVersions in pages', () => {
+    type Entry = { Key?: string; VersionId?: string; LastModified?: Date; ETag?: string };
+    type Versions = { Versions?: Entry[]; DeleteMarkers?: Entry[]; IsTruncated?: boolean; NextKeyMarker?: string; NextVersionIdMarker?: string };
+    /** The racing write of the first versioned test, with ListObjectVersions answered one version a page by `page`. */
+    async function racing(page: (all: Versions, input: { KeyMarker?: string; VersionIdMarker?: string }, n: number) => Versions) {
+      s3.ignores.add('put');
+      s3.versioned = true;
+      const expected = s3.put('p/a.kenv', 'base');
+      s3.put('p/a.kenv.other', 'a longer key, listed after a.kenv\'s versions');
+      s3.put('p/a.kenv.x', 'another one');
+      const c = ctx({ endpoint: endpoint({ putIfMatch: false, versioning: 'Enabled' }) });
+      s3.before = (name) => {
+        if (name === 'PutObject') s3.put('p/a.kenv', 'theirs');
+      };
+      const original = s3.client.send.bind(s3.client);
+      let n = 0;
+      const client = {
+        send: async (command: { constructor: { name: string }; input: { KeyMarker?: string; VersionIdMarker?: string } }, options: unknown) => {
+          const out = (await original(command as never, options as never)) as unknown as Versions;
+          if (command.constructor.name !== 'ListObjectVersionsCommand') return out;
+          if (++n > 20) throw new Error('ListObjectVersions sent again and again');
+          return page(out, command.input, n);
+        },
+      } as never;
+      const result = uploadFile({ ...c, s3: client }, await localFile('a.kenv', 'mine'), expected.etag);
+      return result.then(() => undefined, (e: unknown) => e);
+    }
+    /** Versions (newest first) then longer keys, one a page, as S3 pages them with KeyMarker and VersionIdMarker. */
+    const paged = (all: Versions, input: { KeyMarker?: string; VersionIdMarker?: string }): Versions => {
+      const entries = [...(all.Versions ?? [])].sort((x, y) => (x.Key === y.Key ? 0 : x.Key! < y.Key! ? -1 : 1));
+      const at = input.KeyMarker === undefined ? 0 : entries.findIndex((e) => e.Key === input.KeyMarker && e.VersionId === input.VersionIdMarker) + 1;
+      const one = entries[at]!;
+      const more = at + 1 < entries.length;
+      return { Versions: [one], DeleteMarkers: [], IsTruncated: more, ...(more ? { NextKeyMarker: one.Key, NextVersionIdMarker: one.VersionId } : {}) };
+    };
+
+    it('reads every page of the key\'s versions, and stops at the first longer key', async () => {
+      expect(await racing(paged)).toBeUndefined();
+      expect(restored).toEqual([['a.kenv', 'a (conflict 2026-11-23 101500).kenv']]);
+      expect(s3.objects.get('p/a (conflict 2026-11-23 101500).kenv')?.body.toString()).toBe('theirs');
+      // mine, theirs, base, then a.kenv.other: four pages, the fourth holding a longer key (a.kenv.x is not asked for).
+      expect(s3.names().filter((n) => n === 'ListObjectVersions')).toHaveLength(4);
+    });
+
+    it('a truncated page without markers, with markers it gave before, or with nothing new, is S3_ERROR, not a short list', async () => {
+      const pages: ((all: Versions, input: { KeyMarker?: string; VersionIdMarker?: string }, n: number) => Versions)[] = [
+        (all, input) => ({ ...paged(all, input), NextKeyMarker: undefined, NextVersionIdMarker: undefined }),
+        (all, input) => ({ ...paged(all, input), NextKeyMarker: 'p/a.kenv', NextVersionIdMarker: 'same' }),
+        (all, _input, n) => ({ ...paged(all, {}), NextKeyMarker: 'p/a.kenv', NextVersionIdMarker: `fresh-${n}` }),
+      ];
+      for (const page of pages) {
+        s3 = new FakeS3();
+        restored = [];
+        expect(await racing(page)).toMatchObject({
+          code: 'S3_ERROR',
+          message: expect.stringMatching(/^S3's list of the versions of p\/a\.kenv goes on but gave no way to go on, so what another machine/),
+        });
+        expect(s3.names().filter((n) => n === 'ListObjectVersions').length).toBeLessThanOrEqual(3);
+        expect(restored).toEqual([]);
+      }
+    });
+  });
+
   it('without versioning, or without a version id, nothing is listed or restored', async () => {
     s3.ignores.add('put');
     // An endpoint not known to version its bucket, whose answer carries a version id all the same.
