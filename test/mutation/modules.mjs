@@ -17,6 +17,17 @@ export const MODULES = {
       'test/unit/electron/core/sync/helpers.test.ts',
     ],
   },
+  'sync-list-objects': {
+    mutate: ['electron/core/sync/list-objects.ts'],
+    // The one ListObjectsV2 page walk (sync's listing, kenv verify) and S3's key order: against a bucket over HTTP that
+    // lists as S3 does until a test makes it lie (list-objects.test.ts), a scripted client (remote.test.ts) and the
+    // model S3 of the ranges (remote-ranges.test.ts, which holds compareKeys' property test).
+    tests: [
+      'test/unit/electron/core/sync/list-objects.test.ts',
+      'test/unit/electron/core/sync/remote.test.ts',
+      'test/unit/electron/core/sync/remote-ranges.test.ts',
+    ],
+  },
   'sync-plan': {
     mutate: ['electron/core/sync/plan.ts'],
     tests: ['test/unit/electron/core/sync/plan.test.ts'],
@@ -109,32 +120,40 @@ export const MODULES = {
     // refusal of a file changed since the scan. Not in this run: conflict restores (checkWritten's versioned part),
     // the part-sending loop and its concurrency, file placement (downloadObject after fetchVerified), the name helpers.
     // Re-picked 2026-11-30 (m11) on transfer.ts as of main ba8e492, moved by the lead, and re-picked again (mut13) on
-    // transfer.ts as of 769535c after the part checksum moved to part-checksum.ts; re-pick them when the code moves.
+    // transfer.ts as of 769535c after the part checksum moved to part-checksum.ts, and again (walk) after the guarded
+    // page walks of ListParts and ListObjectVersions; re-pick them when the code moves.
     mutate: [
       // condition() (If-Match on the quoted ETag, or If-None-Match: *), remoteChanged, headCurrent, expectRemote (the
       // look where an endpoint ignores a condition, and after a 409) and sendConditional (the 409 retry, at most 3).
-      'electron/core/sync/transfer.ts:78-128',
+      'electron/core/sync/transfer.ts:80-130',
       // checkWritten's first check: after an unguarded write, our object must be the current one.
-      'electron/core/sync/transfer.ts:145-147',
+      'electron/core/sync/transfer.ts:147-149',
+      // versionsOf: every page of ListObjectVersions for the key, stopping at a longer key; missing, repeated or
+      // empty markers refused (walk, 2026-11-30).
+      'electron/core/sync/transfer.ts:289-334',
       // uploadFile: the 5 TiB limit, the file unchanged since the scan, the look before an unguarded write, the
       // conditional PutObject with its SHA-256, the look after, and the multipart upload's 409 retry.
-      'electron/core/sync/transfer.ts:225-278',
-      // listUploadedParts (ListParts page by page, each part's ETag, CRC32 and size) and abortUpload (errors ignored).
-      'electron/core/sync/transfer.ts:287-310',
+      'electron/core/sync/transfer.ts:227-280',
+      // listUploadedParts (ListParts page by page: markers that must move on, the list's end at the file's last part,
+      // parts out of order or range), holdsPart (a listed part's size and CRC32, or MD5 ETag, against the file's) and
+      // abortUpload (errors ignored).
+      'electron/core/sync/transfer.ts:343-404',
       // uploadMultipart's resume: only an upload recorded for this key, size, mtime, SHA-256, part size and checksum is resumed,
       // only parts of the right number and size count, a gone upload starts again, any other upload is aborted, the
       // upload id is saved before any part, and only the missing parts are sent.
-      'electron/core/sync/transfer.ts:319-364',
+      'electron/core/sync/transfer.ts:413-462',
+      // The part loop's skip: a part S3 holds is skipped only when holdsPart says it is the file's.
+      'electron/core/sync/transfer.ts:476-483',
       // uploadMultipart's completion: a file changed meanwhile is aborted and forgotten, CompleteMultipartUpload carries
       // the condition and the sorted parts, a 409 aborts and forgets the upload, a success forgets it.
-      'electron/core/sync/transfer.ts:393-426',
+      'electron/core/sync/transfer.ts:498-531',
       // fetchVerified: GetObject with If-Match, the ETag compared where the endpoint ignores it, the body checked
       // against its SHA-256 and length, one retry, then SYNC_CHECKSUM_MISMATCH.
-      'electron/core/sync/transfer.ts:458-505',
+      'electron/core/sync/transfer.ts:563-610',
       // trashLocal: a file changed since the scan (kind, size or time) is left alone; a file or its folder gone is done.
-      'electron/core/sync/transfer.ts:554-567',
+      'electron/core/sync/transfer.ts:659-672',
       // deleteRemote: DeleteObject with If-Match, the look first where the endpoint ignores it, a gone object is done.
-      'electron/core/sync/transfer.ts:574-588',
+      'electron/core/sync/transfer.ts:679-693',
     ],
     // Against an in-memory S3 that enforces If-Match / If-None-Match (test/support/fake-s3.ts): every conditional
     // request, a third writer between plan and request, 409 retries, endpoints that ignore conditions, multipart

@@ -280,10 +280,10 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
   }
 }
 
-/** A part S3 holds: its ETag and, when the upload declared one, its CRC32 (base64), which the completion repeats. */
+/** A part S3 holds: its ETag and the CRC32 (base64) of the file's bytes it holds, which the completion repeats. */
 interface UploadedPart {
   etag: string;
-  crc32: string | undefined;
+  crc32: string;
 }
 
 /**
@@ -510,7 +510,7 @@ async function uploadMultipart(
         Key: key,
         UploadId: upload.uploadId,
         MultipartUpload: {
-          Parts: [...done].sort(([a], [b]) => a - b).map(([PartNumber, p]) => ({ PartNumber, ETag: p.etag, ...(p.crc32 ? { ChecksumCRC32: p.crc32 } : {}) })),
+          Parts: [...done].sort(([a], [b]) => a - b).map(([PartNumber, p]) => ({ PartNumber, ETag: p.etag, ChecksumCRC32: p.crc32 })),
         },
         ...condition(ifMatch),
       }),
