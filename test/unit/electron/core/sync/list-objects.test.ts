@@ -83,7 +83,12 @@ describe('walkObjects', () => {
       s3.list = () => answer;
       const error = await failure(walk());
       expect(error).toBeInstanceOf(KenvError);
-      expect(error).toMatchObject(endless);
+      expect(error).toMatchObject({
+        code: 'S3_ERROR',
+        message:
+          'S3 said the listing of s3://b/p/ goes on but gave no way to go on; nothing was changed. ' +
+          'Try again; if it persists, the server does not list as S3 does (ListObjectsV2 pages).',
+      });
       expect(s3.lists.length).toBeLessThanOrEqual(2);
     }
     // Asked to start after k5, it answers k1 and no token: starting after k1 would list backwards, round and round.
@@ -115,6 +120,13 @@ describe('walkObjects', () => {
     };
     const pages = await walk();
     expect(pages.flatMap((p) => p.keys.map((k) => k.key))).toEqual(keys);
+  });
+
+  it('asks for the server\'s page size when given none, and sends no empty prefix', async () => {
+    const pages: ListedKeys[] = [];
+    for await (const page of walkObjects(s3.client(), { bucket: 'b', prefix: '' })) pages.push(page);
+    expect(pages.flatMap((p) => p.keys.map((k) => k.key))).toEqual(['other/x.kenv', ...keys]);
+    expect(s3.lists).toEqual([{ prefix: '', token: undefined, startAfter: undefined, maxKeys: 1000 }]);
   });
 
   it('asks for no more pages once the caller leaves its loop', async () => {
