@@ -10,7 +10,7 @@ import { inspectFile } from '../inspect.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { ByteBudget, forEachLimit } from './pool.js';
-import { LIST_RANGES, headRemote, listRemote, toSyncError } from './remote.js';
+import { LIST_RANGES, headRemote, isNoSuchKey, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { foldName } from './names.js';
 import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
@@ -393,6 +393,27 @@ export class VaultSync {
     return twins;
   }
 
+  /**
+   * Fails with SYNC_REMOTE_CHANGED unless the object at `path` is gone from S3 now. A listing can leave an object out
+   * (a server whose listing ends early or lies, a page lost), and an object missing from it is no proof that it was
+   * deleted: its local file is moved to the trash only once S3 answers that it is not there.
+   */
+  private async confirmRemoteGone(path: string, signal: AbortSignal | undefined): Promise<void> {
+    const there = await headRemote(this.s3, this.bucket, this.prefix + path, signal).then(
+      () => true,
+      (e: unknown) => {
+        if (isNoSuchKey(e)) return false;
+        throw e;
+      },
+    );
+    if (there) {
+      throw new KenvError(
+        'SYNC_REMOTE_CHANGED',
+        `${path} is on S3 although its listing left it out; the local file was kept. Sync again; if this repeats, the server does not list every object it holds.`,
+      );
+    }
+  }
+
   private async execute(
     plan: SyncPlan,
     index: SyncIndex,
@@ -555,6 +576,7 @@ export class VaultSync {
     }
     for (const a of plan.deleteLocal) {
       deletions.push(job(a.path, async () => {
+        await this.confirmRemoteGone(a.path, signal);
         await trashLocal(ctx, a.local);
         await record(undefined, a.path);
         report.deletedLocal.push(a.path);
