@@ -1,5 +1,5 @@
 import { EventEmitter, getMaxListeners, setMaxListeners } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { KenvError, toErrorInfo } from '../errors.js';
@@ -414,6 +414,27 @@ export class VaultSync {
     }
   }
 
+  /**
+   * Fails with SYNC_LOCAL_CHANGED when something is at `path` in the vault folder again. The scan's view is as old as
+   * the scan: a file moved away and back (an editor saving by rename, a folder renamed and renamed back) may have been
+   * missed, and its object is deleted from S3 only while its local name is still empty.
+   */
+  private async confirmLocalGone(path: string): Promise<void> {
+    const there = await lstat(join(this.vaultDir, path)).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return false;
+        throw e;
+      },
+    );
+    if (there) {
+      throw new KenvError(
+        'SYNC_LOCAL_CHANGED',
+        `${path} is in the vault folder again (it was missing when the folder was scanned); its object on S3 was kept. Sync again.`,
+      );
+    }
+  }
+
   private async execute(
     plan: SyncPlan,
     index: SyncIndex,
@@ -568,6 +589,7 @@ export class VaultSync {
     const deletions: Job[] = [];
     for (const a of plan.deleteRemote) {
       deletions.push(job(a.path, async () => {
+        await this.confirmLocalGone(a.path);
         await deleteRemote(ctx, a.remote);
         await record(undefined, a.path);
         report.deletedRemote.push(a.path);

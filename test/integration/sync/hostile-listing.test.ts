@@ -1,8 +1,9 @@
 // A listing that leaves objects out (a server whose IsTruncated lies, or that answers an empty listing) against a real
 // S3-compatible server: a local file is moved to .kenv-trash only when its object is really gone, never because a
-// listing did not name it.
+// listing did not name it; and the mirror: an object is deleted only while its local file is still gone.
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { readFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { writeKenv } from '../../support/kenv-fixtures.js';
@@ -89,4 +90,21 @@ it('an object really deleted is still followed: its local file goes to .kenv-tra
   expect(report.failed).toEqual([]);
   expect(report.deletedLocal).toEqual(['f3.kenv']);
   expect(await readLocal(vault, '.kenv-trash/f3.kenv')).toEqual(bytes);
+});
+
+it('a local file back in its place after the scan missed it keeps its object on S3', async () => {
+  // The scan's view is as old as the scan: an editor that moves the old file away and writes the new one, or a
+  // folder renamed and renamed back, can hide a file from it for a moment.
+  const { remote, vault, sync } = await syncedVault(4);
+  const bytes = await readLocal(vault, 'f0.kenv');
+  await rm(join(vault, 'f0.kenv'));
+  sync.on('plan', () => writeFileSync(join(vault, 'f0.kenv'), bytes));
+  const report = await sync.sync();
+  expect(report.plan.deleteRemote.map((d) => d.path)).toEqual(['f0.kenv']);
+  expect(report.deletedRemote).toEqual([]);
+  expect(report.failed).toEqual([expect.objectContaining({ path: 'f0.kenv', code: 'SYNC_LOCAL_CHANGED' })]);
+  expect(await remoteKeys(world.s3, remote)).toContain('f0.kenv');
+  const again = await sync.sync();
+  expect(again.failed).toEqual([]);
+  expect(again.unchanged).toBe(4);
 });
