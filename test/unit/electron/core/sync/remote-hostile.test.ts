@@ -113,7 +113,7 @@ describe('listRemote against odd and hostile servers', () => {
           ...(o.noToken ? { noToken: true } : {}),
           ...(o.ignoresPrefix ? { ignoresPrefix: true } : {}),
         });
-        const listing = await listRemote(bucket.s3, 'bucket', prefix, undefined, known).catch((e: unknown) => e);
+        const listing = await listRemote(bucket.s3, 'bucket', prefix, undefined, known).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
         if (listing instanceof Error) {
           // Only where the server gives no way on: no token, and StartAfter not taken.
           expect(listing).toBeInstanceOf(KenvError);
@@ -144,7 +144,7 @@ describe('listRemote against odd and hostile servers', () => {
             ...(o.endsEarly ? { endsEarly: () => next() < 0.2 } : {}),
             ...(o.fixedToken ? { fixedToken: 'again' } : {}),
           });
-          const listing = await listRemote(bucket.s3, 'bucket', prefix, undefined, known).catch((e: unknown) => e);
+          const listing = await listRemote(bucket.s3, 'bucket', prefix, undefined, known).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
           if (listing instanceof Error) {
             expect(listing).toMatchObject({ code: 'S3_ERROR' });
             return;
