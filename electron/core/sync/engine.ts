@@ -1,6 +1,6 @@
 import { EventEmitter, getMaxListeners, setMaxListeners } from 'node:events';
-import { lstat, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { KenvError, toErrorInfo } from '../errors.js';
 import type { ArrivalResult, EncryptOnArrival } from './arrival.js';
@@ -420,8 +420,11 @@ export class VaultSync {
    * missed, and its object is deleted from S3 only while its local name is still empty.
    */
   private async confirmLocalGone(path: string): Promise<void> {
-    const there = await lstat(join(this.vaultDir, path)).then(
-      () => true,
+    const abs = join(this.vaultDir, path);
+    // On a case-insensitive file system lstat also finds `Report.kenv` for `report.kenv` (a rename of the case only,
+    // which is the deletion to follow): only the name itself in its folder counts.
+    const there = await lstat(abs).then(
+      async () => (await readdir(dirname(abs))).includes(basename(abs)),
       (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return false;
         throw e;

@@ -3,11 +3,19 @@
 // listing did not name it; and the mirror: an object is deleted only while its local file is still gone.
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { writeFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { writeKenv } from '../../support/kenv-fixtures.js';
 import { localFiles, putRemote, readLocal, remoteKey, remoteKeys, useSyncWorld } from './helpers.js';
+
+/** Paths lstat finds at another name, as a case-insensitive file system (macOS, Windows) finds `F.kenv` for `f.kenv`. */
+const folded = vi.hoisted(() => new Map<string, string>());
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const mocked = { ...real, lstat: ((path: string, options?: object) => real.lstat(folded.get(String(path)) ?? path, options as never)) as typeof real.lstat };
+  return { ...mocked, default: mocked };
+});
 
 const world = useSyncWorld();
 
@@ -107,4 +115,18 @@ it('a local file back in its place after the scan missed it keeps its object on 
   const again = await sync.sync();
   expect(again.failed).toEqual([]);
   expect(again.unchanged).toBe(4);
+});
+
+it('a rename of the case only, on a file system that ignores case, is still followed on S3', async () => {
+  const { remote, vault, sync } = await syncedVault(4);
+  await rename(join(vault, 'f0.kenv'), join(vault, 'F0.kenv'));
+  folded.set(join(vault, 'f0.kenv'), join(vault, 'F0.kenv'));
+  try {
+    const report = await sync.sync();
+    expect(report.failed).toEqual([]);
+    expect(report.deletedRemote).toEqual(['f0.kenv']);
+    expect(await remoteKeys(world.s3, remote)).not.toContain('f0.kenv');
+  } finally {
+    folded.clear();
+  }
 });
