@@ -41,7 +41,10 @@ const NAME_ATTEMPTS = 16;
  */
 export async function openPartial(folder: string, flags: number): Promise<{ path: string; handle: FileHandle }> {
   for (let attempt = 1; ; attempt++) {
-    const path = join(folder, partialName());
+    let path = join(folder, partialName());
+    // A name this process still writes (the count came round during a long write) is not tried: its EEXIST would
+    // untrack the partial that holds it, and a signal would then leave that one behind.
+    for (let skipped = 0; live.has(path) && skipped < 0xffff; skipped++) path = join(folder, partialName());
     trackPartial(path);
     try {
       return { path, handle: await open(path, flags | constants.O_CREAT | constants.O_EXCL, 0o600) };

@@ -1,6 +1,6 @@
 import { EventEmitter, getMaxListeners, setMaxListeners } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { KenvError, toErrorInfo } from '../errors.js';
 import type { ArrivalResult, EncryptOnArrival } from './arrival.js';
@@ -10,7 +10,7 @@ import { inspectFile } from '../inspect.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { ByteBudget, forEachLimit } from './pool.js';
-import { LIST_RANGES, headRemote, listRemote, toSyncError } from './remote.js';
+import { LIST_RANGES, headRemote, isNoSuchKey, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { foldName } from './names.js';
 import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
@@ -393,6 +393,51 @@ export class VaultSync {
     return twins;
   }
 
+  /**
+   * Fails with SYNC_REMOTE_CHANGED unless the object at `path` is gone from S3 now. A listing can leave an object out
+   * (a server whose listing ends early or lies, a page lost), and an object missing from it is no proof that it was
+   * deleted: its local file is moved to the trash only once S3 answers that it is not there.
+   */
+  private async confirmRemoteGone(path: string, signal: AbortSignal | undefined): Promise<void> {
+    const there = await headRemote(this.s3, this.bucket, this.prefix + path, signal).then(
+      () => true,
+      (e: unknown) => {
+        if (isNoSuchKey(e)) return false;
+        throw e;
+      },
+    );
+    if (there) {
+      throw new KenvError(
+        'SYNC_REMOTE_CHANGED',
+        `${path} is on S3 although its listing left it out; the local file was kept. Sync again; if this repeats, the server does not list every object it holds.`,
+      );
+    }
+  }
+
+  /**
+   * Fails with SYNC_LOCAL_CHANGED when something is at `path` in the vault folder again. The scan's view is as old as
+   * the scan: a file moved away and back (an editor saving by rename, a folder renamed and renamed back) may have been
+   * missed, and its object is deleted from S3 only while its local name is still empty.
+   */
+  private async confirmLocalGone(path: string): Promise<void> {
+    const abs = join(this.vaultDir, path);
+    // On a case-insensitive file system lstat also finds `Report.kenv` for `report.kenv` (a rename of the case only,
+    // which is the deletion to follow): only the name itself in its folder counts.
+    const there = await lstat(abs).then(
+      async () => (await readdir(dirname(abs))).includes(basename(abs)),
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return false;
+        throw e;
+      },
+    );
+    if (there) {
+      throw new KenvError(
+        'SYNC_LOCAL_CHANGED',
+        `${path} is in the vault folder again (it was missing when the folder was scanned); its object on S3 was kept. Sync again.`,
+      );
+    }
+  }
+
   private async execute(
     plan: SyncPlan,
     index: SyncIndex,
@@ -547,6 +592,7 @@ export class VaultSync {
     const deletions: Job[] = [];
     for (const a of plan.deleteRemote) {
       deletions.push(job(a.path, async () => {
+        await this.confirmLocalGone(a.path);
         await deleteRemote(ctx, a.remote);
         await record(undefined, a.path);
         report.deletedRemote.push(a.path);
@@ -555,6 +601,7 @@ export class VaultSync {
     }
     for (const a of plan.deleteLocal) {
       deletions.push(job(a.path, async () => {
+        await this.confirmRemoteGone(a.path, signal);
         await trashLocal(ctx, a.local);
         await record(undefined, a.path);
         report.deletedLocal.push(a.path);

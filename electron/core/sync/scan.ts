@@ -143,6 +143,26 @@ export function isLocalNameTaken(scan: Pick<ScanResult, 'occupied' | 'barriers'>
   return undefined;
 }
 
+/** Which folder a path held when the scan found it there (device and inode, from lstat). */
+interface FolderId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Is the folder at `dir` still the one the scan found there? Not when it, or a folder on its way, was replaced by a
+ * link or another folder since: a path through a link swapped in leads to another folder, with another inode.
+ */
+function sameFolder(dir: string, id: FolderId | undefined): boolean {
+  if (!id) return true;
+  try {
+    const now = lstatSync(dir, { throwIfNoEntry: false });
+    return now !== undefined && now.isDirectory() && now.dev === id.dev && now.ino === id.ino;
+  } catch {
+    return false;
+  }
+}
+
 function unreadable(path: string, e: unknown): SyncFailure {
   const reason = e instanceof Error ? e.message : String(e);
   return {
@@ -177,7 +197,20 @@ export async function scanVault(
     if (skip) skipped.push({ path, reason: skip, ...(detail ? { detail } : {}) });
   };
 
-  async function visit(dir: string, rel: string): Promise<void> {
+  /** Holds `rel` (a folder) and all below it: what was found there is dropped, nothing there is planned. */
+  const changed = (rel: string, found: string[]) => {
+    for (const path of found) files.delete(path);
+    if (barriers.has(rel)) return;
+    leave(rel, true);
+    result.unreadable.push({
+      path: `${rel}/`,
+      code: 'INPUT_UNREADABLE',
+      message: `${rel}/ changed while it was scanned (replaced by a link or another folder); it was skipped and the rest of the vault synced. Sync again.`,
+    });
+  };
+
+  /** `id`: the folder the parent's lstat found at `dir` (undefined for the vault folder itself). */
+  async function visit(dir: string, rel: string, id?: FolderId): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -188,6 +221,10 @@ export async function scanVault(
       result.unreadable.push(unreadable(`${rel}/`, e));
       return;
     }
+    // readdir follows links: a folder replaced (itself, or one on its way) since its parent was listed is not read.
+    if (!sameFolder(dir, id)) return changed(rel, []);
+    // The files this folder gave, dropped again if it turns out to have changed while they were looked at.
+    const found: string[] = [];
     // Each name is sorted out here, in one pass of blocking calls (see SCAN_SLICE_MS): a folder, or a file whose size
     // and time match the index, costs one lstat and no hand-off to the thread pool. What needs reading (new or
     // changed files) and the folders below are then visited at most 32 at once, so that a first sync of a big vault
@@ -212,8 +249,22 @@ export async function scanVault(
           leave(path, true, 'unsafe-name', problem);
           continue;
         }
+        let folder;
+        try {
+          folder = lstatSync(abs, { throwIfNoEntry: false });
+        } catch (e) {
+          leave(path, true);
+          result.unreadable.push(unreadable(`${path}/`, e));
+          continue;
+        }
+        if (!folder) continue; // Gone since the listing.
+        if (!folder.isDirectory()) {
+          changed(path, []);
+          continue;
+        }
         occupied.add(path);
-        later.push(() => visit(abs, path));
+        const sub = { dev: folder.dev, ino: folder.ino };
+        later.push(() => visit(abs, path, sub));
         continue;
       }
       if (!entry.isFile()) {
@@ -246,6 +297,7 @@ export async function scanVault(
       const known = index[path];
       if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) {
         files.set(path, { path, size: info.size, mtimeMs: info.mtimeMs, sha256: known.sha256 });
+        found.push(path);
         continue;
       }
       later.push(async () => {
@@ -253,7 +305,9 @@ export async function scanVault(
           // A file sync may not open is reported as unreadable, not as an invalid message.
           const read = await readNewFile(abs, isKenv);
           if (read === 'not-a-file' || read === 'invalid-kenv') return leave(path, true, read);
+          if (!sameFolder(dir, id)) return changed(rel, found);
           files.set(path, { path, ...read });
+          found.push(path);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
           leave(path, true);
@@ -261,6 +315,8 @@ export async function scanVault(
         }
       });
     }
+    // The stats above may have yielded (and gone through a folder swapped in meanwhile).
+    if (!sameFolder(dir, id)) return changed(rel, found);
     await forEachLimit(later, 32, (work) => work());
   }
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AtomicOutput } from '../../../../electron/core/atomic-output.js';
-import { isPartialName, livePartials, ownerIsDead, partialName, startPartialJournal, sweepDeadPartials } from '../../../../electron/core/partials.js';
+import { isPartialName, livePartials, openPartial, ownerIsDead, partialName, untrackPartial, startPartialJournal, sweepDeadPartials } from '../../../../electron/core/partials.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -59,6 +59,26 @@ describe('partial names', () => {
     expect(readFileSync(join(dir, next(1)), 'utf8')).toBe('planted');
     expect(readFileSync(join(dir, 'target.txt'), 'utf8')).toBe('keep');
     expect(readdirSync(dir).sort()).toEqual([next(1), next(2), 'out.txt', 'target.txt'].sort());
+  });
+
+  it('a partial still being written keeps its name and its tracking when the count comes round to it again', async () => {
+    const dir = folder();
+    const first = await openPartial(dir, constants.O_WRONLY);
+    try {
+      // A long write (a big decrypt in the app) while 65,535 other partials come and go.
+      for (let i = 0; i < 0xffff; i++) partialName();
+      const second = await openPartial(dir, constants.O_WRONLY);
+      await second.handle.close();
+      rmSync(second.path);
+      untrackPartial(second.path);
+      expect(second.path).not.toBe(first.path);
+      // Still tracked: a SIGTERM now removes it (removeLivePartialsSync), plaintext is not left behind.
+      expect(livePartials()).toContain(first.path);
+    } finally {
+      await first.handle.close();
+      rmSync(first.path, { force: true });
+      untrackPartial(first.path);
+    }
   });
 
   it('this process owns its own; the same pid with another life stamp is a dead earlier process', () => {
