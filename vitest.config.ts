@@ -9,6 +9,11 @@ export default defineConfig({
     // npm run coverage raises both (KENV_TEST_TIMEOUT_MS): its --hookTimeout does not reach the projects' hooks.
     testTimeout: Number(process.env.KENV_TEST_TIMEOUT_MS) || 60_000,
     hookTimeout: Number(process.env.KENV_TEST_TIMEOUT_MS) || 60_000,
+    // `expect.poll` waits for something another process or a watcher does (a page's first render after KMS calls, a
+    // file event). Its default of 1 s is a fixed wait that a loaded machine misses: the renderer's key list took longer
+    // and failed a run. A poll ends as soon as its condition holds, so a longer limit only delays a real failure. 30 s
+    // is Playwright's own limit for the locator waits beside these polls.
+    expect: { poll: { timeout: 30_000 } },
     pool: 'forks',
     passWithNoTests: false,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

@@ -12,6 +12,11 @@ import { KenvError } from '../errors.js';
  */
 export class SettingsStore {
   private current: Settings | undefined;
+  /**
+   * The one read of the file, which every caller waits for. A second read that finished after an update would put
+   * the file's old settings back (the window's first `settings:get` racing a save).
+   */
+  private loading: Promise<void> | undefined;
   private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly file: string) {}
@@ -21,17 +26,28 @@ export class SettingsStore {
   }
 
   async get(): Promise<Settings> {
-    if (!this.current) this.current = await this.load();
-    return structuredClone(this.current);
+    return structuredClone(await this.ready());
   }
 
   async update(patch: Partial<Settings>): Promise<Settings> {
-    const next = Settings.parse({ ...(await this.get()), ...patch });
+    await this.ready();
+    // Read and replaced with no wait between, so two updates at once both count (a job start saving its key while
+    // the user saves the settings dialog).
+    const next = Settings.parse({ ...this.current, ...patch });
     this.current = next;
     const write = this.writing.then(() => this.write(next));
     this.writing = write.catch(() => undefined);
     await write;
     return structuredClone(next);
+  }
+
+  private async ready(): Promise<Settings> {
+    if (!this.current) {
+      await (this.loading ??= this.load().then((loaded) => {
+        this.current ??= loaded;
+      }));
+    }
+    return this.current!;
   }
 
   private async load(): Promise<Settings> {
