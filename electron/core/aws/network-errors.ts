@@ -214,15 +214,20 @@ function definedProfiles(): Set<string> {
 let warnedMultipleSources = false;
 
 /**
- * The logger Kenv hands the AWS SDK: debug and info are dropped, and each warning becomes one line on `warn`.
+ * The logger Kenv hands the AWS SDK: debug is dropped, info and error are left out, and each warning becomes one line
+ * on `warn`.
+ *
+ * info and error are absent rather than no-ops: the SDK calls them as `logger?.info?.(…)` with a copy of the whole
+ * request and response made for logging (walked by schema, sensitive members hidden), and with no function there it
+ * makes no copy. A listing page of 1,000 objects was copied once more just to be dropped (issue 11). Kenv reports
+ * errors itself, from what `send` throws.
  *
  * The SDK's nine-line "Multiple credential sources detected" warning (AWS_PROFILE or --profile together with
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) becomes one sentence, printed once per process.
  */
 export function awsSdkLogger(warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
-  return {
+  const logger = {
     debug: () => undefined,
-    info: () => undefined,
     warn: (...content: unknown[]) => {
       const text = content.map(String).join(' ');
       if (/Multiple credential sources detected/i.test(text)) {
@@ -236,6 +241,7 @@ export function awsSdkLogger(warn: (line: string) => void = (line) => process.st
       }
       warn(`kenv: warning: ${text.replace(/\s+/g, ' ').trim()}`);
     },
-    error: () => undefined,
   };
+  // The type asks for every level; the SDK itself calls info and error only when they are there (see above).
+  return logger as Partial<Logger> as Logger;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyIndex, indexPath, loadIndex, saveIndex } from '../../../../../electron/core/sync/index-store.js';
+import { emptyIndex, indexPath, loadIndex, readIndex, saveIndex } from '../../../../../electron/core/sync/index-store.js';
 import { lockVault } from '../../../../../electron/core/sync/lock.js';
 import { isSafeVaultPath, toSyncError } from '../../../../../electron/core/sync/remote.js';
 import { foldName } from '../../../../../electron/core/sync/names.js';
@@ -151,6 +151,15 @@ describe('index store', () => {
     expect(await loadIndex(dir, 's3://b/other/')).toEqual(emptyIndex('s3://b/other/'));
     await writeFile(indexPath(dir), '{"version":1,"remote":"s3://b/p/","entr');
     expect(await loadIndex(dir, 's3://b/p/')).toEqual(emptyIndex('s3://b/p/'));
+  });
+  it('reads back exactly the text it wrote, names beyond ASCII across read chunks included (a no-op sync compares it)', async () => {
+    const index = emptyIndex('s3://b/p/');
+    // ~3 MB of two-, three- and four-byte characters: multi-byte sequences fall on every read boundary.
+    for (let i = 0; i < 20_000; i++) index.entries[`caf\u00e9/\u65e5\u672c-${i}-\u{1f511}.kenv`] = { path: `caf\u00e9/${i}`, size: i, mtimeMs: i, etag: 'e', sha256: 's' };
+    await saveIndex(dir, index);
+    const read = await readIndex(dir, 's3://b/p/');
+    expect(read.text).toBe(JSON.stringify(index));
+    expect(read.index).toEqual(index);
   });
   it('leaves no temporary file behind', async () => {
     await saveIndex(dir, emptyIndex('s3://b/'));
