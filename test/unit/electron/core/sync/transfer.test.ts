@@ -339,7 +339,9 @@ describe('uploadFile on an endpoint that ignores conditional writes', () => {
         restored = [];
         expect(await racing(page)).toMatchObject({
           code: 'S3_ERROR',
-          message: expect.stringMatching(/^S3's list of the versions of p\/a\.kenv goes on but gave no way to go on, so what another machine/),
+          message:
+            "S3's list of the versions of p/a.kenv goes on but gave no way to go on, so what another machine may have written there just " +
+            'before this upload could not be checked. Sync again; if it persists, the server does not list versions as S3 does.',
         });
         expect(s3.names().filter((n) => n === 'ListObjectVersions').length).toBeLessThanOrEqual(3);
         expect(restored).toEqual([]);
@@ -786,6 +788,17 @@ describe('uploadFile resuming an upload: what ListParts says is only a claim', (
       expect(sentParts()).toEqual([1, 2, 3]);
       expect(s3.objects.get('p/big.kenv')?.body.equals(content())).toBe(true);
     }
+  });
+
+  it('a truncated page with neither a marker nor a part is S3_ERROR, in a whole sentence', async () => {
+    const { local, c } = await resuming(held(), () => ({ Parts: [], IsTruncated: true }));
+    expect(await uploadFile(c, local, undefined).then(() => undefined, (e: unknown) => e)).toMatchObject({
+      code: 'S3_ERROR',
+      message:
+        "S3's list of the parts already sent for big.kenv goes on but gave no way to go on (after part 0, it named no next part). " +
+        'The upload was abandoned: the next sync sends the file again in full. If it persists, the server does not list parts as S3 does.',
+    });
+    expect(markers()).toEqual([undefined]);
   });
 
   it('a truncated page without a marker goes on after its last part instead of ending the list', async () => {
