@@ -137,7 +137,9 @@ describe('electron/main before ready', () => {
 describe('electron/main once ready', () => {
   beforeAll(async () => {
     state.resolveReady();
-    await vi.waitFor(() => expect(state.windows).toHaveLength(1));
+    // vi.waitFor's own limit is 1 s, a fixed wait for work (loading the app's modules, its settings) that a loaded
+    // machine takes longer over; the same 30 s as expect.poll's (vitest.config.ts).
+    await vi.waitFor(() => expect(state.windows).toHaveLength(1), { timeout: 30_000 });
   });
 
   it('opens one hardened window on the app scheme with the bundled preload', () => {
@@ -191,7 +193,7 @@ describe('electron/main once ready', () => {
   it('hands the renderer the files of the first launch and of open-file, then forwards second-instance launches', async () => {
     expect(await invoke(trusted, 'app:takeOpenedFiles', {})).toEqual({ ok: true, value: [launched, early] });
     fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', `file://${home}/second%20copy.kenv`, join(home, 'gone.kenv')], home);
-    await vi.waitFor(() => expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: [second] } }));
+    await vi.waitFor(() => expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: [second] } }), { timeout: 30_000 });
     // What the OS handed over is granted; its neighbours are not.
     expect(await invoke(trusted, 'files:plan', { paths: [second] })).toMatchObject({ ok: true, value: [{ path: second, direction: 'decrypt' }] });
     expect(await invoke(trusted, 'files:plan', { paths: [home] })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
