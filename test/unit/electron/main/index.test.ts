@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IPC_DROP, IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc.js';
 import { DOCUMENTATION_URLS } from '../../../../electron/core/app/external-links.js';
+import { timeLimit } from '../../../support/timeouts.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -105,11 +106,13 @@ const early = join(home, 'early.kenv');
 const second = join(home, 'second copy.kenv');
 for (const f of [launched, early, second]) writeFileSync(f, 'sealed');
 
+// The import transforms the main process's whole module graph (the AWS SDK clients among it): 15-43 s at a load of
+// 12-18 on 2 cores, and once past the 60 s hook default.
 beforeAll(async () => {
   state.userData = mkdtempSync(join(tmpdir(), 'kenv-main-'));
   process.argv = ['/usr/bin/electron', '.', launched, '--some-chromium-flag'];
   await import('../../../../electron/main/index.js');
-});
+}, timeLimit(180_000));
 
 afterAll(() => {
   process.argv = argv;
