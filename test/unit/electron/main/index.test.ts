@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IPC_DROP, IPC_EVENT, IPC_INVOKE } from '../../../../shared/ipc.js';
 import { DOCUMENTATION_URLS } from '../../../../electron/core/app/external-links.js';
+import { timeLimit } from '../../../support/timeouts.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -105,11 +106,13 @@ const early = join(home, 'early.kenv');
 const second = join(home, 'second copy.kenv');
 for (const f of [launched, early, second]) writeFileSync(f, 'sealed');
 
+// The import transforms the main process's whole module graph (the AWS SDK clients among it): 15-43 s at a load of
+// 12-18 on 2 cores, and once past the 60 s hook default.
 beforeAll(async () => {
   state.userData = mkdtempSync(join(tmpdir(), 'kenv-main-'));
   process.argv = ['/usr/bin/electron', '.', launched, '--some-chromium-flag'];
   await import('../../../../electron/main/index.js');
-});
+}, timeLimit(180_000));
 
 afterAll(() => {
   process.argv = argv;
@@ -137,7 +140,9 @@ describe('electron/main before ready', () => {
 describe('electron/main once ready', () => {
   beforeAll(async () => {
     state.resolveReady();
-    await vi.waitFor(() => expect(state.windows).toHaveLength(1));
+    // vi.waitFor's own limit is 1 s, a fixed wait for work (loading the app's modules, its settings) that a loaded
+    // machine takes longer over; the same 30 s as expect.poll's (vitest.config.ts).
+    await vi.waitFor(() => expect(state.windows).toHaveLength(1), { timeout: 30_000 });
   });
 
   it('opens one hardened window on the app scheme with the bundled preload', () => {
@@ -191,7 +196,7 @@ describe('electron/main once ready', () => {
   it('hands the renderer the files of the first launch and of open-file, then forwards second-instance launches', async () => {
     expect(await invoke(trusted, 'app:takeOpenedFiles', {})).toEqual({ ok: true, value: [launched, early] });
     fake.module.app.emit('second-instance', {}, ['/opt/Kenv/kenv', '.', `file://${home}/second%20copy.kenv`, join(home, 'gone.kenv')], home);
-    await vi.waitFor(() => expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: [second] } }));
+    await vi.waitFor(() => expect(state.sent).toContainEqual({ channel: IPC_EVENT, message: { event: 'files:opened', payload: [second] } }), { timeout: 30_000 });
     // What the OS handed over is granted; its neighbours are not.
     expect(await invoke(trusted, 'files:plan', { paths: [second] })).toMatchObject({ ok: true, value: [{ path: second, direction: 'decrypt' }] });
     expect(await invoke(trusted, 'files:plan', { paths: [home] })).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
