@@ -181,15 +181,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void, defer: Def
   program
     .command('inspect')
     .description('Show a .kenv header (keys, encryption context, suite, frame length) without any KMS call.')
-    .argument('<file>', '.kenv file')
+    .argument('<file>', '.kenv file, or - for standard input')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       setExit(
         await eachFile([file], io, async () => {
-          const { inspectFile } = await import('../core/inspect.js');
-          const info = await inspectFile(file);
+          const { inspectFile, inspectStream } = await import('../core/inspect.js');
+          const info = file === '-' ? await inspectStream(io.stdin as Readable) : await inspectFile(file);
           if (opts.json) io.out(JSON.stringify(info, null, 2));
-          else for (const line of describeMessage(file, info)) io.out(line);
+          else for (const line of describeMessage(file === '-' ? 'standard input' : file, info)) io.out(line);
         }),
       );
     });

@@ -40,6 +40,23 @@ export async function inspectFile(path: string): Promise<MessageInfo> {
 }
 
 /**
+ * Reads and describes the message header at the start of a stream (`kenv inspect -`), without any KMS call: reads
+ * until the header parses, and no further.
+ */
+export async function inspectStream(input: AsyncIterable<Buffer | string>, name = 'Standard input'): Promise<MessageInfo> {
+  let bytes = Buffer.alloc(0);
+  for await (const chunk of input) {
+    bytes = Buffer.concat([bytes, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    const header = tryParseHeader(bytes);
+    if (header) return messageInfo(header);
+  }
+  throw new KenvError(
+    bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
+    bytes.length === 0 ? `${name} is empty, so it is not a .kenv message.` : `${name} ends inside its message header: it was cut short. Give a complete copy.`,
+  );
+}
+
+/**
  * The message header at the start of `handle`, read in 64 KiB steps until it parses; `header` is undefined when the
  * file ends first (`length` bytes in all). Bytes that cannot begin a message throw the parser's error.
  */

@@ -198,6 +198,21 @@ describe('options are checked before any work, and a wrong one exits 2', () => {
     expect(info.frameLength).toBe(bytes);
   });
 
+  it('inspect - reads the header from standard input, and names a cut-short or empty input', async () => {
+    const sealed = readFileSync(await encrypted('piped.txt', 'piped', '--context', 'team=blue'));
+    const fromFile = JSON.parse((await runKenv(['inspect', file('piped-copy.kenv', sealed), '--json'], { env })).stdout.toString()) as unknown;
+    const piped = await runKenv(['inspect', '-', '--json'], { env, input: sealed });
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.stdout.toString())).toEqual(fromFile);
+    const human = await runKenv(['inspect', '-'], { env, input: sealed });
+    expect(human.stdout.toString().split('\n')[0]).toBe('standard input');
+    expect(human.stdout.toString()).toContain('team');
+    const cut = await runKenv(['inspect', '-'], { env, input: sealed.subarray(0, 40) });
+    expect([cut.code, cut.stderr.trim()]).toEqual([1, expect.stringMatching(/^kenv: stdin: Standard input ends inside its message header: .* \[TRUNCATED_HEADER\]$/)]);
+    const empty = await runKenv(['inspect', '-'], { env });
+    expect([empty.code, empty.stderr.trim()]).toEqual([1, expect.stringMatching(/^kenv: stdin: Standard input is empty, so it is not a \.kenv message\. \[NOT_KENV\]$/)]);
+  });
+
   it.each(['1g', '1.5MiB', '1KB', '-1', 'huge'])('--frame-size %s is a usage error', async (size) => {
     const r = await runKenv(['encrypt', input(), '--key', 'alias/kenv-demo', '--frame-size', size, '--force'], { env });
     expect(r.code).toBe(2);
