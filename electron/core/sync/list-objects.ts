@@ -62,7 +62,8 @@ export async function* walkObjects(s3: S3Client, walk: ObjectWalk): AsyncGenerat
   const seen = new Set<string>();
   let token: string | undefined;
   let startAfter = walk.after;
-  // The last key listed so far: where the listing goes on when the server gives no way on.
+  // The last key listed so far (outside the prefix too, from a server that ignores Prefix): where the listing goes on
+  // when the server gives no way on.
   let listed = walk.after;
   for (;;) {
     const maxKeys = walk.maxKeys?.();
@@ -77,18 +78,21 @@ export async function* walkObjects(s3: S3Client, walk: ObjectWalk): AsyncGenerat
     );
     const contents = page.Contents ?? [];
     const keys: ListedKey[] = [];
+    // Keys not listed before, outside the prefix too: a server that ignores Prefix moves on through its neighbours.
+    let fresh = 0;
     for (const o of contents) {
-      if (!o.Key || !o.Key.startsWith(prefix) || seen.has(o.Key)) continue;
+      if (!o.Key || seen.has(o.Key)) continue;
       seen.add(o.Key);
-      keys.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag });
+      fresh++;
+      listed = o.Key;
+      if (o.Key.startsWith(prefix)) keys.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag });
     }
     const truncated = page.IsTruncated === true;
-    listed = keys.at(-1)?.key ?? listed;
     yield { keys, truncated };
     if (!truncated) return;
     token = page.NextContinuationToken;
     // Keys, none of them new: the token went round (an empty page may be S3 passing over deleted keys).
-    const movedOn = keys.length > 0 || contents.length === 0;
+    const movedOn = fresh > 0 || contents.length === 0;
     if (token && !tokens.has(token) && movedOn) {
       tokens.add(token);
       continue;
