@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kenvMessage, writeKenv } from '../support/kenv-fixtures.js';
-import { localFiles, readLocal, remoteKeys, startSyncWorld, type SyncWorld } from '../integration/sync/helpers.js';
+import { localFiles, readLocal, remoteKeys, startSyncWorld, syncedVault, type SyncWorld } from '../integration/sync/helpers.js';
 
 let world: SyncWorld;
 let outside: string;
@@ -213,17 +213,8 @@ describe('names that are one file on macOS and Windows', () => {
 });
 
 describe('the mass-deletion guard', () => {
-  async function syncedVault(n: number) {
-    const remote = world.newRemote();
-    const vault = await world.newVault();
-    for (let i = 0; i < n; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
-    const sync = await world.syncer(vault, remote);
-    expect((await sync.sync()).uploaded).toHaveLength(n);
-    return { remote, vault, sync };
-  }
-
   it('a prefix emptied by someone else stops the sync before it trashes the vault', async () => {
-    const { remote, vault, sync } = await syncedVault(8);
+    const { remote, vault, sync } = await syncedVault(world, 8);
     for (let i = 0; i < 8; i++) await deleteRemote(remote, `f${i}.kenv`);
     await expect(sync.sync()).rejects.toMatchObject({ code: 'SYNC_MASS_DELETE', message: expect.stringMatching(/8 of the vault folder's 8 files.*--max-delete/) });
     expect(await localFiles(vault)).toHaveLength(8);
@@ -234,17 +225,17 @@ describe('the mass-deletion guard', () => {
   });
 
   it('an emptied vault folder stops the sync before it deletes the objects on S3', async () => {
-    const { remote, vault, sync } = await syncedVault(7);
+    const { remote, vault, sync } = await syncedVault(world, 7);
     for (let i = 0; i < 7; i++) await rm(join(vault, `f${i}.kenv`));
     await expect(sync.sync()).rejects.toMatchObject({ code: 'SYNC_MASS_DELETE' });
     expect(await remoteKeys(world.s3, remote)).toHaveLength(7);
   });
 
   it('lets through deletions of half the files or fewer, and of 5 files or fewer', async () => {
-    const { remote, sync } = await syncedVault(12);
+    const { remote, sync } = await syncedVault(world, 12);
     for (let i = 0; i < 6; i++) await deleteRemote(remote, `f${i}.kenv`);
     expect((await sync.sync()).deletedLocal).toHaveLength(6);
-    const small = await syncedVault(5);
+    const small = await syncedVault(world, 5);
     for (let i = 0; i < 5; i++) await deleteRemote(small.remote, `f${i}.kenv`);
     expect((await small.sync.sync()).deletedLocal).toHaveLength(5);
   });

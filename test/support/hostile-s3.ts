@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type LocalServer, listen } from './http.js';
+import { s3Order } from './key-order.js';
 
 /** One ListObjectsV2 request as the server received it. */
 export interface ListRequest {
@@ -49,8 +50,6 @@ export interface HostileS3 extends LocalServer {
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const s3Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-
 /** Starts a hostile S3 on 127.0.0.1 port 0 holding `objects` (key → body) in bucket `bucket`. */
 export async function startHostileS3(objects: Record<string, Buffer> = {}, limit = 50): Promise<HostileS3> {
   const stored = new Map(Object.entries(objects));

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { VaultSync, type VaultSyncOptions } from '../../../electron/core/sync/engine.js';
 import { createS3Client } from '../../../electron/core/sync/s3-client.js';
+import { writeKenv } from '../../support/kenv-fixtures.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
 
 export interface SyncWorld {
@@ -85,6 +86,16 @@ export function useSyncWorld(): SyncWorld {
  * The stderr lines `kenv sync` starts with on this backend: moto ignores If-Match on CompleteMultipartUpload, which
  * the endpoint probe finds and the CLI says once.
  */
+/** A vault of `n` files `f0.kenv`… synced to a fresh prefix (all uploaded), with its syncer. */
+export async function syncedVault(world: SyncWorld, n: number): Promise<{ remote: string; vault: string; sync: VaultSync }> {
+  const remote = world.newRemote();
+  const vault = await world.newVault();
+  for (let i = 0; i < n; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
+  const sync = await world.syncer(vault, remote);
+  expect((await sync.sync()).uploaded).toHaveLength(n);
+  return { remote, vault, sync };
+}
+
 export function endpointWarningLines(world: SyncWorld): unknown[] {
   return world.server.backend === 'moto' ? [expect.stringMatching(/^kenv sync: warning: This S3 endpoint ignores If-Match on multipart uploads,/)] : [];
 }

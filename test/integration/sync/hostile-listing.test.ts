@@ -7,7 +7,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, vi } from 'vitest';
 import { writeKenv } from '../../support/kenv-fixtures.js';
-import { localFiles, putRemote, readLocal, remoteKey, remoteKeys, useSyncWorld } from './helpers.js';
+import { localFiles, putRemote, readLocal, remoteKey, remoteKeys, syncedVault, useSyncWorld } from './helpers.js';
 
 /** Paths lstat finds at another name, as a case-insensitive file system (macOS, Windows) finds `F.kenv` for `f.kenv`. */
 const folded = vi.hoisted(() => new Map<string, string>());
@@ -35,17 +35,8 @@ function hiding(s3: S3Client, hide: (key: string) => boolean, listed?: () => Pro
   } as unknown as S3Client;
 }
 
-async function syncedVault(n: number) {
-  const remote = world.newRemote();
-  const vault = await world.newVault();
-  for (let i = 0; i < n; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
-  const sync = await world.syncer(vault, remote);
-  expect((await sync.sync()).uploaded).toHaveLength(n);
-  return { remote, vault, sync };
-}
-
 it('a listing that leaves out objects still there trashes none of their local files, and the index keeps them', async () => {
-  const { remote, vault, sync } = await syncedVault(12);
+  const { remote, vault, sync } = await syncedVault(world, 12);
   const index = await readFile(join(vault, '.kenv-sync', 'index.json'), 'utf8');
   // 3 of 12: under the mass-deletion guard's threshold, so only the engine's own check stands in the way.
   const hidden = new Set(['f1.kenv', 'f5.kenv', 'f9.kenv']);
@@ -66,7 +57,7 @@ it('a listing that leaves out objects still there trashes none of their local fi
 });
 
 it('an empty listing, even with every deletion allowed, trashes nothing while the objects are there', async () => {
-  const { remote, vault } = await syncedVault(8);
+  const { remote, vault } = await syncedVault(world, 8);
   const liar = await world.syncer(vault, remote, { s3: hiding(world.s3, () => true) });
   await expect(liar.sync()).rejects.toMatchObject({ code: 'SYNC_MASS_DELETE' });
   const report = await liar.sync({ maxDeletePercent: 100 });
@@ -77,7 +68,7 @@ it('an empty listing, even with every deletion allowed, trashes nothing while th
 });
 
 it('an object left out of the listing but rewritten since is kept locally, and arrives on the next sync', async () => {
-  const { remote, vault, sync } = await syncedVault(6);
+  const { remote, vault, sync } = await syncedVault(world, 6);
   const before = await readLocal(vault, 'f2.kenv');
   // Another machine writes f2 after the listing was answered and before the deletion would run.
   const newer = await writeKenv(await world.newVault(), 'f2.kenv', 'rewritten');
@@ -91,7 +82,7 @@ it('an object left out of the listing but rewritten since is kept locally, and a
 });
 
 it('an object really deleted is still followed: its local file goes to .kenv-trash', async () => {
-  const { remote, vault, sync } = await syncedVault(6);
+  const { remote, vault, sync } = await syncedVault(world, 6);
   const bytes = await readLocal(vault, 'f3.kenv');
   await world.s3.send(new DeleteObjectCommand(remoteKey(remote, 'f3.kenv')));
   const report = await sync.sync();
@@ -103,7 +94,7 @@ it('an object really deleted is still followed: its local file goes to .kenv-tra
 it('a local file back in its place after the scan missed it keeps its object on S3', async () => {
   // The scan's view is as old as the scan: an editor that moves the old file away and writes the new one, or a
   // folder renamed and renamed back, can hide a file from it for a moment.
-  const { remote, vault, sync } = await syncedVault(4);
+  const { remote, vault, sync } = await syncedVault(world, 4);
   const bytes = await readLocal(vault, 'f0.kenv');
   await rm(join(vault, 'f0.kenv'));
   sync.on('plan', () => writeFileSync(join(vault, 'f0.kenv'), bytes));
@@ -118,7 +109,7 @@ it('a local file back in its place after the scan missed it keeps its object on 
 });
 
 it('a rename of the case only, on a file system that ignores case, is still followed on S3', async () => {
-  const { remote, vault, sync } = await syncedVault(4);
+  const { remote, vault, sync } = await syncedVault(world, 4);
   await rename(join(vault, 'f0.kenv'), join(vault, 'F0.kenv'));
   folded.set(join(vault, 'f0.kenv'), join(vault, 'F0.kenv'));
   try {

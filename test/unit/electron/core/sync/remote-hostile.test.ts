@@ -1,14 +1,13 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { chooser, nameOver, s3Order } from '../../../../support/key-order.js';
 import { KenvError } from '../../../../../electron/core/errors.js';
 import { PAGE_KEYS, listRemote } from '../../../../../electron/core/sync/remote.js';
 
 // listRemote against servers that list oddly or lie. Whatever the server does, the listing ends (or fails with
 // S3_ERROR), names only keys the bucket holds under the prefix, each once; and a server that is odd but honest (pages
 // capped small, StartAfter taken only sometimes, no continuation token, Prefix ignored) is listed completely.
-
-const s3Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 interface Oddities {
   /** Answers at most this many keys a page, whatever MaxKeys says. */
@@ -64,27 +63,10 @@ function oddS3(keys: string[], odd: Oddities) {
   return { s3, requests: () => requests };
 }
 
-/** A small deterministic generator, so that fast-check's seeds pick the behaviour. */
-function chooser(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const prefix = 'v/';
 const ALPHABET = ['a', 'Z', '0', '-', 'é', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
-function name(i: number): string {
-  let s = '';
-  for (let n = i; ; n = Math.floor(n / ALPHABET.length) - 1) {
-    s = ALPHABET[n % ALPHABET.length]! + s;
-    if (n < ALPHABET.length) break;
-  }
-  return `${s}.kenv`;
-}
+const name = nameOver(ALPHABET);
 const universe = Array.from({ length: 3_000 }, (_, i) => name(i));
 // Keys beside the prefix, before and after it in S3's order, that a server ignoring Prefix lists too.
 const neighbours = ['a/x.kenv', 'u/y.kenv', 'v', 'v.kenv', 'w/z.kenv', '\u{1F600}/q.kenv'];

@@ -2,13 +2,11 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { chooser, nameOver, s3Order } from '../../../../support/key-order.js';
 import { LIST_RANGES, PAGE_KEYS, compareKeys, listRemote } from '../../../../../electron/core/sync/remote.js';
 
 // The listing of a prefix in ranges at once (listRemote with what the last sync saw): whatever changed on S3 since,
 // the ranges together must hold every key exactly once, as one listing from the start would.
-
-/** S3's order, computed independently of the product: the keys' UTF-8 bytes. */
-const s3Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 interface Quirks {
   /** Lists from the start whatever StartAfter says. */
@@ -64,25 +62,8 @@ function modelS3(keys: string[], quirks: Quirks = {}) {
 
 /** Names whose UTF-16 order differs from S3's: astral characters (surrogate pairs) against U+E000-U+FFFF. */
 const ALPHABET = ['a', 'b', 'Z', '0', '~', '-', 'é', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
-function name(i: number): string {
-  let s = '';
-  for (let n = i; ; n = Math.floor(n / ALPHABET.length) - 1) {
-    s = ALPHABET[n % ALPHABET.length]! + s;
-    if (n < ALPHABET.length) break;
-  }
-  return `${s}.kenv`;
-}
+const name = nameOver(ALPHABET);
 
-/** A small deterministic generator, so that fast-check's seeds pick the sets. */
-function chooser(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 describe('compareKeys', () => {
   it('orders keys as S3 lists them, by UTF-8 bytes, where UTF-16 order differs', () => {
