@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
@@ -172,6 +173,27 @@ function unreadable(path: string, e: unknown): SyncFailure {
   };
 }
 
+/** Why a name whose bytes are not UTF-8 is skipped (Node reads it with U+FFFD in place of the bytes it cannot decode). */
+export const NOT_UTF8 = 'its bytes are not UTF-8 text, which S3 keys must be';
+
+/**
+ * The names in `dir` whose bytes are not UTF-8. Node decodes such a name with U+FFFD in place of what it cannot
+ * read, and no file has that decoded name: each call on it fails as if the file were gone, so without this check the
+ * file would be neither synced nor reported. Only a folder with a U+FFFD in some name is listed again, as bytes.
+ */
+async function namesNotUtf8(dir: string, entries: readonly { name: string }[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!entries.some((e) => e.name.includes('\uFFFD'))) return found;
+  let raw: Buffer[];
+  try {
+    raw = await readdir(dir, { encoding: 'buffer' });
+  } catch {
+    return found; // Gone or replaced since: the names are looked up one by one as before.
+  }
+  for (const name of raw) if (!isUtf8(name)) found.add(name.toString('utf8'));
+  return found;
+}
+
 /**
  * Lists the vault's `.kenv` files with their size, mtime and SHA-256.
  *
@@ -223,6 +245,7 @@ export async function scanVault(
     }
     // readdir follows links: a folder replaced (itself, or one on its way) since its parent was listed is not read.
     if (!sameFolder(dir, id)) return changed(rel, []);
+    const notUtf8 = await namesNotUtf8(dir, entries);
     // The files this folder gave, dropped again if it turns out to have changed while they were looked at.
     const found: string[] = [];
     // Each name is sorted out here, in one pass of blocking calls (see SCAN_SLICE_MS): a folder, or a file whose size
@@ -239,6 +262,10 @@ export async function scanVault(
       if (!rel && (entry.name === SYNC_DIR || entry.name === TRASH_DIR)) continue;
       const abs = join(dir, entry.name);
       const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (notUtf8.has(entry.name)) {
+        leave(path, true, 'unsafe-name', NOT_UTF8);
+        continue;
+      }
       if (entry.isSymbolicLink()) {
         leave(path, true, 'symlink');
         continue;
