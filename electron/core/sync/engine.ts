@@ -24,17 +24,18 @@ import {
   uploadFile,
   type TransferContext,
 } from './transfer.js';
-import type {
-  IndexEntry,
-  RemoteObject,
-  SyncActionKind,
-  SyncEventMap,
-  SyncFailure,
-  SyncIndex,
-  SkippedFile,
-  SyncPlan,
-  SyncReport,
-  SyncStatus,
+import {
+  SMUDGED_MTIME,
+  type IndexEntry,
+  type RemoteObject,
+  type SyncActionKind,
+  type SyncEventMap,
+  type SyncFailure,
+  type SyncIndex,
+  type SkippedFile,
+  type SyncPlan,
+  type SyncReport,
+  type SyncStatus,
 } from './types.js';
 import { watchVault, type SyncWatcher, type WatchOptions } from './watch.js';
 
@@ -562,7 +563,7 @@ export class VaultSync {
         this.setStatus({ toDownload: --toDownload });
         // From here the remote version is safe locally: record it as the base, so that a failure below is
         // retried as a plain upload of the local edit, never as a second conflict.
-        await record({ ...landed.entry, path: a.path, mtimeMs: -1 }, a.path);
+        await record({ ...landed.entry, path: a.path, mtimeMs: SMUDGED_MTIME }, a.path);
         const copyLocal = { path: landed.path, size: landed.entry.size, mtimeMs: landed.entry.mtimeMs, sha256: landed.entry.sha256 };
         await record(await uploadFile(ctx, copyLocal, undefined), landed.path);
         await record(await uploadFile(ctx, a.local, landed.entry.etag), a.path);

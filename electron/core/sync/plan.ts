@@ -1,4 +1,4 @@
-import type { IndexEntry, LocalFile, RemoteObject, SyncPlan } from './types.js';
+import { recordedMtime, type IndexEntry, type LocalFile, type RemoteObject, type SyncPlan } from './types.js';
 
 /**
  * The paths whose remote SHA-256 the plan needs before it can decide: both sides hold a file and either no sync
@@ -41,7 +41,7 @@ export function planSync(
     const i = index[path];
     const same = (a: LocalFile, b: RemoteObject) => b.sha256 !== undefined && a.sha256 === b.sha256 && a.size === b.size;
     const adopt = (a: LocalFile, b: RemoteObject) =>
-      plan.unchanged.push({ path, entry: { path, size: a.size, mtimeMs: a.mtimeMs, etag: b.etag, sha256: a.sha256 } });
+      plan.unchanged.push({ path, entry: { path, size: a.size, mtimeMs: recordedMtime(a), etag: b.etag, sha256: a.sha256 } });
 
     if (!i) {
       if (l && r) {

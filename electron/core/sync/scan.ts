@@ -173,6 +173,21 @@ function unreadable(path: string, e: unknown): SyncFailure {
   };
 }
 
+/**
+ * How long after a file's modification its size and time cannot vouch for its content ("racy git"): a second write in
+ * the same tick of the file system's clock leaves both as they were. Whole-second times come from a file system that
+ * keeps coarse ones (FAT: 2 s, HFS+: 1 s); finer ones still come from a clock that moves in steps (Linux's jiffies,
+ * up to 10 ms; Windows' timer, 15.6 ms).
+ */
+export function racyWindowMs(mtimeMs: number): number {
+  return mtimeMs % 1000 === 0 ? 3000 : 100;
+}
+
+/** Was a file with this modification time looked at (`seenAt`, taken before its stat) too soon to trust its size and time? */
+function isRacy(mtimeMs: number, seenAt: number): boolean {
+  return seenAt - mtimeMs < racyWindowMs(mtimeMs);
+}
+
 /** Why a name whose bytes are not UTF-8 is skipped (Node reads it with U+FFFD in place of the bytes it cannot decode). */
 export const NOT_UTF8 = 'its bytes are not UTF-8 text, which S3 keys must be';
 
@@ -308,6 +323,7 @@ export async function scanVault(
         continue;
       }
       let info;
+      const seenAt = Date.now();
       try {
         info = lstatSync(abs, { throwIfNoEntry: false });
       } catch (e) {
@@ -322,7 +338,7 @@ export async function scanVault(
         continue;
       }
       const known = index[path];
-      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) {
+      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && !isRacy(info.mtimeMs, seenAt)) {
         files.set(path, { path, size: info.size, mtimeMs: info.mtimeMs, sha256: known.sha256 });
         found.push(path);
         continue;
@@ -330,10 +346,11 @@ export async function scanVault(
       later.push(async () => {
         try {
           // A file sync may not open is reported as unreadable, not as an invalid message.
+          const readAt = Date.now(); // Before its stat: a time no later than the one the content goes with.
           const read = await readNewFile(abs, isKenv);
           if (read === 'not-a-file' || read === 'invalid-kenv') return leave(path, true, read);
           if (!sameFolder(dir, id)) return changed(rel, found);
-          files.set(path, { path, ...read });
+          files.set(path, { path, ...read, ...(isRacy(read.mtimeMs, readAt) ? { racy: true as const } : {}) });
           found.push(path);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;

@@ -26,7 +26,7 @@ import { PART_CHECKSUM, partCrc32 } from './part-checksum.js';
 import { ByteBudget, forEachLimit } from './pool.js';
 import { BLOCKING_READ_MAX, readSmallFile } from './scan.js';
 import { SHA256_METADATA, isConditionalConflict, isNoSuchKey, stripQuotes } from './remote.js';
-import type { IndexEntry, LocalFile, PendingUpload, RemoteObject, SyncIndex } from './types.js';
+import { recordedMtime, type IndexEntry, type LocalFile, type PendingUpload, type RemoteObject, type SyncIndex } from './types.js';
 import { placeNew, vaultFolder } from './vault-fs.js';
 
 /** Never read or write through a symbolic link (0 where the platform has no such flag). */
@@ -265,7 +265,7 @@ export async function uploadFile(ctx: TransferContext, local: LocalFile, ifMatch
     ctx.onBytes(local.path, body.length);
     const etag = stripQuotes(out.ETag);
     if (!guarded) await checkWritten(ctx, key, local.path, { etag, ...(out.VersionId ? { versionId: out.VersionId } : {}) }, ifMatch);
-    return { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag, sha256 };
+    return { path: local.path, size: local.size, mtimeMs: recordedMtime(local), etag, sha256 };
   }
   for (let attempt = 1; ; attempt++) {
     try {
@@ -526,7 +526,7 @@ async function uploadMultipart(
   }
   delete ctx.index.uploads[local.path];
   return {
-    entry: { path: local.path, size: local.size, mtimeMs: local.mtimeMs, etag: stripQuotes(out.ETag), sha256: local.sha256 },
+    entry: { path: local.path, size: local.size, mtimeMs: recordedMtime(local), etag: stripQuotes(out.ETag), sha256: local.sha256 },
     versionId: out.VersionId,
   };
 }

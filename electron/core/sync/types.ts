@@ -11,6 +11,22 @@ export interface LocalFile {
   mtimeMs: number;
   /** SHA-256 (hex) of the file's bytes: the ciphertext. */
   sha256: string;
+  /**
+   * Modified so shortly before the scan looked at it that its size and time cannot vouch for a later write (see
+   * `racyWindowMs`): the index records it with SMUDGED_MTIME, so that the next scan reads it again.
+   */
+  racy?: true;
+}
+
+/**
+ * The modification time an index entry holds when its size and time must not be trusted: no file has it, so the next
+ * scan reads the file and compares its SHA-256 (the same bytes are then recorded with their real time).
+ */
+export const SMUDGED_MTIME = -1;
+
+/** The modification time the index records for a scanned file (see `LocalFile.racy`). */
+export function recordedMtime(local: LocalFile): number {
+  return local.racy ? SMUDGED_MTIME : local.mtimeMs;
 }
 
 /** An object under the vault's prefix, as listed. */

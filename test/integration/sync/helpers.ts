@@ -1,5 +1,5 @@
 // Shared set-up for the sync integration tests: a real S3-compatible server and throwaway vault folders.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -86,11 +86,22 @@ export function useSyncWorld(): SyncWorld {
  * The stderr lines `kenv sync` starts with on this backend: moto ignores If-Match on CompleteMultipartUpload, which
  * the endpoint probe finds and the CLI says once.
  */
-/** A vault of `n` files `f0.kenv`… synced to a fresh prefix (all uploaded), with its syncer. */
+/**
+ * Sets the times of `paths` in `vault` an hour back: files last changed long before a sync, whose size and time the
+ * index vouches for. A file changed just before a scan is recorded smudged and read again by the next sync (see
+ * racy.test.ts), which then rewrites the index once.
+ */
+export async function settle(vault: string, paths: string[]): Promise<void> {
+  const past = (Date.now() - 3_600_000) / 1000;
+  await Promise.all(paths.map((p) => utimes(join(vault, p), past, past)));
+}
+
+/** A vault of `n` files `f0.kenv`… (settled: see `settle`) synced to a fresh prefix (all uploaded), with its syncer. */
 export async function syncedVault(world: SyncWorld, n: number): Promise<{ remote: string; vault: string; sync: VaultSync }> {
   const remote = world.newRemote();
   const vault = await world.newVault();
   for (let i = 0; i < n; i++) await writeKenv(vault, `f${i}.kenv`, `file ${i}`);
+  await settle(vault, Array.from({ length: n }, (_, i) => `f${i}.kenv`));
   const sync = await world.syncer(vault, remote);
   expect((await sync.sync()).uploaded).toHaveLength(n);
   return { remote, vault, sync };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_SYNC_CONCURRENCY } from '../../../electron/core/sync/engine.js';
 import { indexPath } from '../../../electron/core/sync/index-store.js';
 import { kenvMessage } from '../../support/kenv-fixtures.js';
-import { remoteKeys, startSyncWorld, type SyncWorld } from './helpers.js';
+import { remoteKeys, settle, startSyncWorld, type SyncWorld } from './helpers.js';
 
 let world: SyncWorld;
 beforeAll(async () => {
@@ -51,6 +51,8 @@ it('leaves the index file untouched when a sync has nothing to do, and rewrites 
   const remote = world.newRemote();
   const vault = await world.newVault();
   await writeFile(join(vault, 'a.kenv'), await kenvMessage('a'));
+  // Changed long ago: a file changed just before the scan would be read again, and its time recorded, next time.
+  await settle(vault, ['a.kenv']);
   const sync = await world.syncer(vault, remote);
   expect((await sync.sync()).uploaded).toEqual(['a.kenv']);
   // Every write of the index is a new file renamed into place: a new inode.
