@@ -269,10 +269,14 @@ export async function scanVault(
     // does not open thousands of files at once.
     const later: (() => Promise<void>)[] = [];
     let slice = performance.now();
+    // The wall-clock time the slice began: no later than any stat in it, so a file racy at its stat is racy by it
+    // (a clock read per slice: reading the clock is not free on every machine).
+    let sliceAt = Date.now();
     for (const entry of entries) {
       if (performance.now() - slice > SCAN_SLICE_MS) {
         await new Promise<void>((done) => setImmediate(done));
         slice = performance.now();
+        sliceAt = Date.now();
       }
       if (!rel && (entry.name === SYNC_DIR || entry.name === TRASH_DIR)) continue;
       const abs = join(dir, entry.name);
@@ -323,7 +327,6 @@ export async function scanVault(
         continue;
       }
       let info;
-      const seenAt = Date.now();
       try {
         info = lstatSync(abs, { throwIfNoEntry: false });
       } catch (e) {
@@ -338,7 +341,7 @@ export async function scanVault(
         continue;
       }
       const known = index[path];
-      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && !isRacy(info.mtimeMs, seenAt)) {
+      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && !isRacy(info.mtimeMs, sliceAt)) {
         files.set(path, { path, size: info.size, mtimeMs: info.mtimeMs, sha256: known.sha256 });
         found.push(path);
         continue;
