@@ -15,8 +15,11 @@ const world = useSyncWorld();
 /** Sets the access and modification time of `path` to `ms` (milliseconds since the epoch). */
 const setTime = (path: string, ms: number) => utimes(path, ms / 1000, ms / 1000);
 
-/** A whole second the scan cannot yet be past: a coarse file system's time for a file written now. */
-const coarseNow = () => Math.ceil(Date.now() / 1000) * 1000 + 1000;
+/**
+ * A coarse file system's time (a whole second) for a file written now, set ahead so that the scan cannot be past it
+ * however loaded the machine: a time in the future is as racy as one just now.
+ */
+const coarseNow = () => Math.ceil(Date.now() / 1000) * 1000 + 30_000;
 
 const HOUR = 3_600_000;
 

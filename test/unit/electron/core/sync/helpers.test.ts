@@ -207,7 +207,7 @@ describe('scanVault', () => {
     // Changed just now (a time the scan cannot be past yet, however slow the machine), and the index holds that time:
     // its size and time cannot vouch for a write in the same tick of the file system's clock, so it is read again
     // (and marked, so that the index records it smudged).
-    const soon = Date.now() / 1000 + 1.5;
+    const soon = Date.now() / 1000 + 30.5;
     await utimes(join(dir, 'a.kenv'), soon, soon);
     const justNow = (await scanVault(dir, {}, isKenv)).files.get('a.kenv')!;
     expect(justNow.racy).toBe(true);
