@@ -5,6 +5,7 @@
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { MIN_PART_SIZE } from '../../../electron/core/sync/transfer.js';
 import type { SyncIndex } from '../../../electron/core/sync/types.js';
 import { SMUDGED_MTIME } from '../../../electron/core/sync/types.js';
 import { kenvMessage, writeKenv } from '../../support/kenv-fixtures.js';
@@ -78,4 +79,15 @@ it('records a file changed long before the scan with its time, and a racy one sm
   expect(touched.unchanged).toBe(2);
   index = await indexOf(vault);
   expect(index.entries['old.kenv']?.mtimeMs).toBe(SMUDGED_MTIME);
+});
+
+it('a file large enough for a multipart upload, changed just now, is recorded smudged too', async () => {
+  const remote = world.newRemote();
+  const vault = await world.newVault();
+  // Over MIN_PART_SIZE: sent in parts, recorded from the completed upload.
+  await writeKenv(vault, 'large.kenv', Buffer.alloc(MIN_PART_SIZE + 1024 * 1024, 7));
+  await setTime(join(vault, 'large.kenv'), coarseNow());
+  const sync = await world.syncer(vault, remote);
+  expect((await sync.sync()).uploaded).toEqual(['large.kenv']);
+  expect((await indexOf(vault)).entries['large.kenv']?.mtimeMs).toBe(SMUDGED_MTIME);
 });
