@@ -83,10 +83,6 @@ export function useSyncWorld(): SyncWorld {
 }
 
 /**
- * The stderr lines `kenv sync` starts with on this backend: moto ignores If-Match on CompleteMultipartUpload, which
- * the endpoint probe finds and the CLI says once.
- */
-/**
  * Sets the times of `paths` in `vault` an hour back: files last changed long before a sync, whose size and time the
  * index vouches for. A file changed just before a scan is recorded smudged and read again by the next sync (see
  * racy.test.ts), which then rewrites the index once.
@@ -107,6 +103,10 @@ export async function syncedVault(world: SyncWorld, n: number): Promise<{ remote
   return { remote, vault, sync };
 }
 
+/**
+ * The stderr lines `kenv sync` starts with on this backend: moto ignores If-Match on CompleteMultipartUpload, which
+ * the endpoint probe finds and the CLI says once.
+ */
 export function endpointWarningLines(world: SyncWorld): unknown[] {
   return world.server.backend === 'moto' ? [expect.stringMatching(/^kenv sync: warning: This S3 endpoint ignores If-Match on multipart uploads,/)] : [];
 }
