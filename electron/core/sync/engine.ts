@@ -10,7 +10,7 @@ import { inspectFile } from '../inspect.js';
 import { lockVault } from './lock.js';
 import { pathsNeedingRemoteHash, planSync } from './plan.js';
 import { ByteBudget, forEachLimit } from './pool.js';
-import { LIST_RANGES, headRemote, isNoSuchKey, listRemote, toSyncError } from './remote.js';
+import { LIST_RANGES, headRemote, listRemote, toSyncError } from './remote.js';
 import { parseS3Url } from './s3-client.js';
 import { foldName } from './names.js';
 import { isLocalNameTaken, scanVault, type ScanResult } from './scan.js';
@@ -19,6 +19,7 @@ import {
   abortUpload,
   deleteRemote,
   downloadObject,
+  headCurrent,
   taggedPath,
   trashLocal,
   uploadFile,
@@ -399,15 +400,8 @@ export class VaultSync {
    * (a server whose listing ends early or lies, a page lost), and an object missing from it is no proof that it was
    * deleted: its local file is moved to the trash only once S3 answers that it is not there.
    */
-  private async confirmRemoteGone(path: string, signal: AbortSignal | undefined): Promise<void> {
-    const there = await headRemote(this.s3, this.bucket, this.prefix + path, signal).then(
-      () => true,
-      (e: unknown) => {
-        if (isNoSuchKey(e)) return false;
-        throw e;
-      },
-    );
-    if (there) {
+  private async confirmRemoteGone(ctx: TransferContext, path: string): Promise<void> {
+    if (await headCurrent(ctx, this.prefix + path)) {
       throw new KenvError(
         'SYNC_REMOTE_CHANGED',
         `${path} is on S3 although its listing left it out; the local file was kept. Sync again; if this repeats, the server does not list every object it holds.`,
@@ -602,7 +596,7 @@ export class VaultSync {
     }
     for (const a of plan.deleteLocal) {
       deletions.push(job(a.path, async () => {
-        await this.confirmRemoteGone(a.path, signal);
+        await this.confirmRemoteGone(ctx, a.path);
         await trashLocal(ctx, a.local);
         await record(undefined, a.path);
         report.deletedLocal.push(a.path);

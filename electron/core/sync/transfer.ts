@@ -93,7 +93,7 @@ function remoteChanged(path: string, cause?: unknown): KenvError {
 }
 
 /** The object's current ETag (without quotes) and version id, or undefined when it does not exist. */
-async function headCurrent(ctx: TransferContext, key: string): Promise<{ etag: string; versionId?: string } | undefined> {
+export async function headCurrent(ctx: TransferContext, key: string): Promise<{ etag: string; versionId?: string } | undefined> {
   try {
     const out = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }), { abortSignal: ctx.signal });
     return { etag: stripQuotes(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
