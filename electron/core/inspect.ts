@@ -44,15 +44,11 @@ export async function inspectFile(path: string): Promise<MessageInfo> {
  * until the header parses, and no further.
  */
 export async function inspectStream(input: AsyncIterable<Buffer | string>, name = 'Standard input'): Promise<MessageInfo> {
-  let bytes = Buffer.alloc(0);
-  for await (const chunk of input) {
-    bytes = Buffer.concat([bytes, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
-    const header = tryParseHeader(bytes);
-    if (header) return messageInfo(header);
-  }
+  const { header, length } = await readHeader(input);
+  if (header) return messageInfo(header);
   throw new KenvError(
-    bytes.length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
-    bytes.length === 0 ? `${name} is empty, so it is not a .kenv message.` : `${name} ends inside its message header: it was cut short. Give a complete copy.`,
+    length === 0 ? 'NOT_KENV' : 'TRUNCATED_HEADER',
+    length === 0 ? `${name} is empty, so it is not a .kenv message.` : `${name} ends inside its message header: it was cut short. Give a complete copy.`,
   );
 }
 
@@ -60,15 +56,30 @@ export async function inspectStream(input: AsyncIterable<Buffer | string>, name 
  * The message header at the start of `handle`, read in 64 KiB steps until it parses; `header` is undefined when the
  * file ends first (`length` bytes in all). Bytes that cannot begin a message throw the parser's error.
  */
-export async function readHeaderFrom(handle: FileHandle, opts: HeaderParseOptions = {}): Promise<{ header: ParsedHeader | undefined; length: number }> {
-  let bytes = Buffer.alloc(0);
-  while (true) {
+export function readHeaderFrom(handle: FileHandle, opts: HeaderParseOptions = {}): Promise<{ header: ParsedHeader | undefined; length: number }> {
+  return readHeader(chunksOf(handle), opts);
+}
+
+/** The file's bytes from its start, 64 KiB a read. */
+async function* chunksOf(handle: FileHandle): AsyncGenerator<Buffer> {
+  for (let position = 0; ; ) {
     const chunk = Buffer.allocUnsafe(64 * 1024);
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
-    bytes = Buffer.concat([bytes, chunk.subarray(0, bytesRead)]);
-    const header = tryParseHeader(bytes, opts);
-    if (header || bytesRead === 0) return { header, length: bytes.length };
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield chunk.subarray(0, bytesRead);
   }
+}
+
+/** The message header at the start of `chunks`, read until it parses; undefined when they end first (`length` bytes). */
+async function readHeader(chunks: AsyncIterable<Buffer | string>, opts: HeaderParseOptions = {}): Promise<{ header: ParsedHeader | undefined; length: number }> {
+  let bytes = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    bytes = Buffer.concat([bytes, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    const header = tryParseHeader(bytes, opts);
+    if (header) return { header, length: bytes.length };
+  }
+  return { header: undefined, length: bytes.length };
 }
 
 /** The header as `inspect` shows it. */
